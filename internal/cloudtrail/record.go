@@ -1,0 +1,248 @@
+// Package cloudtrail decodes CloudTrail event records: the JSON object AWS
+// writes for every API call, console sign-in and service event, whether it
+// arrives in an EventBridge envelope or in a trail's log file.
+//
+// Known fields are typed; request parameters, response elements and other
+// service-specific parts are kept as raw JSON because their shape depends on
+// the API. Unknown fields never break decoding: the record's original bytes
+// stay available in Record.Raw.
+package cloudtrail
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Record is one CloudTrail event record. See
+// https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+type Record struct {
+	EventVersion                 string          `json:"eventVersion,omitempty"`
+	UserIdentity                 UserIdentity    `json:"userIdentity"`
+	EventTime                    time.Time       `json:"eventTime"`
+	EventSource                  string          `json:"eventSource"`
+	EventName                    string          `json:"eventName"`
+	AWSRegion                    string          `json:"awsRegion"`
+	SourceIPAddress              string          `json:"sourceIPAddress,omitempty"`
+	UserAgent                    string          `json:"userAgent,omitempty"`
+	ErrorCode                    string          `json:"errorCode,omitempty"`
+	ErrorMessage                 string          `json:"errorMessage,omitempty"`
+	RequestParameters            json.RawMessage `json:"requestParameters,omitempty"`
+	ResponseElements             json.RawMessage `json:"responseElements,omitempty"`
+	AdditionalEventData          json.RawMessage `json:"additionalEventData,omitempty"`
+	RequestID                    string          `json:"requestID,omitempty"`
+	EventID                      string          `json:"eventID"`
+	ReadOnly                     *bool           `json:"readOnly,omitempty"`
+	Resources                    []Resource      `json:"resources,omitempty"`
+	EventType                    string          `json:"eventType,omitempty"`
+	APIVersion                   string          `json:"apiVersion,omitempty"`
+	ManagementEvent              *bool           `json:"managementEvent,omitempty"`
+	RecipientAccountID           string          `json:"recipientAccountId,omitempty"`
+	ServiceEventDetails          json.RawMessage `json:"serviceEventDetails,omitempty"`
+	SharedEventID                string          `json:"sharedEventID,omitempty"`
+	VPCEndpointID                string          `json:"vpcEndpointId,omitempty"`
+	VPCEndpointAccountID         string          `json:"vpcEndpointAccountId,omitempty"`
+	EventCategory                string          `json:"eventCategory,omitempty"`
+	TLSDetails                   *TLSDetails     `json:"tlsDetails,omitempty"`
+	SessionCredentialFromConsole string          `json:"sessionCredentialFromConsole,omitempty"`
+
+	// Raw is the record exactly as it was decoded, unknown fields included.
+	Raw json.RawMessage `json:"-"`
+}
+
+// UserIdentity says who made the request and with which credentials.
+type UserIdentity struct {
+	Type             string          `json:"type,omitempty"`
+	PrincipalID      string          `json:"principalId,omitempty"`
+	ARN              string          `json:"arn,omitempty"`
+	AccountID        string          `json:"accountId,omitempty"`
+	AccessKeyID      string          `json:"accessKeyId,omitempty"`
+	UserName         string          `json:"userName,omitempty"`
+	InvokedBy        string          `json:"invokedBy,omitempty"`
+	IdentityProvider string          `json:"identityProvider,omitempty"`
+	CredentialID     string          `json:"credentialId,omitempty"`
+	SessionContext   *SessionContext `json:"sessionContext,omitempty"`
+	OnBehalfOf       *OnBehalfOf     `json:"onBehalfOf,omitempty"`
+}
+
+// SessionContext describes temporary credentials: the role or federation
+// behind them and whether the session was authenticated with MFA.
+type SessionContext struct {
+	SessionIssuer       *SessionIssuer     `json:"sessionIssuer,omitempty"`
+	WebIDFederationData json.RawMessage    `json:"webIdFederationData,omitempty"`
+	Attributes          *SessionAttributes `json:"attributes,omitempty"`
+	SourceIdentity      string             `json:"sourceIdentity,omitempty"`
+	EC2RoleDelivery     string             `json:"ec2RoleDelivery,omitempty"`
+	AssumedRoot         string             `json:"assumedRoot,omitempty"`
+}
+
+// SessionIssuer is the role, user or account that issued temporary credentials.
+type SessionIssuer struct {
+	Type        string `json:"type,omitempty"`
+	PrincipalID string `json:"principalId,omitempty"`
+	ARN         string `json:"arn,omitempty"`
+	AccountID   string `json:"accountId,omitempty"`
+	UserName    string `json:"userName,omitempty"`
+}
+
+// SessionAttributes are recorded as strings by CloudTrail ("true", "false").
+type SessionAttributes struct {
+	CreationDate     string `json:"creationDate,omitempty"`
+	MFAAuthenticated string `json:"mfaAuthenticated,omitempty"`
+}
+
+// OnBehalfOf names the IAM Identity Center user behind a session, when
+// CloudTrail records it.
+type OnBehalfOf struct {
+	UserID           string `json:"userId,omitempty"`
+	IdentityStoreARN string `json:"identityStoreArn,omitempty"`
+}
+
+// Resource is one entry of the record's resources list.
+type Resource struct {
+	AccountID string `json:"accountId,omitempty"`
+	Type      string `json:"type,omitempty"`
+	ARN       string `json:"ARN,omitempty"`
+}
+
+// TLSDetails describes the TLS connection of the request.
+type TLSDetails struct {
+	TLSVersion               string `json:"tlsVersion,omitempty"`
+	CipherSuite              string `json:"cipherSuite,omitempty"`
+	ClientProvidedHostHeader string `json:"clientProvidedHostHeader,omitempty"`
+}
+
+// UnmarshalJSON decodes the record, naming the field when eventTime is not
+// an RFC 3339 string.
+func (r *Record) UnmarshalJSON(b []byte) error {
+	type plain Record
+	var aux struct {
+		plain
+		EventTime json.RawMessage `json:"eventTime"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*r = Record(aux.plain)
+	t, err := ParseTime(aux.EventTime)
+	if err != nil {
+		return fmt.Errorf("field \"eventTime\": %w", err)
+	}
+	r.EventTime = t
+	return nil
+}
+
+// ParseTime reads an optional JSON timestamp: absent or null is the zero
+// time, anything else must be an RFC 3339 string.
+func ParseTime(raw json.RawMessage) (time.Time, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return time.Time{}, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return time.Time{}, fmt.Errorf("got JSON %s, want an RFC 3339 string", truncate(string(raw), 40))
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not RFC 3339", truncate(s, 40))
+	}
+	return t, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// ErrNotRecord reports JSON that decodes but is not a CloudTrail record.
+var ErrNotRecord = errors.New("not a cloudtrail record")
+
+// Decode parses one CloudTrail record. It fails when the JSON is malformed,
+// when a known field has the wrong type, or when the fields every record
+// carries (eventSource, eventName, eventTime) are missing.
+func Decode(data []byte) (*Record, error) {
+	var r Record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("decode cloudtrail record: %w", describeJSONError(err))
+	}
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	r.Raw = append(json.RawMessage(nil), data...)
+	return &r, nil
+}
+
+func (r *Record) validate() error {
+	var missing []string
+	if r.EventSource == "" {
+		missing = append(missing, "eventSource")
+	}
+	if r.EventName == "" {
+		missing = append(missing, "eventName")
+	}
+	if r.EventTime.IsZero() {
+		missing = append(missing, "eventTime")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: missing %s", ErrNotRecord, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// Failed reports whether AWS rejected the request (errorCode is set).
+func (r *Record) Failed() bool { return r.ErrorCode != "" }
+
+// Account is the account the event belongs to: the recipient account when
+// recorded, otherwise the account of the caller.
+func (r *Record) Account() string {
+	if r.RecipientAccountID != "" {
+		return r.RecipientAccountID
+	}
+	return r.UserIdentity.AccountID
+}
+
+// MFA reports whether the session was authenticated with MFA. known is false
+// when the record does not say (long-term access keys carry no session).
+func (r *Record) MFA() (used, known bool) {
+	if sc := r.UserIdentity.SessionContext; sc != nil && sc.Attributes != nil {
+		switch strings.ToLower(sc.Attributes.MFAAuthenticated) {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
+	}
+	if r.EventName == "ConsoleLogin" {
+		var extra struct {
+			MFAUsed string `json:"MFAUsed"`
+		}
+		if json.Unmarshal(r.AdditionalEventData, &extra) == nil {
+			switch extra.MFAUsed {
+			case "Yes":
+				return true, true
+			case "No":
+				return false, true
+			}
+		}
+	}
+	return false, false
+}
+
+// ConsoleSession reports whether the credentials came from a console sign-in.
+func (r *Record) ConsoleSession() bool {
+	return strings.EqualFold(r.SessionCredentialFromConsole, "true")
+}
+
+// describeJSONError turns encoding/json errors into messages that name the
+// field, so a log line says what was wrong without dumping the input.
+func describeJSONError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		return fmt.Errorf("field %q: got JSON %s, want %s", strings.TrimPrefix(typeErr.Field, "plain."), typeErr.Value, typeErr.Type)
+	}
+	return err
+}

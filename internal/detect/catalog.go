@@ -1,0 +1,144 @@
+package detect
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"quamina.net/go/quamina"
+
+	"github.com/trailwatch/trailwatch/internal/event"
+)
+
+// builtin holds the detections declared in this package. Each detection's
+// file appends to it from init; nothing writes to it afterwards.
+var builtin []*Detection
+
+func register(d *Detection) { builtin = append(builtin, d) }
+
+// Catalog is a validated set of detections with their patterns compiled.
+// It is safe for concurrent use.
+type Catalog struct {
+	detections []*Detection
+	byID       map[string]*Detection
+
+	mu      sync.Mutex // quamina instances are not safe for concurrent matching
+	matcher *quamina.Quamina
+}
+
+// Builtin returns the catalog of every detection trailwatch ships.
+func Builtin() (*Catalog, error) { return New(builtin...) }
+
+// New validates the detections and compiles their patterns.
+func New(detections ...*Detection) (*Catalog, error) {
+	q, err := quamina.New()
+	if err != nil {
+		return nil, fmt.Errorf("new matcher: %w", err)
+	}
+	c := &Catalog{byID: make(map[string]*Detection, len(detections)), matcher: q}
+	var errs []error
+	for _, d := range detections {
+		if err := d.Validate(); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, dup := c.byID[d.ID]; dup {
+			errs = append(errs, fmt.Errorf("detection %q declared twice", d.ID))
+			continue
+		}
+		p, _ := d.Pattern.JSON()
+		if err := q.AddPattern(d.ID, p); err != nil {
+			errs = append(errs, fmt.Errorf("detection %q: pattern not understood by the matcher: %w", d.ID, err))
+			continue
+		}
+		c.byID[d.ID] = d
+		c.detections = append(c.detections, d)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(c.detections, func(a, b *Detection) int { return cmp.Compare(a.ID, b.ID) })
+	return c, nil
+}
+
+// All returns the detections sorted by ID.
+func (c *Catalog) All() []*Detection { return slices.Clone(c.detections) }
+
+// Get returns the detection with the given ID.
+func (c *Catalog) Get(id string) (*Detection, bool) {
+	d, ok := c.byID[id]
+	return d, ok
+}
+
+// Match returns the detections whose EventBridge pattern matches the event,
+// sorted by ID: exactly the rules EventBridge would fire.
+func (c *Catalog) Match(ev *event.Event) ([]*Detection, error) {
+	c.mu.Lock()
+	ids, err := c.matcher.MatchesForEvent(ev.JSON)
+	c.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("match event patterns: %w", err)
+	}
+	out := make([]*Detection, 0, len(ids))
+	for _, id := range ids {
+		if d, ok := c.byID[id.(string)]; ok {
+			out = append(out, d)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Detection) int { return cmp.Compare(a.ID, b.ID) })
+	return slices.CompactFunc(out, func(a, b *Detection) bool { return a == b }), nil
+}
+
+// Evaluate runs the patterns and then each matching detection's decision.
+// Findings come most severe first, ties broken by detection ID. When a
+// decision fails, the others still report and the error says which failed.
+func (c *Catalog) Evaluate(ev *event.Event) ([]Finding, error) {
+	matched, err := c.Match(ev)
+	if err != nil {
+		return nil, err
+	}
+	var findings []Finding
+	var errs []error
+	for _, d := range matched {
+		f, ok, err := evaluate(d, ev)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		f.Detection = d
+		if !f.Severity.Valid() {
+			f.Severity = d.Severity
+		}
+		findings = append(findings, f)
+	}
+	SortFindings(findings)
+	return findings, errors.Join(errs...)
+}
+
+// evaluate runs one decision. A decision that panics on some input is a bug,
+// but it must not cost the other detections their say on the same event, so
+// the panic becomes an error naming the detection.
+func evaluate(d *Detection, ev *event.Event) (f Finding, ok bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("detection %q panicked on event %q: %v", d.ID, ev.ID(), r)
+		}
+	}()
+	f, ok = d.Evaluate(ev)
+	return f, ok, nil
+}
+
+// SortFindings orders findings most severe first, then by detection ID.
+func SortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Detection.ID, b.Detection.ID)
+	})
+}

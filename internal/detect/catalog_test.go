@@ -1,0 +1,231 @@
+package detect_test
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/fixture"
+)
+
+func builtin(t testing.TB) *detect.Catalog {
+	t.Helper()
+	c, err := detect.Builtin()
+	if err != nil {
+		t.Fatalf("Builtin(): %v", err)
+	}
+	return c
+}
+
+func decodeFixture(t testing.TB, name string) *event.Event {
+	t.Helper()
+	ev, err := event.Decode(fixture.Read(t, name))
+	if err != nil {
+		t.Fatalf("fixture %s: %v", name, err)
+	}
+	return ev
+}
+
+// TestCatalogMetadata checks what Validate cannot: each detection lives in
+// the file named after its ID.
+func TestCatalogMetadata(t *testing.T) {
+	c := builtin(t)
+	if len(c.All()) == 0 {
+		t.Fatal("the catalog is empty")
+	}
+	for _, d := range c.All() {
+		t.Run(d.ID, func(t *testing.T) {
+			file := strings.ReplaceAll(d.ID, "-", "_") + ".go"
+			src, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatalf("detection %s must be declared in %s: %v", d.ID, file, err)
+			}
+			decl := regexp.MustCompile(`ID:\s+"` + regexp.QuoteMeta(d.ID) + `"`)
+			if n := len(decl.FindAll(src, -1)); n != 1 {
+				t.Errorf("%s declares ID %q %d times, want once", file, d.ID, n)
+			}
+			if strings.Count(string(src), "register(") != 1 {
+				t.Errorf("%s must register exactly one detection", file)
+			}
+		})
+	}
+}
+
+func TestValidateRejectsIncompleteDetections(t *testing.T) {
+	good := func() *detect.Detection {
+		return &detect.Detection{
+			ID: "good-one", Title: "t", Description: "d", Severity: detect.SeverityLow,
+			Pattern:  detect.APICall([]string{"s3.amazonaws.com"}, "PutBucketTagging"),
+			Evaluate: func(*event.Event) (detect.Finding, bool) { return detect.Finding{}, true },
+			CIS:      []string{"4.8"}, MITRE: []string{"T1530"}, Runbook: "r", References: []string{"https://example.com"},
+			Tests: detect.Tests{Positive: []detect.Example{{File: "a.json", Severity: detect.SeverityLow}}, Negative: []string{"b.json"}},
+		}
+	}
+	if _, err := detect.New(good()); err != nil {
+		t.Fatalf("a complete detection was refused: %v", err)
+	}
+	for _, tc := range []struct {
+		name   string
+		break_ func(*detect.Detection)
+		want   string
+	}{
+		{"bad id", func(d *detect.Detection) { d.ID = "Bad_ID" }, "kebab"},
+		{"no title", func(d *detect.Detection) { d.Title = "" }, "no Title"},
+		{"no severity", func(d *detect.Detection) { d.Severity = 0 }, "invalid Severity"},
+		{"no decision", func(d *detect.Detection) { d.Evaluate = nil }, "no Evaluate"},
+		{"unknown cis", func(d *detect.Detection) { d.CIS = []string{"9.99"} }, "unknown CIS"},
+		{"unknown technique", func(d *detect.Detection) { d.MITRE = []string{"T9999"} }, "unknown ATT&CK"},
+		{"no negative", func(d *detect.Detection) { d.Tests.Negative = nil }, "negative fixture"},
+		{"no runbook", func(d *detect.Detection) { d.Runbook = "" }, "no Runbook"},
+		{"empty pattern", func(d *detect.Detection) { d.Pattern = detect.Pattern{} }, "empty pattern"},
+		{"operator quamina lacks", func(d *detect.Detection) {
+			d.Pattern.Detail["errorCode"] = []any{map[string]any{"suffix": "Denied"}}
+		}, "not understood by the matcher"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := good()
+			tc.break_(d)
+			_, err := detect.New(d)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("New() error = %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := detect.New(good(), good()); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Errorf("duplicate IDs: error = %v", err)
+	}
+}
+
+// TestFixtures runs every fixture under events/ through the catalog: each
+// must raise exactly the detections that list it as positive, at the
+// severity they give, and nothing else.
+func TestFixtures(t *testing.T) {
+	c := builtin(t)
+	type want struct {
+		ID       string
+		Severity detect.Severity
+	}
+	expected := map[string][]want{}
+	listed := map[string]bool{}
+	for _, d := range c.All() {
+		for _, ex := range d.Tests.Positive {
+			expected[ex.File] = append(expected[ex.File], want{d.ID, ex.Severity})
+			listed[ex.File] = true
+		}
+		for _, n := range d.Tests.Negative {
+			listed[n] = true
+		}
+	}
+	all := fixture.All(t)
+	for name := range listed {
+		if !slices.Contains(all, name) {
+			t.Errorf("a detection lists fixture %s, which does not exist under events/", name)
+		}
+	}
+	for _, name := range all {
+		if !strings.HasPrefix(name, "s3/") {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			if !listed[name] {
+				t.Errorf("no detection lists %s as a positive or negative fixture", name)
+			}
+			findings, err := c.Evaluate(decodeFixture(t, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []want
+			for _, f := range findings {
+				got = append(got, want{f.Detection.ID, f.Severity})
+				if f.Headline == "" || f.Resource.Type == "" {
+					t.Errorf("%s: finding without headline or resource: %+v", f.Detection.ID, f)
+				}
+				if f.Attempt && f.Severity > detect.SeverityLow {
+					t.Errorf("%s: a failed attempt came out %s; attempts must stay low", f.Detection.ID, f.Severity)
+				}
+			}
+			slices.SortFunc(got, func(a, b want) int { return strings.Compare(a.ID, b.ID) })
+			exp := slices.Clone(expected[name])
+			slices.SortFunc(exp, func(a, b want) int { return strings.Compare(a.ID, b.ID) })
+			if !slices.Equal(got, exp) {
+				t.Errorf("findings = %v, want %v", got, exp)
+			}
+		})
+	}
+}
+
+// TestNegativesIncludePatternRejects makes sure each detection's negatives
+// exercise the pattern itself, not only the Go decision.
+func TestNegativesIncludePatternRejects(t *testing.T) {
+	c := builtin(t)
+	for _, d := range c.All() {
+		rejected := 0
+		for _, n := range d.Tests.Negative {
+			matched, err := c.Match(decodeFixture(t, n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(matched, d) {
+				rejected++
+			}
+		}
+		if rejected == 0 {
+			t.Errorf("%s: no negative fixture is rejected by the pattern", d.ID)
+		}
+		for _, p := range d.Tests.Positive {
+			matched, err := c.Match(decodeFixture(t, p.File))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(matched, d) {
+				t.Errorf("%s: pattern does not match positive fixture %s", d.ID, p.File)
+			}
+		}
+	}
+}
+
+func TestEvaluateSurvivesAPanickingDetection(t *testing.T) {
+	boom := &detect.Detection{
+		ID: "boom", Title: "t", Description: "d", Severity: detect.SeverityLow,
+		Pattern:  detect.APICall([]string{"s3.amazonaws.com"}, "PutBucketPolicy"),
+		Evaluate: func(*event.Event) (detect.Finding, bool) { panic("bug") },
+		MITRE:    []string{"T1530"}, Runbook: "r", References: []string{"x"},
+		Tests: detect.Tests{Positive: []detect.Example{{File: "a", Severity: detect.SeverityLow}}, Negative: []string{"b"}},
+	}
+	b, _ := detect.Builtin()
+	all := append(b.All(), boom)
+	c, err := detect.New(all...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	findings, err := c.Evaluate(decodeFixture(t, "s3/put-bucket-policy-public-read.json"))
+	if err == nil || !strings.Contains(err.Error(), `"boom" panicked`) {
+		t.Errorf("error = %v, want the panic reported", err)
+	}
+	if len(findings) != 1 || findings[0].Detection.ID != "s3-bucket-policy-public" {
+		t.Errorf("the other detections must still report; got %v", findings)
+	}
+}
+
+func TestSeverityText(t *testing.T) {
+	for s := detect.SeverityInfo; s <= detect.SeverityCritical; s++ {
+		b, err := s.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back detect.Severity
+		if err := back.UnmarshalText([]byte(strings.ToUpper(string(b)))); err != nil || back != s {
+			t.Errorf("round trip of %v gave %v, %v", s, back, err)
+		}
+	}
+	if _, err := detect.ParseSeverity("severe"); err == nil {
+		t.Error("unknown severity accepted")
+	}
+	if _, err := detect.Severity(0).MarshalText(); err == nil {
+		t.Error("zero severity marshalled")
+	}
+}

@@ -1,0 +1,255 @@
+// Package detect is trailwatch's detection catalog: one file per detection,
+// each declaring one Detection value. The catalog is the single source of
+// truth: infra/ turns every Pattern into an EventBridge rule, the Lambda
+// handler and `trailwatch replay` evaluate the same patterns (with quamina,
+// an EventBridge-compatible matcher) and then each detection's Go decision.
+//
+// The EventBridge pattern is a coarse filter that keeps invocations down;
+// Evaluate is the truth.
+package detect
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/trailwatch/trailwatch/internal/event"
+)
+
+// Severity ranks findings. The zero value is invalid.
+type Severity int
+
+// Severities, from least to most urgent.
+const (
+	SeverityInfo Severity = iota + 1
+	SeverityLow
+	SeverityMedium
+	SeverityHigh
+	SeverityCritical
+)
+
+var severityNames = []string{"", "info", "low", "medium", "high", "critical"}
+
+func (s Severity) String() string {
+	if s < SeverityInfo || s > SeverityCritical {
+		return fmt.Sprintf("severity(%d)", int(s))
+	}
+	return severityNames[s]
+}
+
+// Valid reports whether s is one of the defined severities.
+func (s Severity) Valid() bool { return s >= SeverityInfo && s <= SeverityCritical }
+
+// MarshalText encodes the severity as its lower-case name.
+func (s Severity) MarshalText() ([]byte, error) {
+	if !s.Valid() {
+		return nil, fmt.Errorf("invalid severity %d", int(s))
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText parses a severity name, ignoring case.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// ParseSeverity parses a severity name, ignoring case.
+func ParseSeverity(name string) (Severity, error) {
+	for i, n := range severityNames {
+		if i > 0 && strings.EqualFold(n, name) {
+			return Severity(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown severity %q (want one of %s)", name, strings.Join(severityNames[1:], ", "))
+}
+
+// Detection is one entry of the catalog.
+type Detection struct {
+	// ID is stable, lower-case kebab case, and names the file that declares
+	// the detection (s3-bucket-policy-public in s3_bucket_policy_public.go).
+	ID          string
+	Title       string
+	Description string
+	// Severity is the severity of a real, successful occurrence. Evaluate
+	// may report lower (a denied attempt) or higher.
+	Severity Severity
+	// Pattern becomes the EventBridge rule; it must stay within what quamina
+	// understands so tests can prove it against fixtures.
+	Pattern Pattern
+	// Evaluate is the precise decision on an event the pattern matched.
+	Evaluate func(*event.Event) (Finding, bool)
+	// CIS lists CIS AWS Foundations Benchmark controls (v3.0.0 numbering,
+	// which is v1.4.0's for section 4).
+	CIS []string
+	// MITRE lists ATT&CK technique IDs.
+	MITRE          []string
+	Runbook        string
+	References     []string
+	FalsePositives []string
+	// NeedsReadOnly marks detections of read-only API calls, which reach
+	// EventBridge only on rules enabled for all management events.
+	NeedsReadOnly bool
+	// GlobalService marks events delivered to EventBridge only in us-east-1
+	// (IAM, STS, sign-in, Organizations).
+	GlobalService bool
+	// Tests names fixtures under events/: Positive ones must raise this
+	// detection, Negative ones must not.
+	Tests Tests
+}
+
+// Tests names the fixtures (paths under events/) that prove a detection.
+type Tests struct {
+	// Positive fixtures must raise the detection at the given severity.
+	Positive []Example
+	// Negative fixtures must not raise it. Some should be rejected by the
+	// pattern itself, others by the decision.
+	Negative []string
+}
+
+// Example is a positive fixture and the severity it must produce.
+type Example struct {
+	File     string
+	Severity Severity
+}
+
+// Finding is what a detection reports about one event.
+type Finding struct {
+	Detection *Detection
+	Severity  Severity
+	// Headline says what happened in one line, e.g. "Bucket policy of
+	// acme-data lets everyone read objects". It may hold attacker-chosen
+	// names: renderers escape it.
+	Headline string
+	Resource Resource
+	Changes  []Change
+	Evidence []Evidence
+	// Attempt is set when AWS rejected the request: nothing changed.
+	Attempt bool
+}
+
+// Resource is what the event acted on.
+type Resource struct {
+	Type   string // "S3 bucket", "AWS account"
+	Name   string
+	ARN    string
+	Region string
+}
+
+// Change is one setting the event changed. An empty Before means the event
+// does not record the previous value.
+type Change struct {
+	Setting string
+	Before  string
+	After   string
+}
+
+// Evidence is a labelled excerpt that shows why the detection fired, such as
+// the policy statement that grants public access.
+type Evidence struct {
+	Label string
+	Text  string
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// Validate checks that the detection is complete: the catalog refuses
+// detections without metadata, fixtures, a decision or a usable pattern.
+func (d *Detection) Validate() error {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if !idPattern.MatchString(d.ID) {
+		add("ID %q is not lower-case kebab case", d.ID)
+	}
+	if d.Title == "" {
+		add("no Title")
+	}
+	if d.Description == "" {
+		add("no Description")
+	}
+	if !d.Severity.Valid() {
+		add("invalid Severity %d", int(d.Severity))
+	}
+	if d.Evaluate == nil {
+		add("no Evaluate")
+	}
+	if d.Runbook == "" {
+		add("no Runbook")
+	}
+	if len(d.References) == 0 {
+		add("no References")
+	}
+	if len(d.CIS) == 0 && len(d.MITRE) == 0 {
+		add("neither CIS nor MITRE references")
+	}
+	for _, c := range d.CIS {
+		if _, ok := CISControls[c]; !ok {
+			add("unknown CIS control %q", c)
+		}
+	}
+	if len(d.MITRE) == 0 {
+		add("no MITRE ATT&CK technique")
+	}
+	for _, m := range d.MITRE {
+		if _, ok := Techniques[m]; !ok {
+			add("unknown ATT&CK technique %q", m)
+		}
+	}
+	if len(d.Tests.Positive) == 0 || len(d.Tests.Negative) == 0 {
+		add("needs at least one positive and one negative fixture")
+	}
+	for _, ex := range d.Tests.Positive {
+		if !ex.Severity.Valid() {
+			add("positive fixture %q has no valid severity", ex.File)
+		}
+	}
+	if _, err := d.Pattern.JSON(); err != nil {
+		add("pattern: %v", err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("detection %q: %s", d.ID, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Pattern is an EventBridge event pattern, built as a Go value so it can be
+// marshalled into the CDK rule and tested.
+type Pattern struct {
+	Source     []string       `json:"source,omitempty"`
+	DetailType []string       `json:"detail-type,omitempty"`
+	Detail     map[string]any `json:"detail,omitempty"`
+}
+
+// APICall matches CloudTrail API calls of the given event sources
+// ("s3.amazonaws.com") and names.
+func APICall(eventSources []string, eventNames ...string) Pattern {
+	sources := make([]string, len(eventSources))
+	for i, s := range eventSources {
+		sources[i] = event.SourceFor(s)
+	}
+	return Pattern{
+		Source:     sources,
+		DetailType: []string{event.DetailTypeAPICall},
+		Detail: map[string]any{
+			"eventSource": eventSources,
+			"eventName":   eventNames,
+		},
+	}
+}
+
+// JSON renders the pattern as EventBridge expects it.
+func (p Pattern) JSON() (string, error) {
+	if len(p.Source) == 0 && len(p.DetailType) == 0 && len(p.Detail) == 0 {
+		return "", fmt.Errorf("empty pattern matches everything")
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return "", fmt.Errorf("encode pattern: %w", err)
+	}
+	return string(b), nil
+}

@@ -1,0 +1,183 @@
+// Package event decodes what trailwatch receives: an EventBridge envelope
+// whose detail is, depending on its detail-type, a CloudTrail record or
+// another AWS source's payload. Raw CloudTrail records (from trail log files)
+// are wrapped into the envelope EventBridge would have delivered, so every
+// event runs through the same patterns.
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/cloudtrail"
+)
+
+// MaxSize is the largest event accepted, in bytes: EventBridge's limit for
+// one event. Larger input is refused before it is parsed.
+const MaxSize = 256 * 1024
+
+// Detail types of CloudTrail events on EventBridge.
+const (
+	DetailTypeAPICall       = "AWS API Call via CloudTrail"
+	DetailTypeConsoleSignIn = "AWS Console Sign In via CloudTrail"
+	DetailTypeServiceEvent  = "AWS Service Event via CloudTrail"
+	DetailTypeConsoleAction = "AWS Console Action via CloudTrail"
+)
+
+// Envelope is the EventBridge event structure.
+type Envelope struct {
+	Version    string          `json:"version"`
+	ID         string          `json:"id"`
+	DetailType string          `json:"detail-type"`
+	Source     string          `json:"source"`
+	Account    string          `json:"account"`
+	Time       time.Time       `json:"time"`
+	Region     string          `json:"region"`
+	Resources  []string        `json:"resources"`
+	Detail     json.RawMessage `json:"detail"`
+}
+
+// UnmarshalJSON decodes the envelope, naming the field when "time" is not an
+// RFC 3339 string.
+func (e *Envelope) UnmarshalJSON(b []byte) error {
+	type plain Envelope
+	var aux struct {
+		plain
+		Time json.RawMessage `json:"time"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return fmt.Errorf("field %q: got JSON %s, want %s", strings.TrimPrefix(typeErr.Field, "plain."), typeErr.Value, typeErr.Type)
+		}
+		return err
+	}
+	*e = Envelope(aux.plain)
+	t, err := cloudtrail.ParseTime(aux.Time)
+	if err != nil {
+		return fmt.Errorf("field \"time\": %w", err)
+	}
+	e.Time = t
+	return nil
+}
+
+// Event is a decoded envelope plus its typed detail.
+type Event struct {
+	Envelope Envelope
+	// JSON is the envelope as matched against EventBridge patterns.
+	JSON []byte
+	// CloudTrail is set for the CloudTrail detail types.
+	CloudTrail *cloudtrail.Record
+}
+
+// Sentinel errors let callers tell bad input (log and skip) from other failures.
+var (
+	ErrTooLarge  = errors.New("event too large")
+	ErrMalformed = errors.New("malformed event")
+)
+
+// ID identifies the event in logs and output: the envelope ID, or the
+// CloudTrail eventID for a wrapped raw record.
+func (e *Event) ID() string {
+	if e.Envelope.ID != "" {
+		return e.Envelope.ID
+	}
+	if e.CloudTrail != nil {
+		return e.CloudTrail.EventID
+	}
+	return ""
+}
+
+// IsCloudTrail reports whether a detail type carries a CloudTrail record.
+func IsCloudTrail(detailType string) bool {
+	switch detailType {
+	case DetailTypeAPICall, DetailTypeConsoleSignIn, DetailTypeServiceEvent, DetailTypeConsoleAction:
+		return true
+	}
+	return false
+}
+
+// Decode parses an EventBridge envelope and, for the detail types it knows,
+// its detail. An envelope with an unknown detail type decodes without a typed
+// detail; deciding what to do with it is the caller's business.
+func Decode(data []byte) (*Event, error) {
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("%w: %d bytes, EventBridge's limit is %d", ErrTooLarge, len(data), MaxSize)
+	}
+	var env Envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return nil, fmt.Errorf("%w: envelope: %w", ErrMalformed, err)
+	}
+	if env.DetailType == "" || env.Source == "" {
+		return nil, fmt.Errorf("%w: envelope has no detail-type or source", ErrMalformed)
+	}
+	ev := &Event{Envelope: env, JSON: data}
+	if IsCloudTrail(env.DetailType) {
+		if len(env.Detail) == 0 || bytes.Equal(env.Detail, []byte("null")) {
+			return nil, fmt.Errorf("%w: %q event has no detail", ErrMalformed, env.DetailType)
+		}
+		rec, err := cloudtrail.Decode(env.Detail)
+		if err != nil {
+			return nil, fmt.Errorf("%w: detail: %w", ErrMalformed, err)
+		}
+		ev.CloudTrail = rec
+	}
+	return ev, nil
+}
+
+// FromRecord wraps a raw CloudTrail record into the envelope EventBridge
+// builds for it, so the same patterns apply. The envelope ID stays empty:
+// only EventBridge assigns one.
+func FromRecord(rec *cloudtrail.Record) (*Event, error) {
+	env := Envelope{
+		Version:    "0",
+		DetailType: DetailTypeFor(rec.EventType),
+		Source:     SourceFor(rec.EventSource),
+		Account:    rec.Account(),
+		Time:       rec.EventTime,
+		Region:     rec.AWSRegion,
+		Resources:  []string{},
+		Detail:     rec.Raw,
+	}
+	if len(env.Detail) == 0 {
+		raw, err := json.Marshal(rec)
+		if err != nil {
+			return nil, fmt.Errorf("encode cloudtrail record: %w", err)
+		}
+		env.Detail = raw
+	}
+	data, err := json.Marshal(env)
+	if err != nil {
+		return nil, fmt.Errorf("encode envelope: %w", err)
+	}
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("%w: %d bytes once wrapped, EventBridge's limit is %d", ErrTooLarge, len(data), MaxSize)
+	}
+	return &Event{Envelope: env, JSON: data, CloudTrail: rec}, nil
+}
+
+// DetailTypeFor maps a CloudTrail eventType to the EventBridge detail-type.
+func DetailTypeFor(eventType string) string {
+	switch eventType {
+	case "AwsConsoleSignIn":
+		return DetailTypeConsoleSignIn
+	case "AwsServiceEvent":
+		return DetailTypeServiceEvent
+	case "AwsConsoleAction":
+		return DetailTypeConsoleAction
+	default:
+		return DetailTypeAPICall
+	}
+}
+
+// SourceFor maps a CloudTrail eventSource ("s3.amazonaws.com") to the
+// EventBridge source ("aws.s3"): EventBridge uses "aws." and the service
+// prefix, also where the prefix differs from the service's common name
+// ("monitoring.amazonaws.com" becomes "aws.monitoring").
+func SourceFor(eventSource string) string {
+	return "aws." + strings.TrimSuffix(eventSource, ".amazonaws.com")
+}

@@ -1,0 +1,389 @@
+// Package eventfile reads events from files the way people have them: an
+// EventBridge event, a raw CloudTrail record, a CloudTrail log file
+// ({"Records":[...]}, plain or gzip), a JSON array or JSON Lines of either,
+// or a folder of such files. Log files are streamed record by record.
+//
+// A bad item is reported with its position and the rest of the file still
+// runs; a file that cannot be read at all is reported once with the reason.
+package eventfile
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/trailwatch/trailwatch/internal/cloudtrail"
+	"github.com/trailwatch/trailwatch/internal/event"
+)
+
+// MaxFileBytes bounds how much one file may expand to once decompressed, so
+// a gzip bomb ends with an error instead of exhausting memory or time.
+const MaxFileBytes = 2 << 30
+
+// Item is one event read from input, or the reason it could not be read.
+type Item struct {
+	// Where names the input: the file and, inside it, the item's position.
+	Where string
+	Event *event.Event
+	Err   error
+}
+
+// ReadPaths reads every path in order; folders are walked (sorted, hidden
+// entries skipped) for .json, .jsonl, .ndjson and .gz files. It calls fn for
+// each item and stops early only if fn returns an error. Unreadable files are
+// passed to fn as items with Err set.
+func ReadPaths(paths []string, fn func(Item) error) error {
+	for _, p := range paths {
+		files, err := expand(p)
+		if err != nil {
+			if ferr := fn(Item{Where: p, Err: err}); ferr != nil {
+				return ferr
+			}
+			continue
+		}
+		for _, f := range files {
+			if err := ReadFile(f, fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ReadFile reads one file; see ReadPaths.
+func ReadFile(path string, fn func(Item) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fn(Item{Where: path, Err: fmt.Errorf("open: %w", unwrapPathError(err))})
+	}
+	defer f.Close()
+	return Read(path, f, fn)
+}
+
+// Read reads events from r, naming them after name. Gzip input is detected by
+// its magic bytes; JSON Lines by a .jsonl or .ndjson name (line by line, so a
+// bad line does not stop the file).
+func Read(name string, r io.Reader, fn func(Item) error) error {
+	br := bufio.NewReaderSize(r, 64*1024)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return fn(Item{Where: name, Err: fmt.Errorf("gzip: %w", err)})
+		}
+		defer zr.Close()
+		br = bufio.NewReaderSize(&limitedReader{r: zr, n: MaxFileBytes}, 64*1024)
+	} else {
+		br = bufio.NewReaderSize(&limitedReader{r: br, n: MaxFileBytes}, 64*1024)
+	}
+	skipBOM(br)
+	base := strings.TrimSuffix(strings.ToLower(name), ".gz")
+	s := &stream{name: name, fn: fn}
+	if strings.HasSuffix(base, ".jsonl") || strings.HasSuffix(base, ".ndjson") {
+		return s.lines(br)
+	}
+	return s.values(br)
+}
+
+type stream struct {
+	name  string
+	fn    func(Item) error
+	count int
+}
+
+func (s *stream) where() string { return fmt.Sprintf("%s#%d", s.name, s.count) }
+
+// emit classifies one JSON object and hands it to fn.
+func (s *stream) emit(raw []byte) error {
+	s.count++
+	ev, err := Classify(raw)
+	if err == errLogFile {
+		s.count--
+		return s.logFile(raw)
+	}
+	return s.fn(Item{Where: s.where(), Event: ev, Err: err})
+}
+
+func (s *stream) fail(err error) error {
+	return s.fn(Item{Where: s.name, Err: err})
+}
+
+// values reads a stream of top-level JSON values: objects, arrays of
+// objects, and CloudTrail log files whose Records array is streamed.
+func (s *stream) values(r io.Reader) error {
+	dec := json.NewDecoder(r)
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			if s.count == 0 {
+				return s.fail(errors.New("no events in file"))
+			}
+			return nil
+		}
+		if err != nil {
+			return s.fail(syntaxError(err, dec))
+		}
+		switch tok {
+		case json.Delim('['):
+			for dec.More() {
+				var raw json.RawMessage
+				if err := dec.Decode(&raw); err != nil {
+					return s.fail(syntaxError(err, dec))
+				}
+				if err := s.emit(raw); err != nil {
+					return err
+				}
+			}
+			if _, err := dec.Token(); err != nil {
+				return s.fail(syntaxError(err, dec))
+			}
+		case json.Delim('{'):
+			if err := s.object(dec); err != nil {
+				return err
+			}
+		default:
+			return s.fail(fmt.Errorf("top-level JSON value %v is not an object or array", tok))
+		}
+	}
+}
+
+// object reads the members of an object whose '{' was consumed. A "Records"
+// array is streamed; any other object is rebuilt in member order and emitted.
+func (s *stream) object(dec *json.Decoder) error {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	streamed := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return s.fail(syntaxError(err, dec))
+		}
+		key, _ := tok.(string)
+		if key == "Records" && !streamed && buf.Len() == 1 {
+			next, err := dec.Token()
+			if err != nil {
+				return s.fail(syntaxError(err, dec))
+			}
+			if next != json.Delim('[') {
+				return s.fail(errors.New("Records is not an array"))
+			}
+			streamed = true
+			for dec.More() {
+				var raw json.RawMessage
+				if err := dec.Decode(&raw); err != nil {
+					return s.fail(syntaxError(err, dec))
+				}
+				if err := s.emit(raw); err != nil {
+					return err
+				}
+			}
+			if _, err := dec.Token(); err != nil {
+				return s.fail(syntaxError(err, dec))
+			}
+			continue
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return s.fail(syntaxError(err, dec))
+		}
+		if streamed {
+			continue // other members of a log file carry no events
+		}
+		if buf.Len() > 1 {
+			buf.WriteByte(',')
+		}
+		k, _ := json.Marshal(key)
+		buf.Write(k)
+		buf.WriteByte(':')
+		buf.Write(raw)
+	}
+	if _, err := dec.Token(); err != nil {
+		return s.fail(syntaxError(err, dec))
+	}
+	if streamed {
+		return nil
+	}
+	buf.WriteByte('}')
+	return s.emit(buf.Bytes())
+}
+
+// logFile handles a {"Records":[...]} object met inside an array or a line.
+func (s *stream) logFile(raw []byte) error {
+	var lf struct {
+		Records []json.RawMessage `json:"Records"`
+	}
+	if err := json.Unmarshal(raw, &lf); err != nil {
+		s.count++
+		return s.fn(Item{Where: s.where(), Err: fmt.Errorf("log file: %w", err)})
+	}
+	for _, rec := range lf.Records {
+		if err := s.emit(rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lines reads JSON Lines: one value per line, blank lines ignored.
+func (s *stream) lines(r *bufio.Reader) error {
+	line := 0
+	for {
+		text, err := r.ReadBytes('\n')
+		if len(bytes.TrimSpace(text)) > 0 {
+			line++
+			trimmed := bytes.TrimSpace(text)
+			if trimmed[0] == '[' {
+				var items []json.RawMessage
+				if jerr := json.Unmarshal(trimmed, &items); jerr != nil {
+					s.count++
+					if ferr := s.fn(Item{Where: s.where(), Err: fmt.Errorf("line %d: %w", line, jerr)}); ferr != nil {
+						return ferr
+					}
+				}
+				for _, it := range items {
+					if ferr := s.emit(it); ferr != nil {
+						return ferr
+					}
+				}
+			} else if ferr := s.emit(trimmed); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			if s.count == 0 {
+				return s.fail(errors.New("no events in file"))
+			}
+			return nil
+		}
+		if err != nil {
+			return s.fail(err)
+		}
+	}
+}
+
+var errLogFile = errors.New("cloudtrail log file")
+
+// Classify decodes one JSON object as an EventBridge event (it has a
+// detail-type) or a raw CloudTrail record (it has eventName or eventSource).
+func Classify(raw []byte) (*event.Event, error) {
+	var probe struct {
+		DetailType  *string         `json:"detail-type"`
+		EventName   *string         `json:"eventName"`
+		EventSource *string         `json:"eventSource"`
+		Records     json.RawMessage `json:"Records"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if !errors.As(err, &typeErr) {
+			return nil, fmt.Errorf("%w: %w", event.ErrMalformed, err)
+		}
+	}
+	tooLarge := len(raw) > event.MaxSize
+	switch {
+	case probe.DetailType != nil:
+		return event.Decode(raw)
+	case (probe.EventName != nil || probe.EventSource != nil) && tooLarge:
+		return nil, fmt.Errorf("%w: %d bytes, EventBridge's limit is %d", event.ErrTooLarge, len(raw), event.MaxSize)
+	case probe.EventName != nil || probe.EventSource != nil:
+		rec, err := cloudtrail.Decode(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", event.ErrMalformed, err)
+		}
+		return event.FromRecord(rec)
+	case probe.Records != nil:
+		return nil, errLogFile
+	default:
+		return nil, fmt.Errorf("%w: neither an EventBridge event (no detail-type) nor a CloudTrail record (no eventName)", event.ErrMalformed)
+	}
+}
+
+func expand(path string) ([]string, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	if !info.IsDir() {
+		return []string{path}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != path && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.IsDir() && isEventFile(d.Name()) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("walk: %w", err)
+	}
+	if len(files) == 0 {
+		return nil, errors.New("folder holds no .json, .jsonl, .ndjson or .gz files")
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+func isEventFile(name string) bool {
+	n := strings.TrimSuffix(strings.ToLower(name), ".gz")
+	return strings.HasSuffix(n, ".json") || strings.HasSuffix(n, ".jsonl") || strings.HasSuffix(n, ".ndjson") || strings.HasSuffix(strings.ToLower(name), ".gz")
+}
+
+func skipBOM(r *bufio.Reader) {
+	if b, err := r.Peek(3); err == nil && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf {
+		_, _ = r.Discard(3)
+	}
+}
+
+// syntaxError adds the byte offset to a JSON error so the user can find it.
+func syntaxError(err error, dec *json.Decoder) error {
+	if errors.Is(err, errTooBig) {
+		return err
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF {
+		return fmt.Errorf("invalid JSON: file ends in the middle of a value (offset %d)", dec.InputOffset())
+	}
+	return fmt.Errorf("invalid JSON at offset %d: %w", dec.InputOffset(), err)
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+var errTooBig = fmt.Errorf("file expands to more than %d bytes", MaxFileBytes)
+
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, errTooBig
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
