@@ -19,6 +19,8 @@ type BucketState struct {
 	// ACLGrants are the bucket ACL's grants to AllUsers or AuthenticatedUsers.
 	ACLGrants []ACLGrant
 	ACLKnown  bool
+	// Gone is set when S3 answered NoSuchBucket: the bucket no longer exists.
+	Gone bool
 	// Missing lists the parts that could not be read, each with its reason.
 	Missing []string
 }
@@ -65,6 +67,9 @@ func (s BucketState) Exposure() Exposure {
 	blockPolicy := effective(s.BucketBlock, s.AccountBlock, func(p PublicAccessBlock) bool { return p.BlockPublicPolicy })
 
 	var e Exposure
+	if s.Gone {
+		return Exposure{Public: No, Reasons: []string{"the bucket no longer exists"}}
+	}
 	open, unknown := false, false
 
 	switch {

@@ -27,6 +27,7 @@ func TestBucketStateExposure(t *testing.T) {
 		{"private, guard down", BucketState{PolicyPublic: &no, BucketBlock: allOff, AccountBlock: allOff, ACLKnown: true}, No, "not public", true},
 		{"private, guard up", BucketState{PolicyPublic: &no, BucketBlock: allOn, AccountBlock: allOn, ACLKnown: true}, No, "not public", false},
 		{"nothing known", BucketState{}, Unknown, "could not be read", false},
+		{"deleted since", BucketState{Gone: true}, No, "no longer exists", false},
 		{"ACL unknown but policy open", BucketState{PolicyPublic: &yes, BucketBlock: allOff, AccountBlock: allOff}, Yes, "ACL could not be read", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
