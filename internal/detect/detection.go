@@ -141,13 +141,18 @@ type Resource struct {
 	Region string
 }
 
-// Change is one setting the event changed. An empty Before means the event
-// does not record the previous value.
+// Change is one setting the event changed. Before is empty when a previous
+// value does not apply (a replaced policy is shown by its new content), and
+// NotRecorded when it applies but the event does not carry it.
 type Change struct {
 	Setting string
 	Before  string
 	After   string
 }
+
+// NotRecorded is the Before of a change whose previous value the event
+// does not record.
+const NotRecorded = "?"
 
 // Evidence is a labelled excerpt that shows why the detection fired, such as
 // the policy statement that grants public access.

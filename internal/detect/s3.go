@@ -107,7 +107,7 @@ func publicAccessBlockFinding(rec *cloudtrail.Record, scope string, deleted bool
 	f := Finding{Severity: SeverityHigh}
 	if deleted {
 		for _, s := range (s3access.PublicAccessBlock{}).Settings() {
-			f.Changes = append(f.Changes, Change{Setting: s.Name, After: "false (configuration deleted)"})
+			f.Changes = append(f.Changes, Change{Setting: s.Name, Before: NotRecorded, After: "false (configuration deleted)"})
 		}
 		return outcome(f, rec,
 			fmt.Sprintf("Block Public Access configuration deleted from %s: all four settings are off", scope),
@@ -133,7 +133,7 @@ func publicAccessBlockFinding(rec *cloudtrail.Record, scope string, deleted bool
 	for _, s := range cfg.Settings() {
 		all = append(all, fmt.Sprintf("%s=%t", s.Name, s.On))
 		if !s.On {
-			f.Changes = append(f.Changes, Change{Setting: s.Name, After: "false"})
+			f.Changes = append(f.Changes, Change{Setting: s.Name, Before: NotRecorded, After: "false"})
 		}
 	}
 	f.Evidence = append(f.Evidence, Evidence{Label: "New configuration", Text: strings.Join(all, ", ")})

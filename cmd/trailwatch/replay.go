@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3control"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
+
+	"github.com/trailwatch/trailwatch/internal/awslookup"
+	"github.com/trailwatch/trailwatch/internal/deliver"
+	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/enrich"
+	"github.com/trailwatch/trailwatch/internal/pipeline"
+	"github.com/trailwatch/trailwatch/internal/replay"
+)
+
+// awsLoader loads AWS configuration; tests replace it to reach local servers.
+type awsLoader func(ctx context.Context, region string) (aws.Config, error)
+
+func defaultAWS(ctx context.Context, region string) (aws.Config, error) {
+	// The SDK's own warnings (e.g. about the EC2 metadata service on a
+	// laptop) would interleave with the output; failures surface as errors.
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithLogger(logging.Nop{})}
+	if region != "" {
+		opts = append(opts, awsconfig.WithRegion(region))
+	}
+	return awsconfig.LoadDefaultConfig(ctx, opts...)
+}
+
+func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loadAWS awsLoader) int {
+	fs := newFlagSet("replay", stderr)
+	format := fs.String("format", replay.FormatText, "output: text, json, slack (webhook payloads) or email (subject and body)")
+	webhook := fs.String("slack-webhook", "", "deliver each alert to this Slack incoming webhook URL")
+	topic := fs.String("sns-topic-arn", "", "publish each alert as an email to this SNS topic")
+	offline := fs.Bool("offline", false, "never call AWS: skip the account alias and bucket look-ups")
+	verbose := fs.Bool("verbose", false, "log each event's outcome to stderr")
+	paths, err := parse(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if err := oneOf(*format, replay.Formats); err != nil {
+		fmt.Fprintf(stderr, "trailwatch replay: %v\n", err)
+		return exitUsage
+	}
+	if len(paths) == 0 {
+		fmt.Fprintf(stderr, "trailwatch replay: name at least one file or folder of events\n")
+		return exitUsage
+	}
+	catalog, err := detect.Builtin()
+	if err != nil {
+		fmt.Fprintf(stderr, "trailwatch: catalog: %v\n", err)
+		return exitUsage
+	}
+	log := logger(stderr, *verbose)
+
+	var channels []pipeline.Channel
+	if *webhook != "" {
+		if err := deliver.ValidateWebhookURL(*webhook); err != nil {
+			fmt.Fprintf(stderr, "trailwatch replay: --slack-webhook: %v\n", err)
+			return exitUsage
+		}
+		channels = append(channels, pipeline.Slack{Poster: &deliver.Slack{Webhook: deliver.StaticWebhook(*webhook)}})
+	}
+
+	enricher := &enrich.Enricher{Replay: true, Offline: "offline replay (--offline)"}
+	needAWS := *topic != "" || !*offline
+	if needAWS {
+		region := regionOf(*topic)
+		cfg, reason := awsAccess(ctx, loadAWS, region)
+		switch {
+		case reason != "" && *topic != "":
+			fmt.Fprintf(stderr, "trailwatch replay: --sns-topic-arn needs AWS credentials: %s\n", reason)
+			return exitUsage
+		case reason != "":
+			enricher.Offline = reason
+		default:
+			if !*offline {
+				enricher = onlineEnricher(ctx, cfg)
+			}
+			if *topic != "" {
+				channels = append(channels, pipeline.Email{Publisher: &deliver.SNS{Client: sns.NewFromConfig(cfg), TopicARN: *topic}})
+			}
+		}
+	}
+
+	r := &replay.Runner{
+		Pipeline: &pipeline.Pipeline{Catalog: catalog, Enricher: enricher, Channels: channels, Log: log},
+		Format:   *format,
+		Out:      stdout,
+		Errs:     stderr,
+	}
+	sum, err := r.Run(ctx, paths)
+	if err != nil {
+		fmt.Fprintf(stderr, "trailwatch replay: %v\n", err)
+		return exitDelivery
+	}
+	if *verbose || sum.DeliveryFailures > 0 || sum.Unreadable > 0 {
+		fmt.Fprintf(stderr, "trailwatch replay: %d events, %d alerts, %d unreadable inputs, %d failed deliveries\n",
+			sum.Events, sum.Alerts, sum.Unreadable, sum.DeliveryFailures)
+	}
+	switch {
+	case sum.DeliveryFailures > 0:
+		return exitDelivery
+	case sum.Unreadable > 0:
+		return exitUnreadable
+	}
+	return exitOK
+}
+
+// awsAccess loads configuration and checks that credentials exist, within a
+// few seconds, so a laptop without credentials replays offline at once.
+func awsAccess(ctx context.Context, load awsLoader, region string) (aws.Config, string) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cfg, err := load(ctx, region)
+	if err != nil {
+		return cfg, "no AWS configuration: " + firstLine(err.Error())
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		return cfg, "no AWS credentials"
+	}
+	return cfg, ""
+}
+
+// onlineEnricher looks up aliases and bucket state with the caller's
+// credentials, for events of the caller's own account only.
+func onlineEnricher(ctx context.Context, cfg aws.Config) *enrich.Enricher {
+	e := &enrich.Enricher{
+		Replay:  true,
+		Aliases: &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},
+		Buckets: &awslookup.Buckets{S3: s3.NewFromConfig(cfg), Control: s3control.NewFromConfig(cfg)},
+		History: &awslookup.History{CloudTrail: cloudtrail.NewFromConfig(cfg)},
+	}
+	account, err := awslookup.CallerAccount(ctx, sts.NewFromConfig(cfg), 5*time.Second)
+	if err != nil {
+		e.Offline = "could not tell which account the credentials belong to: " + firstLine(err.Error())
+	}
+	e.HomeAccount = account
+	return e
+}
+
+// regionOf takes the region from an ARN (arn:aws:sns:REGION:...).
+func regionOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) == 6 {
+		return parts[3]
+	}
+	return ""
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/trailwatch/trailwatch/internal/awstest"
+	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/fixture"
+)
+
+// recorded reads a recorded AWS response kept beside the package that owns
+// the call.
+func recorded(t *testing.T, pkg, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "internal", pkg, "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// slackServer is a local Slack incoming webhook.
+type slackServer struct {
+	*httptest.Server
+	mu       sync.Mutex
+	payloads [][]byte
+	status   int
+}
+
+func newSlack(t *testing.T, status int) *slackServer {
+	s := &slackServer{status: status}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		s.payloads = append(s.payloads, b)
+		s.mu.Unlock()
+		w.WriteHeader(s.status)
+		if s.status == http.StatusOK {
+			_, _ = io.WriteString(w, "ok")
+		} else {
+			_, _ = io.WriteString(w, "internal_error")
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+const (
+	secretName = "trailwatch/slack-webhook"
+	topicARN   = "arn:aws:sns:eu-west-1:111122223333:trailwatch-alerts"
+	// webhookPath is the secret part of the webhook URL.
+	webhookPath = "/services/T0TEST/B0TEST/s3cr3tTokenNeverLogged"
+)
+
+type env struct {
+	aws   *awstest.Server
+	slack *slackServer
+	logs  *bytes.Buffer
+	h     lambda.Handler
+}
+
+// setUpEnv starts local AWS and Slack and builds the handler with main's
+// own wiring (setUp), pointed at them.
+func setUpEnv(t *testing.T, slackStatus int, secret awstest.Response) *env {
+	t.Helper()
+	e := &env{aws: awstest.NewServer(t), slack: newSlack(t, slackStatus), logs: &bytes.Buffer{}}
+	if secret.Body == "" {
+		secret.Body = strings.Replace(recorded(t, "deliver", "secretsmanager-get-secret-value-local.json"), "__WEBHOOK_URL__", e.slack.URL+webhookPath, 1)
+	}
+	a := e.aws
+	a.Handle(awstest.Target("secretsmanager.GetSecretValue"), secret)
+	a.Handle(awstest.Action("Publish"), awstest.Response{Body: recorded(t, "deliver", "sns-publish.xml")})
+	a.Handle(awstest.Action("ListAccountAliases"), awstest.Response{Body: recorded(t, "awslookup", "iam-list-account-aliases.xml")})
+	a.Handle(awstest.REST("GET", "/", "policyStatus"), awstest.Response{Body: recorded(t, "awslookup", "s3-policy-status-public.xml")})
+	a.Handle(awstest.REST("GET", "/", "acl"), awstest.Response{Body: recorded(t, "awslookup", "s3-acl-private.xml")})
+	a.Handle(awstest.REST("GET", "/v20180820/configuration/publicAccessBlock", ""), awstest.Response{Body: recorded(t, "awslookup", "s3control-public-access-block-off.xml")})
+	a.Handle(awstest.REST("GET", "/", "publicAccessBlock"), awstest.Response{Body: recorded(t, "awslookup", "s3-public-access-block-off.xml")})
+	a.Handle(func(r awstest.Request) bool {
+		return r.Header.Get("X-Amz-Target") == "CloudTrail_20131101.LookupEvents" && bytes.Contains(r.Body, []byte("PutBucketPublicAccessBlock"))
+	}, awstest.Response{Body: recorded(t, "awslookup", "cloudtrail-lookup-put-bucket.json")})
+	a.Handle(awstest.Target("CloudTrail_20131101.LookupEvents"), awstest.Response{Body: recorded(t, "awslookup", "cloudtrail-lookup-empty.json")})
+
+	getenv := func(k string) string {
+		return config.Runtime{SlackSecretName: secretName, TopicARN: topicARN}.Env()[k]
+	}
+	load := func(context.Context, ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
+		return a.Config("eu-west-1"), nil
+	}
+	log := slog.New(slog.NewJSONHandler(e.logs, nil))
+	h, err := setUp(context.Background(), getenv, load, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h = lambda.NewHandler(h)
+	return e
+}
+
+// ruleInput is what the rule of detection id sends for a fixture.
+func ruleInput(t *testing.T, id, name string) []byte {
+	t.Helper()
+	b, err := event.ApplyRuleInputTemplate(event.RuleInputTemplate(id), fixture.Read(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (e *env) publishes() []string {
+	var out []string
+	for _, r := range e.aws.Requests() {
+		if strings.Contains(string(r.Body), "Action=Publish") {
+			out = append(out, string(r.Body))
+		}
+	}
+	return out
+}
+
+// TestCanonicalScenario: Block Public Access is turned off by an SSO user;
+// Slack and email say who, from where, on which bucket, what changed
+// (previous values from event history) and that the bucket is public now.
+func TestCanonicalScenario(t *testing.T) {
+	e := setUpEnv(t, http.StatusOK, awstest.Response{})
+	if _, err := e.h.Invoke(context.Background(), ruleInput(t, "s3-bucket-public-access-block-disabled", "s3/put-bucket-public-access-block-sso-policy-off.json")); err != nil {
+		t.Fatalf("Invoke: %v", err)
+	}
+	if len(e.slack.payloads) != 1 {
+		t.Fatalf("Slack got %d messages, want 1", len(e.slack.payloads))
+	}
+	slack := string(e.slack.payloads[0])
+	for _, want := range []string{
+		"acme-prod-customer-exports", "maria.garcia@example.com", "IAM Identity Center user", "permission set AdministratorAccess",
+		"198.51.100.23", "eu-west-1", "PutBucketPublicAccessBlock", "acme-prod", // alias from IAM
+		"BlockPublicPolicy: true -&gt; false", "*Public right now?* YES", "CRITICAL",
+	} {
+		if !strings.Contains(slack, want) {
+			t.Errorf("Slack message lacks %q:\n%s", want, slack)
+		}
+	}
+	pubs := e.publishes()
+	if len(pubs) != 1 {
+		t.Fatalf("SNS got %d publishes, want 1", len(pubs))
+	}
+	for _, want := range []string{"Subject=%5Btrailwatch%5D+CRITICAL", "TopicArn=" + strings.ReplaceAll(topicARN, ":", "%3A"), "acme-prod-customer-exports"} {
+		if !strings.Contains(pubs[0], want) {
+			t.Errorf("SNS publish lacks %q:\n%s", want, pubs[0])
+		}
+	}
+	if strings.Contains(e.logs.String(), webhookPath) {
+		t.Error("the webhook URL reached the logs")
+	}
+}
+
+// TestFailedChannelKeepsTheEvent: Slack or its secret failing makes the
+// invocation fail (so Lambda retries and the DLQ keeps the event) while
+// the email still goes out; the secret never reaches the logs.
+func TestFailedChannelKeepsTheEvent(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		secret awstest.Response
+	}{
+		{"slack answers 500", http.StatusInternalServerError, awstest.Response{}},
+		{"secret access denied", http.StatusOK, awstest.Response{Status: 400, Body: recorded(t, "deliver", "secretsmanager-access-denied.json")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := setUpEnv(t, tc.status, tc.secret)
+			_, err := e.h.Invoke(context.Background(), ruleInput(t, "s3-bucket-policy-public", "s3/put-bucket-policy-public-read.json"))
+			if err == nil || !strings.Contains(err.Error(), "slack") {
+				t.Fatalf("Invoke error = %v, want a Slack delivery error", err)
+			}
+			if strings.Contains(err.Error(), webhookPath) || strings.Contains(e.logs.String(), webhookPath) {
+				t.Error("the webhook URL reached an error or a log line")
+			}
+			if len(e.publishes()) != 1 {
+				t.Errorf("email publishes = %d, want 1 despite Slack failing", len(e.publishes()))
+			}
+		})
+	}
+}
+
+func TestBadInputIsSkippedWithoutCalls(t *testing.T) {
+	e := setUpEnv(t, http.StatusOK, awstest.Response{})
+	for _, in := range []string{`{"detail-type":`, `{"version":"0","id":"x","detail-type":"Unknown","source":"aws.x","detail":{}}`, `null`} {
+		if _, err := e.h.Invoke(context.Background(), []byte(in)); err != nil {
+			t.Errorf("Invoke(%s) = %v; bad input must be logged and skipped", in, err)
+		}
+	}
+	if len(e.slack.payloads) != 0 || len(e.aws.Requests()) != 0 {
+		t.Errorf("bad input caused %d Slack posts and %d AWS calls", len(e.slack.payloads), len(e.aws.Requests()))
+	}
+	var entry map[string]any
+	if err := json.Unmarshal([]byte(strings.SplitN(e.logs.String(), "\n", 2)[0]), &entry); err != nil || entry["msg"] == nil {
+		t.Errorf("skips must be logged as JSON lines; got %q", e.logs.String())
+	}
+}
+
+func TestSetUpRefusesMissingConfiguration(t *testing.T) {
+	_, err := setUp(context.Background(), func(string) string { return "" }, awsconfig.LoadDefaultConfig, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "no channel configured") {
+		t.Fatalf("setUp() error = %v, want a clear configuration error", err)
+	}
+}

@@ -1,0 +1,113 @@
+// Package alert defines the notification value every channel renders: one
+// event, its findings, and the answers to who, what, when and where.
+//
+// Every string in an Alert is plain text and may hold attacker-chosen
+// content (user agents, bucket names, policy text): renderers must escape
+// all of it for their medium.
+package alert
+
+import (
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/detect"
+)
+
+// Alert is one notification about one event.
+type Alert struct {
+	// EventID is the CloudTrail eventID; EnvelopeID the EventBridge event ID.
+	EventID    string
+	EnvelopeID string
+	Severity   detect.Severity
+	// Title is the headline of the most severe finding.
+	Title string
+	// Primary is the most severe finding; Others are the rest for the event.
+	Primary detect.Finding
+	Others  []detect.Finding
+	// SeverityNote explains a severity that differs from the finding's own,
+	// e.g. "raised: the bucket is public right now".
+	SeverityNote string
+
+	Who   Who
+	What  What
+	When  When
+	Where Where
+	// Exposure answers "is it public right now?" for S3 buckets; nil when
+	// the question does not apply.
+	Exposure *Exposure
+
+	Links   []Link
+	Runbook string
+	// Unchecked lists what could not be looked up, and why.
+	Unchecked []string
+}
+
+// Who made the call and how they were authenticated.
+type Who struct {
+	// Kind is "IAM user", "IAM Identity Center user", "assumed role",
+	// "root user", "AWS service", ...
+	Kind string
+	// Name is the most human name available: the person behind an SSO
+	// session, the IAM user name, the role session name.
+	Name string
+	// Detail adds context: "permission set AdministratorAccess", "role X".
+	Detail    string
+	ARN       string
+	AccountID string
+	// MFA says whether MFA was used, or why that is not known.
+	MFA string
+	// AccessKey is the access key ID and its kind.
+	AccessKey string
+	// Via is the client: "AWS Management Console", "AWS CLI 2.22.4", ...
+	Via       string
+	UserAgent string
+	// InvokedBy is the AWS service that made the call on the principal's
+	// behalf, if any.
+	InvokedBy string
+}
+
+// What happened.
+type What struct {
+	// Action is "service:EventName", e.g. "s3:PutBucketPolicy".
+	Action string
+	// Outcome is "succeeded" or "failed: <errorCode>: <errorMessage>".
+	Outcome  string
+	Failed   bool
+	Resource detect.Resource
+	Changes  []detect.Change
+	Evidence []detect.Evidence
+}
+
+// When it happened and when trailwatch saw it.
+type When struct {
+	EventTime   time.Time
+	ProcessedAt time.Time
+	// Delay is ProcessedAt minus EventTime; zero for replays.
+	Delay    time.Duration
+	Replayed bool
+}
+
+// Where it happened.
+type Where struct {
+	AccountID    string
+	AccountAlias string
+	Region       string
+	SourceIP     string
+	// SourceNote describes the source address: "AWS service", "private
+	// address through VPC endpoint vpce-...".
+	SourceNote  string
+	VPCEndpoint string
+}
+
+// Exposure is the live answer to "is the bucket public right now?".
+type Exposure struct {
+	// Public is "yes", "no" or "unknown".
+	Public   string
+	Reasons  []string
+	Warnings []string
+}
+
+// Link is a console link.
+type Link struct {
+	Label string
+	URL   string
+}

@@ -1,0 +1,329 @@
+// Package enrich turns an event and its findings into an alert that answers
+// who, what, when and where. Facts in the event are read directly; facts
+// that need AWS (the account alias, whether a bucket is public right now)
+// come through small interfaces, each call under a timeout. When a look-up
+// fails or is not possible, the alert still goes out and says what could
+// not be checked.
+package enrich
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/alert"
+	"github.com/trailwatch/trailwatch/internal/awslookup"
+	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/s3access"
+)
+
+// AliasLookup returns an account's alias ("" when it has none).
+type AliasLookup interface {
+	AccountAlias(ctx context.Context, account string) (string, error)
+}
+
+// BucketInspector reads what S3 says about a bucket now.
+type BucketInspector interface {
+	BucketState(ctx context.Context, account, region, bucket string) s3access.BucketState
+}
+
+// History finds the Block Public Access settings a change replaced, in
+// CloudTrail's event history (bucket "" means the account's settings).
+type History interface {
+	PreviousPublicAccessBlock(ctx context.Context, region, bucket string, before time.Time, excludeEventID string) (awslookup.PriorBlock, bool, error)
+}
+
+// Enricher builds alerts. The zero value works offline: nothing is looked up
+// and the alert says so.
+type Enricher struct {
+	Aliases AliasLookup
+	Buckets BucketInspector
+	History History
+	// HomeAccount is the account whose credentials the look-ups use. Events
+	// of other accounts are not looked up (the answer would be about the
+	// wrong account, or AccessDenied). Empty: look up every account.
+	HomeAccount string
+	// Offline, when set, says why AWS look-ups are skipped ("no AWS
+	// credentials").
+	Offline string
+	// Timeout bounds all look-ups for one alert; default 5 s.
+	Timeout time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Replay marks alerts built from recorded events: no delay is computed.
+	Replay bool
+}
+
+// Alert builds the alert for an event with at least one finding; findings
+// must be sorted most severe first (detect.Catalog.Evaluate does that).
+func (e *Enricher) Alert(ctx context.Context, ev *event.Event, findings []detect.Finding) (alert.Alert, error) {
+	if len(findings) == 0 {
+		return alert.Alert{}, fmt.Errorf("enrich: event %s has no findings", ev.ID())
+	}
+	rec := ev.CloudTrail
+	if rec == nil {
+		return alert.Alert{}, fmt.Errorf("enrich: event %s carries no CloudTrail record", ev.ID())
+	}
+	now := time.Now
+	if e.Now != nil {
+		now = e.Now
+	}
+	primary := findings[0]
+	a := alert.Alert{
+		EventID:    rec.EventID,
+		EnvelopeID: ev.Envelope.ID,
+		Severity:   primary.Severity,
+		Title:      primary.Headline,
+		Primary:    primary,
+		Others:     findings[1:],
+		Who:        Principal(rec),
+		What: alert.What{
+			Action:   Action(rec),
+			Outcome:  "succeeded",
+			Failed:   rec.Failed(),
+			Resource: primary.Resource,
+			Changes:  primary.Changes,
+			Evidence: primary.Evidence,
+		},
+		When: alert.When{EventTime: rec.EventTime, ProcessedAt: now().UTC(), Replayed: e.Replay},
+		Where: alert.Where{
+			AccountID:   rec.Account(),
+			Region:      rec.AWSRegion,
+			SourceIP:    rec.SourceIPAddress,
+			SourceNote:  sourceNote(rec.SourceIPAddress, rec.VPCEndpointID),
+			VPCEndpoint: rec.VPCEndpointID,
+		},
+		Runbook: primary.Detection.Runbook,
+	}
+	if rec.Failed() {
+		a.What.Outcome = "failed: " + rec.ErrorCode
+		if rec.ErrorMessage != "" {
+			a.What.Outcome += ": " + rec.ErrorMessage
+		}
+	}
+	if !e.Replay {
+		a.When.Delay = a.When.ProcessedAt.Sub(rec.EventTime).Round(time.Second)
+	}
+	a.Links = links(rec.AWSRegion, rec.EventID, primary.Resource, a.Who)
+	e.lookUp(ctx, &a, primary)
+	return a, nil
+}
+
+// lookUp fills the facts that need AWS, concurrently, under one deadline.
+func (e *Enricher) lookUp(ctx context.Context, a *alert.Alert, primary detect.Finding) {
+	bucket := primary.Resource.Type == "S3 bucket" && primary.Resource.Name != ""
+	skip := e.skipReason(a.Where.AccountID)
+	if skip != "" {
+		a.Unchecked = append(a.Unchecked, "account alias: "+skip)
+		if bucket {
+			a.Unchecked = append(a.Unchecked, "whether the bucket is public now: "+skip)
+		}
+		if wantsPrevious(a, primary) {
+			a.Unchecked = append(a.Unchecked, "previous Block Public Access settings: "+skip)
+		}
+		return
+	}
+	timeout := e.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	var alias string
+	var aliasErr error
+	if e.Aliases != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			alias, aliasErr = e.Aliases.AccountAlias(ctx, a.Where.AccountID)
+		}()
+	}
+	var state s3access.BucketState
+	if bucket && e.Buckets != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			state = e.Buckets.BucketState(ctx, a.Where.AccountID, primary.Resource.Region, primary.Resource.Name)
+		}()
+	}
+	var prior previous
+	if wantsPrevious(a, primary) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			prior = e.previous(ctx, a, primary)
+		}()
+	}
+	wg.Wait()
+	prior.apply(a)
+
+	switch {
+	case e.Aliases == nil:
+		a.Unchecked = append(a.Unchecked, "account alias: no IAM client configured")
+	case aliasErr != nil:
+		a.Unchecked = append(a.Unchecked, "account alias: "+aliasErr.Error())
+	default:
+		a.Where.AccountAlias = alias
+	}
+	if !bucket {
+		return
+	}
+	if e.Buckets == nil {
+		a.Unchecked = append(a.Unchecked, "whether the bucket is public now: no S3 client configured")
+		return
+	}
+	exp := state.Exposure()
+	a.Exposure = &alert.Exposure{Public: string(exp.Public), Reasons: exp.Reasons, Warnings: exp.Warnings}
+	for _, m := range state.Missing {
+		a.Unchecked = append(a.Unchecked, "bucket state: "+m)
+	}
+	if exp.Public == s3access.Yes && !primary.Attempt && a.Severity == detect.SeverityHigh {
+		a.Severity = detect.SeverityCritical
+		a.SeverityNote = "raised from high: the bucket is public right now"
+	}
+}
+
+// previous is the outcome of the history look-up.
+type previous struct {
+	asked bool
+	prior awslookup.PriorBlock
+	found bool
+	err   error
+}
+
+// wantsPrevious reports whether the alert shows Block Public Access
+// settings whose previous values the event does not record.
+func wantsPrevious(a *alert.Alert, f detect.Finding) bool {
+	if f.Attempt {
+		return false
+	}
+	for _, c := range f.Changes {
+		if c.Before == detect.NotRecorded {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Enricher) previous(ctx context.Context, a *alert.Alert, f detect.Finding) previous {
+	if e.History == nil {
+		return previous{asked: true, err: errors.New("no CloudTrail client configured")}
+	}
+	bucket := ""
+	if f.Resource.Type == "S3 bucket" {
+		bucket = f.Resource.Name
+	}
+	p, found, err := e.History.PreviousPublicAccessBlock(ctx, a.Where.Region, bucket, a.When.EventTime, a.EventID)
+	return previous{asked: true, prior: p, found: found, err: err}
+}
+
+// apply fills in the previous values, or says why they stay unknown.
+func (p previous) apply(a *alert.Alert) {
+	switch {
+	case !p.asked:
+		return
+	case p.err != nil:
+		a.Unchecked = append(a.Unchecked, "previous Block Public Access settings: "+p.err.Error())
+		return
+	case !p.found:
+		a.Unchecked = append(a.Unchecked, "previous Block Public Access settings: no change in the last 90 days of CloudTrail event history")
+		return
+	}
+	before := map[string]bool{}
+	for _, s := range p.prior.Config.Settings() {
+		before[s.Name] = s.On
+	}
+	changes := make([]detect.Change, len(a.What.Changes))
+	copy(changes, a.What.Changes)
+	for i, c := range changes {
+		if on, ok := before[c.Setting]; ok && c.Before == detect.NotRecorded {
+			changes[i].Before = fmt.Sprint(on)
+		}
+	}
+	a.What.Changes = changes
+	a.What.Evidence = append(append([]detect.Evidence(nil), a.What.Evidence...), detect.Evidence{
+		Label: "Previous settings",
+		Text:  fmt.Sprintf("set by %s at %s by %s (event %s)", p.prior.Event, p.prior.Time.UTC().Format(time.RFC3339), p.prior.By, p.prior.EventID),
+	})
+}
+
+func (e *Enricher) skipReason(account string) string {
+	switch {
+	case e.Offline != "":
+		return "not checked (" + e.Offline + ")"
+	case e.HomeAccount != "" && account != "" && account != e.HomeAccount:
+		return fmt.Sprintf("not checked (the event is from account %s; trailwatch's credentials are for account %s)", account, e.HomeAccount)
+	}
+	return ""
+}
+
+// sourceNote explains a source address that is not a plain public IP.
+func sourceNote(src, vpce string) string {
+	addr, err := netip.ParseAddr(src)
+	switch {
+	case src == "":
+		return ""
+	case err != nil:
+		return "AWS service or internal caller"
+	case vpce != "":
+		return "through VPC endpoint " + vpce
+	case addr.IsPrivate() || addr.IsLoopback():
+		return "private address"
+	}
+	return ""
+}
+
+var (
+	regionRe  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+	eventIDRe = regexp.MustCompile(`^[0-9A-Za-z-]{1,64}$`)
+	bucketRe  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	iamNameRe = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
+)
+
+// consoleHost is the console's host name in the region's partition.
+func consoleHost(region string) string {
+	switch detect.Partition(region) {
+	case "aws-cn":
+		return "console.amazonaws.cn"
+	case "aws-us-gov":
+		return "console.amazonaws-us-gov.com"
+	}
+	return "console.aws.amazon.com"
+}
+
+// links builds console links from values that are checked against AWS's own
+// naming rules first, so attacker-chosen text never becomes part of a URL.
+func links(region, eventID string, res detect.Resource, who alert.Who) []alert.Link {
+	if !regionRe.MatchString(region) {
+		return nil
+	}
+	host := consoleHost(region)
+	var out []alert.Link
+	if eventIDRe.MatchString(eventID) {
+		out = append(out, alert.Link{Label: "CloudTrail event", URL: fmt.Sprintf("https://%s.%s/cloudtrailv2/home?region=%s#/events/%s", region, host, region, eventID)})
+	}
+	switch {
+	case res.Type == "S3 bucket" && bucketRe.MatchString(res.Name):
+		out = append(out, alert.Link{Label: "Bucket permissions", URL: fmt.Sprintf("https://s3.%s/s3/buckets/%s?region=%s&tab=permissions", host, url.PathEscape(res.Name), region)})
+	case res.Type == "AWS account":
+		out = append(out, alert.Link{Label: "Account Block Public Access", URL: fmt.Sprintf("https://s3.%s/s3/settings?region=%s", host, region)})
+	}
+	if role := strings.TrimPrefix(who.Detail, "role "); who.Kind == "assumed role" && role != who.Detail {
+		if name, _, _ := strings.Cut(role, ","); iamNameRe.MatchString(name) {
+			out = append(out, alert.Link{Label: "Role", URL: fmt.Sprintf("https://%s/iam/home#/roles/details/%s", host, url.PathEscape(name))})
+		}
+	}
+	if who.Kind == "IAM user" && iamNameRe.MatchString(who.Name) {
+		out = append(out, alert.Link{Label: "IAM user", URL: fmt.Sprintf("https://%s/iam/home#/users/details/%s", host, url.PathEscape(who.Name))})
+	}
+	return out
+}

@@ -1,0 +1,195 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/trailwatch/trailwatch/internal/alert"
+	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/enrich"
+	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/fixture"
+	"github.com/trailwatch/trailwatch/internal/pipeline"
+)
+
+// recorder is a channel that records what it was asked to send.
+type recorder struct {
+	name string
+	err  error
+	mu   sync.Mutex
+	sent []alert.Alert
+}
+
+func (r *recorder) Name() string { return r.name }
+func (r *recorder) Send(_ context.Context, a alert.Alert) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent = append(r.sent, a)
+	return r.err
+}
+
+func newPipeline(t *testing.T, channels ...pipeline.Channel) *pipeline.Pipeline {
+	t.Helper()
+	c, err := detect.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pipeline.Pipeline{Catalog: c, Enricher: &enrich.Enricher{Offline: "test"}, Channels: channels}
+}
+
+// overlapCatalog adds a low-severity detection on PutBucketPolicy, so one
+// event matches two rules.
+func overlapCatalog(t *testing.T) *detect.Catalog {
+	t.Helper()
+	b, err := detect.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := &detect.Detection{
+		ID: "s3-bucket-policy-changed", Title: "bucket policy changed", Description: "d", Severity: detect.SeverityLow,
+		Pattern:  detect.APICall([]string{"s3.amazonaws.com"}, "PutBucketPolicy"),
+		Evaluate: func(*event.Event) (detect.Finding, bool) { return detect.Finding{Headline: "changed"}, true },
+		CIS:      []string{"4.8"}, MITRE: []string{"T1530"}, Runbook: "r", References: []string{"x"},
+		Tests: detect.Tests{Positive: []detect.Example{{File: "a", Severity: detect.SeverityLow}}, Negative: []string{"b"}},
+	}
+	c, err := detect.New(append(b.All(), changed)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func decode(t *testing.T, name string) *event.Event {
+	t.Helper()
+	ev, err := event.Decode(fixture.Read(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func TestOneMessagePerEventAcrossRules(t *testing.T) {
+	rec := &recorder{name: "slack"}
+	p := &pipeline.Pipeline{Catalog: overlapCatalog(t), Enricher: &enrich.Enricher{Offline: "test"}, Channels: []pipeline.Channel{rec}}
+	ev := decode(t, "s3/put-bucket-policy-public-read.json")
+	for _, tc := range []struct {
+		rule     string
+		sends    bool
+		deferred string
+	}{
+		{rule: "s3-bucket-policy-changed", sends: false, deferred: "s3-bucket-policy-public"},
+		{rule: "s3-bucket-policy-public", sends: true},
+		{rule: "", sends: true},
+		{rule: "unknown-rule-from-another-version", sends: true},
+	} {
+		t.Run("rule="+tc.rule, func(t *testing.T) {
+			before := len(rec.sent)
+			res, err := p.Process(context.Background(), ev, tc.rule)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sent := len(rec.sent) > before; sent != tc.sends {
+				t.Errorf("sent = %v, want %v", sent, tc.sends)
+			}
+			if res.Deferred != tc.deferred {
+				t.Errorf("Deferred = %q, want %q", res.Deferred, tc.deferred)
+			}
+			if len(res.Findings) != 2 {
+				t.Errorf("findings = %d, want both detections", len(res.Findings))
+			}
+		})
+	}
+	last := rec.sent[len(rec.sent)-1]
+	if last.Primary.Detection.ID != "s3-bucket-policy-public" || len(last.Others) != 1 {
+		t.Errorf("the alert must lead with the most severe finding and carry the other; got %s + %d", last.Primary.Detection.ID, len(last.Others))
+	}
+}
+
+func TestFailingChannelDoesNotStopTheOthers(t *testing.T) {
+	slack := &recorder{name: "slack", err: errors.New("HTTP 500")}
+	email := &recorder{name: "email"}
+	p := newPipeline(t, slack, email)
+	res, err := p.Process(context.Background(), decode(t, "s3/put-bucket-acl-canned-public-read-write.json"), "")
+	if !errors.Is(err, pipeline.ErrDelivery) || !strings.Contains(err.Error(), "slack: HTTP 500") {
+		t.Fatalf("error = %v, want a delivery error naming slack", err)
+	}
+	if len(email.sent) != 1 || !slices.Equal(res.Delivered, []string{"email"}) {
+		t.Errorf("email sent %d, delivered %v; want the email out despite Slack", len(email.sent), res.Delivered)
+	}
+}
+
+func TestNoAlertWithoutFinding(t *testing.T) {
+	rec := &recorder{name: "slack"}
+	p := newPipeline(t, rec)
+	res, err := p.Process(context.Background(), decode(t, "s3/put-bucket-policy-org-only.json"), "s3-bucket-policy-public")
+	if err != nil || res.Alert != nil || len(rec.sent) != 0 {
+		t.Errorf("org-only policy: alert %v, sent %d, err %v; want nothing", res.Alert, len(rec.sent), err)
+	}
+}
+
+// TestHandlerInput runs the handler through aws-lambda-go's own invocation
+// path with bad and good input: bad input is skipped (nil error, nothing
+// sent), a failed delivery returns an error so Lambda retries.
+func TestHandlerInput(t *testing.T) {
+	good := fixture.Read(t, "s3/put-bucket-policy-public-read.json")
+	wrapped, err := event.ApplyRuleInputTemplate(event.RuleInputTemplate("s3-bucket-policy-public"), good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		payload string
+		fail    bool
+		sent    int
+		wantErr bool
+	}{
+		{name: "rule input", payload: string(wrapped), sent: 1},
+		{name: "bare event", payload: string(good), sent: 1},
+		{name: "malformed JSON", payload: `{"detail-type": `},
+		{name: "unknown detail type", payload: `{"version":"0","id":"x","detail-type":"GuardDuty Finding","source":"aws.guardduty","detail":{}}`},
+		{name: "missing detail", payload: `{"version":"0","id":"x","detail-type":"AWS API Call via CloudTrail","source":"aws.s3"}`},
+		{name: "wrong types", payload: `{"detection":5,"event":[]}`},
+		{name: "oversized", payload: `{"detection":"x","event":{"pad":"` + strings.Repeat("a", event.MaxSize+2048) + `"}}`},
+		{name: "delivery fails", payload: string(good), fail: true, sent: 1, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{name: "slack"}
+			if tc.fail {
+				rec.err = errors.New("boom")
+			}
+			h := &pipeline.Handler{Pipeline: newPipeline(t, rec)}
+			_, err := lambda.NewHandler(h).Invoke(context.Background(), []byte(tc.payload))
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("Invoke error = %v, want error: %v", err, tc.wantErr)
+			}
+			if len(rec.sent) != tc.sent {
+				t.Errorf("sent %d alerts, want %d", len(rec.sent), tc.sent)
+			}
+		})
+	}
+}
+
+func BenchmarkProcess(b *testing.B) {
+	c, err := detect.Builtin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := &pipeline.Pipeline{Catalog: c, Enricher: &enrich.Enricher{Offline: "benchmark"}}
+	raw := fixture.Read(b, "s3/put-bucket-policy-public-read.json")
+	b.ReportAllocs()
+	for b.Loop() {
+		ev, err := event.Decode(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := p.Process(context.Background(), ev, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,150 @@
+// Package render turns an alert into what each channel sends: a Slack Block
+// Kit payload, an email subject and plain-text body, and terminal text. The
+// functions are pure, so golden files pin their output.
+//
+// Every value from the alert is treated as attacker-controlled. Clean makes
+// control, invisible and direction-changing characters visible and bounds
+// the length; each medium then escapes what is special to it (Slack's
+// &, <, > and code-span backticks; URL schemes in email bodies).
+package render
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/trailwatch/trailwatch/internal/alert"
+	"github.com/trailwatch/trailwatch/internal/detect"
+)
+
+// Clean returns s safe to show as one line of text: invalid UTF-8 becomes
+// U+FFFD; newlines, tabs and other control characters, and invisible or
+// bidirectional formatting characters (U+202E and friends) become visible
+// escapes such as \n or \u202e; the result is cut to max runes with "…".
+func Clean(s string, max int) string {
+	var b strings.Builder
+	b.Grow(min(len(s), max*2))
+	n := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		if n >= max {
+			b.WriteString("…")
+			break
+		}
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteRune(unicode.ReplacementChar)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unicode.Is(unicode.Cf, r) || r == 0x2028 || r == 0x2029:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+		n++
+	}
+	return b.String()
+}
+
+// severityLabel is the severity in capitals, as alert titles show it.
+func severityLabel(s detect.Severity) string { return strings.ToUpper(s.String()) }
+
+func severityEmoji(s detect.Severity) string {
+	switch s {
+	case detect.SeverityCritical:
+		return ":red_circle:"
+	case detect.SeverityHigh:
+		return ":large_orange_circle:"
+	case detect.SeverityMedium:
+		return ":large_yellow_circle:"
+	case detect.SeverityLow:
+		return ":large_blue_circle:"
+	}
+	return ":white_circle:"
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// delayText says when trailwatch saw the event relative to when it happened.
+func delayText(w alert.When) string {
+	switch {
+	case w.Replayed:
+		return "replayed from a recorded event"
+	case w.Delay < 0:
+		return "event time is in the future by " + (-w.Delay).String()
+	}
+	return w.Delay.String() + " after the event"
+}
+
+// references lists the detection's CIS controls and ATT&CK techniques.
+func references(d *detect.Detection) []string {
+	var out []string
+	for _, c := range d.CIS {
+		out = append(out, "CIS "+c)
+	}
+	for _, m := range d.MITRE {
+		name := detect.Techniques[m]
+		if name != "" {
+			out = append(out, "ATT&CK "+m+" "+name)
+		} else {
+			out = append(out, "ATT&CK "+m)
+		}
+	}
+	return out
+}
+
+func changeText(c detect.Change) string {
+	if c.Before == "" {
+		return c.Setting + ": " + c.After
+	}
+	return fmt.Sprintf("%s: %s -> %s", c.Setting, c.Before, c.After)
+}
+
+// whoLine is the principal in one line: name, kind and detail.
+func whoLine(w alert.Who) (name, rest string) {
+	rest = w.Kind
+	if w.Detail != "" {
+		rest += ", " + w.Detail
+	}
+	return w.Name, rest
+}
+
+// accountText is "111122223333 (alias)" or the ID alone.
+func accountText(w alert.Where) string {
+	if w.AccountAlias != "" {
+		return w.AccountID + " (" + w.AccountAlias + ")"
+	}
+	return w.AccountID
+}
+
+func exposureHeadline(e *alert.Exposure) string {
+	switch e.Public {
+	case "yes":
+		return "YES, the bucket is public right now"
+	case "no":
+		return "No"
+	}
+	return "Unknown"
+}
+
+// Limits for attacker-controlled values, in runes.
+const (
+	maxName      = 200
+	maxUserAgent = 300
+	maxEvidence  = 2500
+	maxLine      = 500
+)

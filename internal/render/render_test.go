@@ -1,0 +1,353 @@
+package render_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/trailwatch/trailwatch/internal/alert"
+	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/enrich"
+	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/fixture"
+	"github.com/trailwatch/trailwatch/internal/render"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+var clock = time.Date(2026, 11, 20, 9, 15, 9, 0, time.UTC)
+
+// alertFor builds the alert the pipeline would build offline.
+func alertFor(t testing.TB, name string) (alert.Alert, bool) {
+	t.Helper()
+	ev, err := event.Decode(fixture.Read(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := detect.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := c.Evaluate(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) == 0 {
+		return alert.Alert{}, false
+	}
+	a, err := (&enrich.Enricher{Offline: "golden test", Now: func() time.Time { return clock }}).Alert(context.Background(), ev, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, true
+}
+
+// withLiveAnswers is what the alert looks like when every look-up worked.
+func withLiveAnswers(a alert.Alert) alert.Alert {
+	a.Where.AccountAlias = "acme-prod"
+	a.Unchecked = nil
+	a.Severity = detect.SeverityCritical
+	a.SeverityNote = "raised from high: the bucket is public right now"
+	a.Exposure = &alert.Exposure{
+		Public:   "yes",
+		Reasons:  []string{"the bucket policy is public and RestrictPublicBuckets is off at bucket and account level", "the bucket ACL grants nothing to AllUsers or AuthenticatedUsers"},
+		Warnings: []string{"nothing blocks a public bucket policy: BlockPublicPolicy and RestrictPublicBuckets are off at bucket and account level"},
+	}
+	return a
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/render -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; got:\n%s\n(review and run with -update if intended)", path, got)
+	}
+}
+
+type goldenCase struct {
+	name   string
+	alert  alert.Alert
+	origin string
+}
+
+func goldenCases(t *testing.T) []goldenCase {
+	var cases []goldenCase
+	for _, name := range fixture.All(t) {
+		a, ok := alertFor(t, name)
+		if !ok {
+			continue
+		}
+		base := strings.TrimSuffix(filepath.Base(name), ".json")
+		cases = append(cases, goldenCase{base, a, name})
+	}
+	a, _ := alertFor(t, "s3/put-bucket-public-access-block-sso-policy-off.json")
+	cases = append(cases, goldenCase{"live-answers", withLiveAnswers(a), "s3/put-bucket-public-access-block-sso-policy-off.json"})
+	return cases
+}
+
+func TestGolden(t *testing.T) {
+	cases := goldenCases(t)
+	if len(cases) < 10 {
+		t.Fatalf("only %d alerting fixtures found", len(cases))
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var slack bytes.Buffer
+			enc := json.NewEncoder(&slack)
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(render.Slack(tc.alert)); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("testdata", tc.name+".slack.json"), slack.Bytes())
+			m := render.RenderEmail(tc.alert)
+			golden(t, filepath.Join("testdata", tc.name+".email.txt"), []byte("Subject: "+m.Subject+"\n\n"+m.Body))
+		})
+	}
+}
+
+// texts collects every string under a "text" key of a Slack payload.
+func texts(t *testing.T, payload []byte) []string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(payload, &v); err != nil {
+		t.Fatalf("payload is not JSON: %v", err)
+	}
+	var out []string
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, child := range x {
+				if s, ok := child.(string); ok && k == "text" {
+					out = append(out, s)
+				}
+				walk(child)
+			}
+		case []any:
+			for _, child := range x {
+				walk(child)
+			}
+		}
+	}
+	walk(v)
+	return out
+}
+
+var hostile = []string{"s3/put-bucket-public-access-block-hostile.json", "s3/put-bucket-policy-hostile.json"}
+
+// TestHostileTextIsInert checks the invariants that make attacker text
+// harmless: in Slack no < or > survives anywhere in text (so no mention,
+// channel ping or link), no raw control or bidi character, no attacker
+// newline; in email a printable ASCII subject, no URL scheme a client could
+// link, no injected line. The alert still names bucket, principal, source
+// IP, region and event.
+func TestHostileTextIsInert(t *testing.T) {
+	for _, name := range hostile {
+		t.Run(name, func(t *testing.T) {
+			a, ok := alertFor(t, name)
+			if !ok {
+				t.Fatal("no alert")
+			}
+			payload, err := render.SlackJSON(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := strings.Join(texts(t, payload), "\n")
+			if strings.ContainsAny(all, "<>") {
+				t.Errorf("a < or > reached Slack text:\n%s", all)
+			}
+			for _, r := range all {
+				if (unicode.IsControl(r) && r != '\n') || unicode.Is(unicode.Cf, r) {
+					t.Errorf("control or format character %U reached Slack text", r)
+				}
+			}
+			for _, line := range strings.Split(all, "\n") {
+				if strings.HasPrefix(line, "Severity: ") || strings.HasPrefix(line, "X-Injected") {
+					t.Errorf("attacker text started a line: %q", line)
+				}
+			}
+			rec := a.What
+			for _, must := range []string{rec.Resource.Name, a.Who.Name, a.Where.SourceIP, a.Where.Region, strings.TrimPrefix(a.What.Action, "s3:")} {
+				if !strings.Contains(all, must) {
+					t.Errorf("Slack text does not name %q", must)
+				}
+			}
+			var msg struct{ Text string }
+			_ = json.Unmarshal(payload, &msg)
+			for _, must := range []string{rec.Resource.Name, a.Who.Name, a.Where.SourceIP, a.Where.Region} {
+				if !strings.Contains(msg.Text, must) {
+					t.Errorf("top-level text %q does not name %q", msg.Text, must)
+				}
+			}
+
+			m := render.RenderEmail(a)
+			if len(m.Subject) > render.MaxSubject || strings.IndexFunc(m.Subject, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
+				t.Errorf("subject %q is not one printable ASCII line of at most %d", m.Subject, render.MaxSubject)
+			}
+			if regexp.MustCompile(`(?i)https?://evil`).MatchString(m.Body) {
+				t.Errorf("a clickable attacker URL reached the email body:\n%s", m.Body)
+			}
+			for _, line := range strings.Split(m.Body, "\n") {
+				if strings.HasPrefix(strings.TrimSpace(line), "Severity: resolved") || strings.HasPrefix(strings.TrimSpace(line), "X-Injected") {
+					t.Errorf("attacker text started a body line: %q", line)
+				}
+				if strings.ContainsFunc(line, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) {
+					t.Errorf("control character in body line %q", line)
+				}
+			}
+		})
+	}
+}
+
+func TestClean(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"plain", 100, "plain"},
+		{"a\nb\r\tc", 100, `a\nb\r\tc`},
+		{"\x1b[31mred", 100, `\x1b[31mred`},
+		{"rtl \u202egnp.exe", 100, `rtl \u202egnp.exe`},
+		{"zero\u200bwidth", 100, `zero\u200bwidth`},
+		{"bad \xff byte", 100, "bad \uFFFD byte"},
+		{"abcdef", 3, "abc…"},
+		{"abc", 3, "abc"},
+	} {
+		if got := render.Clean(tc.in, tc.max); got != tc.want {
+			t.Errorf("Clean(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
+		}
+	}
+}
+
+// TestSlackLimits fills every attacker-controlled field with long text full
+// of characters that grow when escaped, and checks Slack's size limits.
+func TestSlackLimits(t *testing.T) {
+	a := huge(t, strings.Repeat("<&>", 5000))
+	checkSlackLimits(t, a)
+	if m := render.RenderEmail(a); len(m.Subject) > render.MaxSubject {
+		t.Errorf("subject is %d bytes", len(m.Subject))
+	}
+}
+
+func huge(t testing.TB, s string) alert.Alert {
+	a, _ := alertFor(t, "s3/put-bucket-policy-public-read.json")
+	a.Title, a.Who.Name, a.Who.Detail, a.Who.UserAgent, a.Who.MFA = s, s, s, s, s
+	a.What.Resource.Name, a.Where.SourceIP, a.Where.Region, a.EventID = s, s, s, s
+	a.What.Changes = append(a.What.Changes, detect.Change{Setting: s, Before: s, After: s})
+	a.What.Evidence = append(a.What.Evidence, detect.Evidence{Label: s, Text: s})
+	a.Unchecked = []string{s, s, s}
+	return a
+}
+
+func checkSlackLimits(t testing.TB, a alert.Alert) {
+	t.Helper()
+	payload, err := render.SlackJSON(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msg struct {
+		Text   string `json:"text"`
+		Blocks []struct {
+			Type   string `json:"type"`
+			Text   *struct{ Text string }
+			Fields []struct{ Text string }
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal(payload, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if n := utf8.RuneCountInString(msg.Text); n > 40000 {
+		t.Errorf("text is %d characters", n)
+	}
+	if len(msg.Blocks) > 50 {
+		t.Errorf("%d blocks; Slack takes 50", len(msg.Blocks))
+	}
+	for i, b := range msg.Blocks {
+		limit := 3000
+		if b.Type == "header" {
+			limit = 150
+		}
+		if b.Text != nil && utf8.RuneCountInString(b.Text.Text) > limit {
+			t.Errorf("block %d (%s) text is %d characters, limit %d", i, b.Type, utf8.RuneCountInString(b.Text.Text), limit)
+		}
+		if len(b.Fields) > 10 {
+			t.Errorf("block %d has %d fields", i, len(b.Fields))
+		}
+		for _, f := range b.Fields {
+			if n := utf8.RuneCountInString(f.Text); n > 2000 {
+				t.Errorf("block %d field is %d characters, limit 2000", i, n)
+			}
+		}
+	}
+}
+
+func FuzzSlack(f *testing.F) {
+	f.Add("<!channel> <https://evil|click>\nSeverity: low")
+	f.Add("\u202e`code` *b* _i_ &amp; \x00\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		a := huge(t, s)
+		payload, err := render.SlackJSON(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, text := range texts(t, payload) {
+			if strings.ContainsAny(text, "<>") {
+				t.Fatalf("< or > in %q", text)
+			}
+		}
+		checkSlackLimits(t, a)
+	})
+}
+
+func FuzzEmail(f *testing.F) {
+	f.Add("https://evil.example/x\r\nBcc: victim@example.com")
+	f.Add("www.evil.example javascript:alert(1) \x1b[2J")
+	f.Fuzz(func(t *testing.T, s string) {
+		a := huge(t, s)
+		a.Links = nil
+		m := render.RenderEmail(a)
+		if len(m.Subject) > render.MaxSubject || strings.IndexFunc(m.Subject, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
+			t.Fatalf("bad subject %q", m.Subject)
+		}
+		if regexp.MustCompile(`(?i)(https?|javascript|data|mailto|ftp|file):|www\.`).MatchString(m.Body) {
+			t.Fatalf("link-like text in body:\n%s", m.Body)
+		}
+		if strings.ContainsFunc(m.Body, func(r rune) bool { return r != '\n' && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r)) }) {
+			t.Fatal("control character in body")
+		}
+	})
+}
+
+func BenchmarkRender(b *testing.B) {
+	a, _ := alertFor(b, "s3/put-bucket-policy-public-read.json")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := render.SlackJSON(a); err != nil {
+			b.Fatal(err)
+		}
+		_ = render.RenderEmail(a)
+	}
+}

@@ -1,0 +1,217 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/trailwatch/trailwatch/internal/alert"
+	"github.com/trailwatch/trailwatch/internal/detect"
+)
+
+// SlackMessage is an incoming-webhook payload.
+type SlackMessage struct {
+	// Text is the notification and fallback text.
+	Text        string        `json:"text"`
+	Blocks      []slack.Block `json:"blocks"`
+	UnfurlLinks bool          `json:"unfurl_links"`
+	UnfurlMedia bool          `json:"unfurl_media"`
+}
+
+var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// slackEscape escapes the three characters Slack's mrkdwn parser treats as
+// control characters, after Clean: no <!channel>, <@U..> or <url|label>
+// can survive, and no newline can start a fake line. The result has at most
+// max characters (plus "…"), counted after escaping, because Slack's limits
+// apply to what it receives.
+func slackEscape(s string, max int) string {
+	return cutEscaped(slackEscaper.Replace(Clean(s, max)), max)
+}
+
+// cutEscaped shortens escaped text to max runes without splitting an entity.
+func cutEscaped(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == max {
+			s = s[:i]
+			break
+		}
+		n++
+	}
+	if j := strings.LastIndexByte(s, '&'); j >= 0 && !strings.Contains(s[j:], ";") {
+		s = s[:j]
+	}
+	return s + "…"
+}
+
+// code shows an untrusted value as an inline code span, where mrkdwn
+// formatting does not apply. A backtick would end the span, so it becomes
+// U+02CB (modifier letter grave accent).
+func code(s string, max int) string {
+	if s == "" {
+		return "_none_"
+	}
+	return "`" + strings.ReplaceAll(slackEscape(s, max), "`", "ˋ") + "`"
+}
+
+// codeBlock shows a longer untrusted excerpt; backticks are replaced as in
+// code so the block cannot be closed early.
+func codeBlock(s string, max int) string {
+	return "```" + strings.ReplaceAll(slackEscape(s, max), "`", "ˋ") + "```"
+}
+
+// plainText is for Block Kit plain_text objects (header, buttons), which
+// Slack shows without parsing: angle brackets and ampersands are swapped for
+// look-alikes, so nothing depends on how a client decodes entities.
+func plainText(s string, max int) *slack.TextBlockObject {
+	s = Clean(s, max)
+	s = strings.NewReplacer("<", "‹", ">", "›", "&", "＆").Replace(s)
+	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)
+}
+
+// mrkdwn is a text object whose links, mentions and channel names Slack must
+// not detect on its own (verbatim).
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, true)
+}
+
+// Slack renders the alert as a Block Kit message.
+func Slack(a alert.Alert) SlackMessage {
+	d := a.Primary.Detection
+	name, rest := whoLine(a.Who)
+
+	var blocks []slack.Block
+	blocks = append(blocks, slack.NewHeaderBlock(plainText(fmt.Sprintf("%s: %s", severityLabel(a.Severity), d.Title), 150)))
+	intro := severityEmoji(a.Severity) + " " + slackEscape(a.Title, maxLine)
+	if a.SeverityNote != "" {
+		intro += "\n_Severity " + slackEscape(a.SeverityNote, maxLine) + "_"
+	}
+	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(intro), nil, nil))
+
+	who := "*Who*\n" + code(name, maxName) + "\n" + slackEscape(rest, maxLine)
+	auth := "*Authentication*\nMFA: " + slackEscape(a.Who.MFA, maxLine) + "\nVia: " + slackEscape(a.Who.Via, maxLine)
+	if a.Who.AccessKey != "" {
+		auth += "\nKey: " + code(a.Who.AccessKey, maxName)
+	}
+	if a.Who.InvokedBy != "" {
+		auth += "\nInvoked by: " + code(a.Who.InvokedBy, maxName)
+	}
+	what := "*What*\n" + code(a.What.Action, maxName) + " " + slackEscape(a.What.Outcome, maxLine)
+	res := "*Resource*\n" + slackEscape(a.What.Resource.Type, maxName) + " " + code(a.What.Resource.Name, maxName)
+	when := "*When*\n" + formatTime(a.When.EventTime) + "\nSeen " + slackEscape(delayText(a.When), maxLine)
+	where := "*Where*\nAccount " + code(accountText(a.Where), maxName) + "\nRegion " + code(a.Where.Region, maxName) +
+		"\nSource IP " + code(a.Where.SourceIP, maxName)
+	if a.Where.SourceNote != "" {
+		where += " (" + slackEscape(a.Where.SourceNote, maxLine) + ")"
+	}
+	blocks = append(blocks, slack.NewSectionBlock(nil, []*slack.TextBlockObject{
+		mrkdwn(who), mrkdwn(auth), mrkdwn(what), mrkdwn(res), mrkdwn(when), mrkdwn(where),
+	}, nil))
+
+	if len(a.What.Changes) > 0 {
+		var b strings.Builder
+		b.WriteString("*What changed*")
+		for i, c := range a.What.Changes {
+			if i == 5 {
+				fmt.Fprintf(&b, "\n… and %d more", len(a.What.Changes)-5)
+				break
+			}
+			b.WriteString("\n• " + code(changeText(c), maxLine))
+		}
+		if hasUnknownBefore(a) {
+			b.WriteString("\n_? = the previous value is not recorded in the event_")
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(b.String()), nil, nil))
+	}
+	if a.Exposure != nil {
+		var b strings.Builder
+		b.WriteString("*Public right now?* " + exposureHeadline(a.Exposure))
+		for _, r := range a.Exposure.Reasons {
+			b.WriteString("\n• " + slackEscape(r, maxLine))
+		}
+		for _, w := range a.Exposure.Warnings {
+			b.WriteString("\n:warning: " + slackEscape(w, maxLine))
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(b.String()), nil, nil))
+	}
+	for i, e := range a.What.Evidence {
+		if i == 3 {
+			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("%d more pieces of evidence not shown", len(a.What.Evidence)-3))))
+			break
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*"+slackEscape(e.Label, 300)+"*\n"+codeBlock(e.Text, maxEvidence)), nil, nil))
+	}
+	blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*Runbook*\n"+slackEscape(a.Runbook, 2500)), nil, nil))
+	if len(a.Links) > 0 {
+		var buttons []slack.BlockElement
+		for i, l := range a.Links {
+			btn := slack.NewButtonBlockElement(fmt.Sprintf("link-%d", i), "", plainText(l.Label, 75))
+			btn.URL = l.URL
+			buttons = append(buttons, btn)
+		}
+		blocks = append(blocks, slack.NewActionBlock("links", buttons...))
+	}
+
+	var ctx []string
+	ctx = append(ctx, "Detection "+code(d.ID, maxName))
+	for _, r := range references(d) {
+		ctx = append(ctx, slackEscape(r, maxName))
+	}
+	ctx = append(ctx, "event "+code(a.EventID, maxName))
+	elems := []slack.MixedElement{mrkdwn(strings.Join(ctx, " · "))}
+	if a.Who.UserAgent != "" {
+		elems = append(elems, mrkdwn("User agent "+code(a.Who.UserAgent, maxUserAgent)))
+	}
+	if len(a.Others) > 0 {
+		var others []string
+		for _, o := range a.Others {
+			others = append(others, o.Detection.ID+" ("+o.Severity.String()+")")
+		}
+		elems = append(elems, mrkdwn("Also matched: "+slackEscape(strings.Join(others, ", "), 2000)))
+	}
+	if len(a.Unchecked) > 0 {
+		elems = append(elems, mrkdwn("Could not check: "+slackEscape(strings.Join(a.Unchecked, "; "), 2000)))
+	}
+	blocks = append(blocks, slack.NewContextBlock("", elems...))
+
+	return SlackMessage{Text: slackSummary(a), Blocks: blocks}
+}
+
+// slackSummary is the top-level text: what Slack shows in notifications and
+// where blocks cannot be displayed. It names severity, event, resource,
+// principal, account and region.
+func slackSummary(a alert.Alert) string {
+	s := fmt.Sprintf("[%s] %s. By %s (%s) from %s in account %s, %s.",
+		severityLabel(a.Severity), a.Title, a.Who.Name, a.Who.Kind, a.Where.SourceIP, accountText(a.Where), a.Where.Region)
+	return slackEscape(s, 1000)
+}
+
+func hasUnknownBefore(a alert.Alert) bool {
+	for _, c := range a.What.Changes {
+		if c.Before == detect.NotRecorded {
+			return true
+		}
+	}
+	return false
+}
+
+// SlackJSON renders the webhook payload as JSON. HTML escaping is off: the
+// text is already escaped for Slack, and \u0026 for every & only makes the
+// payload longer and harder to read.
+func SlackJSON(a alert.Alert) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(Slack(a)); err != nil {
+		return nil, fmt.Errorf("render slack payload: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}

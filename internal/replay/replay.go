@@ -1,0 +1,165 @@
+// Package replay runs recorded events from files through the same pipeline
+// as the Lambda function and writes what it would send: alert text, the
+// detections as JSON, Slack payloads or emails.
+package replay
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/eventfile"
+	"github.com/trailwatch/trailwatch/internal/pipeline"
+	"github.com/trailwatch/trailwatch/internal/render"
+)
+
+// Formats the runner can write.
+const (
+	FormatText  = "text"
+	FormatJSON  = "json"
+	FormatSlack = "slack"
+	FormatEmail = "email"
+)
+
+// Formats lists the valid formats.
+var Formats = []string{FormatText, FormatJSON, FormatSlack, FormatEmail}
+
+// Runner replays events.
+type Runner struct {
+	Pipeline *pipeline.Pipeline
+	Format   string
+	Out      io.Writer
+	// Errs receives one line per unreadable input and per failed delivery.
+	Errs io.Writer
+}
+
+// Summary counts what a run did.
+type Summary struct {
+	Events           int
+	Alerts           int
+	Unreadable       int
+	DeliveryFailures int
+}
+
+// Detection is one entry of the JSON format's "detections" list.
+type Detection struct {
+	ID       string          `json:"id"`
+	Title    string          `json:"title"`
+	Severity detect.Severity `json:"severity"`
+	CIS      []string        `json:"cis"`
+	MITRE    []string        `json:"mitre"`
+}
+
+// Line is what the JSON format prints per input event.
+type Line struct {
+	ID         string      `json:"id"`
+	Detections []Detection `json:"detections"`
+}
+
+// Run replays every event found under paths. It returns an error only when
+// writing output fails; unreadable inputs and failed deliveries are
+// reported on Errs and counted in the summary.
+func (r *Runner) Run(ctx context.Context, paths []string) (Summary, error) {
+	var sum Summary
+	err := eventfile.ReadPaths(paths, func(it eventfile.Item) error {
+		if it.Err != nil {
+			sum.Unreadable++
+			_, err := fmt.Fprintf(r.Errs, "trailwatch: %s: %v\n", it.Where, it.Err)
+			return err
+		}
+		sum.Events++
+		return r.one(ctx, it, &sum)
+	})
+	return sum, err
+}
+
+func (r *Runner) one(ctx context.Context, it eventfile.Item, sum *Summary) error {
+	ev := it.Event
+	var res pipeline.Result
+	if ev.CloudTrail != nil {
+		var err error
+		res, err = r.Pipeline.Process(ctx, ev, "")
+		if err != nil {
+			sum.DeliveryFailures++
+			if _, werr := fmt.Fprintf(r.Errs, "trailwatch: %s: event %s: %v\n", it.Where, ev.ID(), err); werr != nil {
+				return werr
+			}
+		}
+	}
+	if res.Alert != nil {
+		sum.Alerts++
+	}
+	switch r.Format {
+	case FormatJSON:
+		line := Line{ID: ev.ID(), Detections: []Detection{}}
+		for i, f := range res.Findings {
+			sev := f.Severity
+			if i == 0 && res.Alert != nil {
+				sev = res.Alert.Severity
+			}
+			line.Detections = append(line.Detections, Detection{
+				ID: f.Detection.ID, Title: f.Detection.Title, Severity: sev,
+				CIS: nonNil(f.Detection.CIS), MITRE: nonNil(f.Detection.MITRE),
+			})
+		}
+		b, err := json.Marshal(line)
+		if err != nil {
+			return fmt.Errorf("encode result: %w", err)
+		}
+		_, err = fmt.Fprintf(r.Out, "%s\n", b)
+		return err
+	case FormatSlack:
+		if res.Alert == nil {
+			return nil
+		}
+		b, err := render.SlackJSON(*res.Alert)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(r.Out, "%s\n", b)
+		return err
+	case FormatEmail:
+		if res.Alert == nil {
+			return nil
+		}
+		m := render.RenderEmail(*res.Alert)
+		_, err := fmt.Fprintf(r.Out, "Subject: %s\n\n%s\n%s\n", m.Subject, m.Body, strings.Repeat("-", 76))
+		return err
+	default:
+		if res.Alert == nil {
+			_, err := fmt.Fprintf(r.Out, "%s: %s: no alert\n\n", render.Clean(it.Where, 300), render.Clean(summary(ev), 300))
+			return err
+		}
+		_, err := fmt.Fprintf(r.Out, "%s\n%s\n", render.Text(*res.Alert), strings.Repeat("-", 76))
+		return err
+	}
+}
+
+// summary names an event that raised nothing, in one line.
+func summary(ev *event.Event) string {
+	rec := ev.CloudTrail
+	if rec == nil {
+		return "unsupported event type " + ev.Envelope.DetailType
+	}
+	return fmt.Sprintf("%s by %s", rec.EventName, firstNonEmpty(rec.UserIdentity.ARN, rec.UserIdentity.Type, "unknown principal"))
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
