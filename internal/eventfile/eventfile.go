@@ -80,17 +80,23 @@ func Read(name string, r io.Reader, fn func(Item) error) error {
 			return fn(Item{Where: name, Err: fmt.Errorf("gzip: %w", err)})
 		}
 		defer zr.Close()
-		br = bufio.NewReaderSize(&limitedReader{r: zr, n: MaxFileBytes}, 64*1024)
+		br = bufio.NewReaderSize(&limitedReader{r: gzipErrors{zr}, n: MaxFileBytes}, 64*1024)
 	} else {
 		br = bufio.NewReaderSize(&limitedReader{r: br, n: MaxFileBytes}, 64*1024)
 	}
 	skipBOM(br)
 	base := strings.TrimSuffix(strings.ToLower(name), ".gz")
 	s := &stream{name: name, fn: fn}
+	var err error
 	if strings.HasSuffix(base, ".jsonl") || strings.HasSuffix(base, ".ndjson") {
-		return s.lines(br)
+		err = s.lines(br)
+	} else {
+		err = s.values(br)
 	}
-	return s.values(br)
+	if errors.Is(err, errFileDone) {
+		return nil
+	}
+	return err
 }
 
 type stream struct {
@@ -112,8 +118,15 @@ func (s *stream) emit(raw []byte) error {
 	return s.fn(Item{Where: s.where(), Event: ev, Err: err})
 }
 
+// errFileDone stops reading a file after its failure was reported.
+var errFileDone = errors.New("file done")
+
+// fail reports a failure that ends the file and stops reading it.
 func (s *stream) fail(err error) error {
-	return s.fn(Item{Where: s.name, Err: err})
+	if ferr := s.fn(Item{Where: s.name, Err: err}); ferr != nil {
+		return ferr
+	}
+	return errFileDone
 }
 
 // values reads a stream of top-level JSON values: objects, arrays of
@@ -239,21 +252,7 @@ func (s *stream) lines(r *bufio.Reader) error {
 		text, err := r.ReadBytes('\n')
 		if len(bytes.TrimSpace(text)) > 0 {
 			line++
-			trimmed := bytes.TrimSpace(text)
-			if trimmed[0] == '[' {
-				var items []json.RawMessage
-				if jerr := json.Unmarshal(trimmed, &items); jerr != nil {
-					s.count++
-					if ferr := s.fn(Item{Where: s.where(), Err: fmt.Errorf("line %d: %w", line, jerr)}); ferr != nil {
-						return ferr
-					}
-				}
-				for _, it := range items {
-					if ferr := s.emit(it); ferr != nil {
-						return ferr
-					}
-				}
-			} else if ferr := s.emit(trimmed); ferr != nil {
+			if ferr := s.line(line, bytes.TrimSpace(text)); ferr != nil {
 				return ferr
 			}
 		}
@@ -267,6 +266,36 @@ func (s *stream) lines(r *bufio.Reader) error {
 			return s.fail(err)
 		}
 	}
+}
+
+// line handles one line of JSON Lines: an object or an array of objects.
+// Errors name the line.
+func (s *stream) line(n int, text []byte) error {
+	inner := *s
+	inner.fn = func(it Item) error {
+		if it.Err != nil {
+			it.Err = fmt.Errorf("line %d: %w", n, it.Err)
+		}
+		return s.fn(it)
+	}
+	var err error
+	if text[0] == '[' {
+		var items []json.RawMessage
+		if jerr := json.Unmarshal(text, &items); jerr != nil {
+			inner.count++
+			err = inner.fn(Item{Where: inner.where(), Err: jerr})
+		}
+		for _, it := range items {
+			if err != nil {
+				break
+			}
+			err = inner.emit(it)
+		}
+	} else {
+		err = inner.emit(text)
+	}
+	s.count = inner.count
+	return err
 }
 
 var errLogFile = errors.New("cloudtrail log file")
@@ -350,9 +379,27 @@ func skipBOM(r *bufio.Reader) {
 	}
 }
 
+// gzipError is a failure to decompress, as opposed to bad JSON inside.
+type gzipError struct{ err error }
+
+func (e gzipError) Error() string { return "gzip: " + e.err.Error() }
+func (e gzipError) Unwrap() error { return e.err }
+
+// gzipErrors marks the decompressor's errors (io.EOF excepted) as gzipError.
+type gzipErrors struct{ r io.Reader }
+
+func (g gzipErrors) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = gzipError{err}
+	}
+	return n, err
+}
+
 // syntaxError adds the byte offset to a JSON error so the user can find it.
 func syntaxError(err error, dec *json.Decoder) error {
-	if errors.Is(err, errTooBig) {
+	var gz gzipError
+	if errors.Is(err, errTooBig) || errors.As(err, &gz) {
 		return err
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF {

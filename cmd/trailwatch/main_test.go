@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/trailwatch/trailwatch/internal/awstest"
+	"github.com/trailwatch/trailwatch/internal/fixture"
+	"github.com/trailwatch/trailwatch/internal/replay"
+)
+
+// noAWS is a loader for a machine without AWS configuration.
+func noAWS(context.Context, string) (aws.Config, error) {
+	return aws.Config{}, errors.New("no credentials here")
+}
+
+func runCLI(t *testing.T, load awsLoader, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut, load)
+	return code, out.String(), errOut.String()
+}
+
+// copyFixtures puts named fixtures in a temporary folder.
+func copyFixtures(t *testing.T, names ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(n)), fixture.Read(t, n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestReplayJSONOfEveryFixture(t *testing.T) {
+	code, out, errOut := runCLI(t, noAWS, "replay", "--format", "json", fixture.Dir(t))
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(fixture.All(t)) {
+		t.Errorf("%d lines for %d fixtures", len(lines), len(fixture.All(t)))
+	}
+	ids := map[string]bool{}
+	for _, l := range lines {
+		var line replay.Line
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		if line.ID == "" || line.Detections == nil || ids[line.ID] {
+			t.Errorf("line %q: want a unique id and a detections list", l)
+		}
+		ids[line.ID] = true
+		for _, d := range line.Detections {
+			if d.ID == "" || d.Title == "" || !d.Severity.Valid() || d.CIS == nil || d.MITRE == nil {
+				t.Errorf("incomplete detection in %q", l)
+			}
+		}
+	}
+}
+
+// TestReplayOutputs checks each format on a public and a private event.
+func TestReplayOutputs(t *testing.T) {
+	dir := copyFixtures(t, "s3/put-bucket-policy-public-read.json", "s3/put-bucket-policy-org-only.json")
+	for _, tc := range []struct {
+		format string
+		want   []string
+		lines  int // non-empty output lines that must parse as JSON; 0: do not check
+	}{
+		{replay.FormatText, []string{"[trailwatch] HIGH: Policy of bucket acme-prod-invoices lets everyone read objects", "put-bucket-policy-org-only.json#1: PutBucketPolicy by", "no alert"}, 0},
+		{replay.FormatSlack, []string{`"blocks":`, "acme-prod-invoices"}, 1},
+		{replay.FormatEmail, []string{"Subject: [trailwatch] HIGH:", "WHO", "WHERE", "Source IP:      203.0.113.18"}, 0},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			code, out, errOut := runCLI(t, noAWS, "replay", dir, "--format", tc.format)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if tc.lines > 0 {
+				n := 0
+				sc := bufio.NewScanner(strings.NewReader(out))
+				sc.Buffer(nil, 1<<20)
+				for sc.Scan() {
+					if !json.Valid(sc.Bytes()) {
+						t.Errorf("not JSON: %s", sc.Text())
+					}
+					n++
+				}
+				if n != tc.lines {
+					t.Errorf("%d payloads, want %d", n, tc.lines)
+				}
+			}
+			if !strings.Contains(out, "not checked (no AWS configuration") && tc.format != replay.FormatSlack {
+				t.Errorf("offline replay must say what it could not check:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestUnreadableInputIsNamedAndTheRestRuns(t *testing.T) {
+	dir := copyFixtures(t, "s3/put-bucket-acl-canned-public-read-write.json")
+	if err := os.WriteFile(filepath.Join(dir, "broken.json"), []byte(`{"detail-type": "AWS API`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, noAWS, "replay", "--format", "json", dir, filepath.Join(dir, "nope.json"))
+	if code != exitUnreadable {
+		t.Errorf("exit %d, want %d", code, exitUnreadable)
+	}
+	if !strings.Contains(errOut, "broken.json: invalid JSON") || !strings.Contains(errOut, "nope.json: no such file or directory") {
+		t.Errorf("stderr must name each file and why:\n%s", errOut)
+	}
+	if !strings.Contains(out, `"s3-bucket-acl-public"`) {
+		t.Errorf("the readable event did not run:\n%s", out)
+	}
+}
+
+// TestDeliveryToLocalSlack: 429 with Retry-After then 200 is delivered once;
+// a webhook that always fails makes the command exit non-zero and say which
+// delivery failed.
+func TestDeliveryToLocalSlack(t *testing.T) {
+	dir := copyFixtures(t, "s3/put-bucket-policy-public-read.json", "s3/get-bucket-policy.json")
+	t.Run("rate limited then accepted", func(t *testing.T) {
+		var calls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 1 {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusTooManyRequests)
+				return
+			}
+			_, _ = io.WriteString(w, "ok")
+		}))
+		defer srv.Close()
+		code, _, errOut := runCLI(t, noAWS, "replay", "--slack-webhook", srv.URL+"/services/T/B/x", dir)
+		if code != exitOK || calls.Load() != 2 {
+			t.Errorf("exit %d after %d calls, want 0 after 2 (one alert, one retry); stderr %s", code, calls.Load(), errOut)
+		}
+	})
+	t.Run("always failing", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, "no_service")
+		}))
+		defer srv.Close()
+		code, _, errOut := runCLI(t, noAWS, "replay", "--slack-webhook", srv.URL+"/services/T/B/secretpart", dir)
+		if code != exitDelivery {
+			t.Errorf("exit %d, want %d", code, exitDelivery)
+		}
+		if !strings.Contains(errOut, "slack") || !strings.Contains(errOut, "no_service") || !strings.Contains(errOut, "1 failed deliveries") {
+			t.Errorf("stderr must name the failed delivery:\n%s", errOut)
+		}
+		if strings.Contains(errOut, "secretpart") {
+			t.Errorf("the webhook path reached stderr:\n%s", errOut)
+		}
+	})
+}
+
+func TestDeliveryThroughSNS(t *testing.T) {
+	srv := awstest.NewServer(t)
+	srv.Handle(awstest.Action("GetCallerIdentity"), awstest.Response{Body: readRecorded(t, "awslookup", "sts-get-caller-identity.xml")})
+	srv.Handle(awstest.Action("Publish"), awstest.Response{Body: readRecorded(t, "deliver", "sns-publish.xml")})
+	load := func(_ context.Context, region string) (aws.Config, error) { return srv.Config(region), nil }
+	dir := copyFixtures(t, "s3/put-bucket-acl-canned-public-read-write.json")
+	code, _, errOut := runCLI(t, load, "replay", "--offline", "--sns-topic-arn", "arn:aws:sns:us-east-1:111122223333:alerts", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var publishes []awstest.Request
+	for _, r := range srv.Requests() {
+		if bytes.Contains(r.Body, []byte("Action=Publish")) {
+			publishes = append(publishes, r)
+		}
+	}
+	if len(publishes) != 1 || !bytes.Contains(publishes[0].Body, []byte("Subject=%5Btrailwatch%5D+CRITICAL")) {
+		t.Errorf("publishes = %d, want one critical alert", len(publishes))
+	}
+	if got := publishes[0].Header.Get("Authorization"); !strings.Contains(got, "/us-east-1/sns/") {
+		t.Errorf("publish signed for %q, want the topic's region", got)
+	}
+}
+
+func readRecorded(t *testing.T, pkg, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "internal", pkg, "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestRules(t *testing.T) {
+	code, out, _ := runCLI(t, noAWS, "rules", "--format", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	var rules []ruleInfo
+	if err := json.Unmarshal([]byte(out), &rules); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range rules {
+		ids = append(ids, r.ID)
+	}
+	for _, want := range []string{"s3-bucket-public-access-block-disabled", "s3-account-public-access-block-disabled", "s3-bucket-policy-public", "s3-bucket-acl-public"} {
+		if !slices.Contains(ids, want) {
+			t.Errorf("rules lack %s", want)
+		}
+	}
+	code, out, _ = runCLI(t, noAWS, "rules")
+	if code != exitOK || !strings.HasPrefix(out, "ID ") || !strings.Contains(out, "s3-bucket-policy-public") {
+		t.Errorf("table output: exit %d\n%s", code, out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"frobnicate"},
+		{"replay"},
+		{"replay", "--format", "xml", "x"},
+		{"replay", "--slack-webhook", "http://hooks.example.com/x", "x"},
+		{"rules", "--format", "yaml"},
+		{"rules", "extra"},
+	} {
+		if code, _, _ := runCLI(t, noAWS, args...); code != exitUsage {
+			t.Errorf("%q: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// alarmPeriodMinutes is the window each alarm evaluates.
+const alarmPeriodMinutes = 5
+
+// AlarmsProps configures NewAlarms.
+type AlarmsProps struct {
+	// Topic receives the alarm notifications.
+	Topic           awssns.ITopic
+	DeadLetterQueue awssqs.IQueue
+	Function        awslambda.IFunction
+}
+
+// Alarms watch trailwatch itself and report through the topic, which does
+// not depend on the function: a broken Slack delivery, a failing function or
+// an undeliverable event still reaches the email subscribers.
+type Alarms struct {
+	constructs.Construct
+	// DeadLetters fires when any message waits in the dead-letter queue.
+	DeadLetters awscloudwatch.Alarm
+	// FunctionErrors fires when an invocation of the function failed.
+	FunctionErrors awscloudwatch.Alarm
+}
+
+// NewAlarms creates the alarms.
+func NewAlarms(scope constructs.Construct, id string, props *AlarmsProps) *Alarms {
+	this := constructs.NewConstruct(scope, jsii.String(id))
+	period := awscdk.Duration_Minutes(jsii.Number(alarmPeriodMinutes))
+	action := awscloudwatchactions.NewSnsAction(props.Topic)
+
+	deadLetters := awscloudwatch.NewAlarm(this, jsii.String("DeadLetters"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String("trailwatch could not deliver an alert: events wait in the dead-letter queue. " +
+			"Check the function's log group (Slack webhook secret, permissions), then redrive or read the messages."),
+		Metric: props.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period:    period,
+			Statistic: jsii.String("Maximum"),
+		}),
+		Threshold:          jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	deadLetters.AddAlarmAction(action)
+
+	functionErrors := awscloudwatch.NewAlarm(this, jsii.String("FunctionErrors"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String("The trailwatch CloudTrail function failed; Lambda retries, then the event goes to the dead-letter queue. " +
+			"See the function's log group."),
+		Metric: props.Function.MetricErrors(&awscloudwatch.MetricOptions{
+			Period:    period,
+			Statistic: jsii.String("Sum"),
+		}),
+		Threshold:          jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	functionErrors.AddAlarmAction(action)
+
+	return &Alarms{Construct: this, DeadLetters: deadLetters, FunctionErrors: functionErrors}
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/trailwatch/trailwatch/internal/config"
+)
+
+// Settings of the CloudTrail function.
+const (
+	functionMemoryMB       = 128
+	functionTimeoutSeconds = 60
+	// functionRetryAttempts is how often Lambda retries a failed
+	// asynchronous invocation before handing it to the on-failure
+	// destination.
+	functionRetryAttempts = 2
+	functionLogRetention  = awslogs.RetentionDays_ONE_YEAR
+)
+
+// AlertFunctionProps configures NewAlertFunction.
+type AlertFunctionProps struct {
+	// CodeDir holds the function's bootstrap executable (built by
+	// scripts/build-functions); it becomes the code asset as it is.
+	CodeDir string
+	// SlackSecretName names the Secrets Manager secret with the Slack
+	// webhook URL; empty means no Slack delivery and no secret access.
+	SlackSecretName string
+	// Topic receives email alerts; the function may publish to it.
+	Topic awssns.ITopic
+	// DeadLetterQueue is the on-failure destination of the function's
+	// asynchronous invocations.
+	DeadLetterQueue awssqs.IQueue
+}
+
+// AlertFunction is the CloudTrail Lambda function with its own role, which
+// holds exactly what the function calls, and its own log group.
+type AlertFunction struct {
+	constructs.Construct
+	Function awslambda.Function
+	Role     awsiam.Role
+	LogGroup awslogs.LogGroup
+}
+
+// NewAlertFunction creates the CloudTrail function, its role and its log group.
+func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctionProps) *AlertFunction {
+	this := constructs.NewConstruct(scope, jsii.String(id))
+	stack := awscdk.Stack_Of(this)
+
+	logGroup := awslogs.NewLogGroup(this, jsii.String("LogGroup"), &awslogs.LogGroupProps{
+		Retention:     functionLogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+
+	// The role is made here rather than by awslambda.Function so that no
+	// AWS managed policy (AWSLambdaBasicExecutionRole) is attached: the
+	// function may write only to its own log group.
+	role := awsiam.NewRole(this, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("trailwatch CloudTrail function: reads S3 and account settings named in events, publishes alerts"),
+	})
+	logGroup.GrantWrite(role)
+
+	// Enrichment looks at the bucket an event names, which can be any
+	// bucket of the account.
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadBucketExposure"),
+		Actions:   jsii.Strings("s3:GetBucketPolicyStatus", "s3:GetBucketPublicAccessBlock", "s3:GetBucketAcl"),
+		Resources: &[]*string{jsii.String("arn:" + *awscdk.Aws_PARTITION() + ":s3:::*")},
+	}))
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("ReadAccountSettings"),
+		// cloudtrail:LookupEvents finds the Block Public Access settings a
+		// change replaced, in the account's event history.
+		Actions:   jsii.Strings("s3:GetAccountPublicAccessBlock", "iam:ListAccountAliases", "cloudtrail:LookupEvents"),
+		Resources: jsii.Strings("*"),
+	}))
+	// sns:Publish on the topic, kms:GenerateDataKey*/kms:Decrypt on its key.
+	props.Topic.GrantPublish(role)
+	if props.SlackSecretName != "" {
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:     jsii.String("ReadSlackWebhook"),
+			Actions: jsii.Strings("secretsmanager:GetSecretValue"),
+			// Secrets Manager appends a dash and six random characters
+			// to the name; "??????" matches exactly those.
+			Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{
+				Service:      jsii.String("secretsmanager"),
+				Resource:     jsii.String("secret"),
+				ResourceName: jsii.String(props.SlackSecretName + "-??????"),
+				ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+			})},
+		}))
+	}
+
+	env := config.Runtime{SlackSecretName: props.SlackSecretName, TopicARN: *props.Topic.TopicArn()}.Env()
+	environment := make(map[string]*string, len(env))
+	for k, v := range env {
+		environment[k] = jsii.String(v)
+	}
+
+	fn := awslambda.NewFunction(this, jsii.String("Function"), &awslambda.FunctionProps{
+		Description:   jsii.String("trailwatch: turns dangerous CloudTrail events into Slack and email alerts"),
+		Code:          awslambda.Code_FromAsset(jsii.String(props.CodeDir), nil),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		MemorySize:    jsii.Number(functionMemoryMB),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(functionTimeoutSeconds)),
+		Role:          role,
+		Environment:   &environment,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		LogGroup:      logGroup,
+		RetryAttempts: jsii.Number(functionRetryAttempts),
+		OnFailure:     awslambdadestinations.NewSqsDestination(props.DeadLetterQueue),
+	})
+
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{
+		{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			AppliesTo: &[]any{"Resource::arn:<AWS::Partition>:s3:::*"},
+			Reason: jsii.String("s3:GetBucketPolicyStatus, s3:GetBucketPublicAccessBlock and s3:GetBucketAcl are called on the bucket an event names; " +
+				"those buckets are not known at deploy time. The actions only read exposure settings, never objects."),
+		},
+		{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			AppliesTo: &[]any{"Resource::*"},
+			Reason:    jsii.String("s3:GetAccountPublicAccessBlock, iam:ListAccountAliases and cloudtrail:LookupEvents support no resource-level permissions (Service Authorization Reference): Resource must be *."),
+		},
+		{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			AppliesTo: &[]any{"Action::kms:GenerateDataKey*"},
+			Reason:    jsii.String("Publishing to a KMS-encrypted SNS topic needs kms:GenerateDataKey* on the topic's key (SNS developer guide); the resource is that one key."),
+		},
+	}, jsii.Bool(true))
+
+	return &AlertFunction{Construct: this, Function: fn, Role: role, LogGroup: logGroup}
+}

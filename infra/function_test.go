@@ -1,0 +1,223 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/trailwatch/trailwatch/internal/config"
+)
+
+func TestFunction(t *testing.T) {
+	s := synth(t)
+	f := s.stack.Function
+	logGroupID := logicalID(t, s.stack.Stack, f.LogGroup)
+	roleID := logicalID(t, s.stack.Stack, f.Role)
+	topicID := logicalID(t, s.stack.Stack, s.stack.Notifications.Topic)
+	queueID := logicalID(t, s.stack.Stack, s.stack.Notifications.DeadLetterQueue)
+
+	assert(t, "one function", func() { s.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(1)) })
+	assert(t, "function properties", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), like(obj{
+			"Runtime":       "provided.al2023",
+			"Architectures": arr{"arm64"},
+			"Handler":       "bootstrap",
+			"MemorySize":    128,
+			"Timeout":       60,
+			"Role":          getAtt(roleID, "Arn"),
+			"LoggingConfig": obj{"LogFormat": "JSON", "LogGroup": ref(logGroupID)},
+		}))
+	})
+	assert(t, "log group retention", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::Logs::LogGroup"), like(obj{"RetentionInDays": assertions.Match_AnyValue()}))
+	})
+	assert(t, "asynchronous invocation", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), like(obj{
+			"FunctionName":         ref(logicalID(t, s.stack.Stack, f.Function)),
+			"MaximumRetryAttempts": 2,
+			"DestinationConfig":    obj{"OnFailure": obj{"Destination": getAtt(queueID, "Arn")}},
+		}))
+	})
+
+	// The environment is exactly what config.Runtime.Env names, with the
+	// topic's ARN as a reference.
+	want := map[string]any{}
+	for k, v := range (config.Runtime{SlackSecretName: testSlackSecretName, TopicARN: "topic"}).Env() {
+		want[k] = v
+		if v == "topic" {
+			want[k] = ref(topicID)
+		}
+	}
+	if got := functionEnv(t, s.json); !equalJSON(got, want) {
+		t.Errorf("environment = %v, want %v", got, want)
+	}
+}
+
+func TestFunctionRoleIsLeastPrivilege(t *testing.T) {
+	s := synth(t)
+	roleID := logicalID(t, s.stack.Stack, s.stack.Function.Role)
+	assert(t, "no managed policies", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::IAM::Role"), like(obj{
+			"AssumeRolePolicyDocument": like(obj{"Statement": arr{like(obj{"Principal": obj{"Service": "lambda.amazonaws.com"}})}}),
+			"ManagedPolicyArns":        assertions.Match_Absent(),
+		}))
+	})
+	for _, tmpl := range []map[string]any{s.json, s.existingJSON} {
+		for id, r := range resources(tmpl, "AWS::IAM::Role") {
+			if _, ok := props(r)["ManagedPolicyArns"]; ok {
+				t.Errorf("role %s has managed policies: %v", id, props(r)["ManagedPolicyArns"])
+			}
+		}
+		if n := len(resources(tmpl, "AWS::IAM::ManagedPolicy")); n != 0 {
+			t.Errorf("template has %d managed policies", n)
+		}
+	}
+
+	topicID := logicalID(t, s.stack.Stack, s.stack.Notifications.Topic)
+	topicKeyID := logicalID(t, s.stack.Stack, s.stack.Notifications.TopicKey)
+	queueID := logicalID(t, s.stack.Stack, s.stack.Notifications.DeadLetterQueue)
+	logGroupID := logicalID(t, s.stack.Stack, s.stack.Function.LogGroup)
+	// What each action may touch, flattened (see flat).
+	want := map[string]string{
+		"logs:CreateLogStream":           "${" + logGroupID + ".Arn}",
+		"logs:PutLogEvents":              "${" + logGroupID + ".Arn}",
+		"s3:GetBucketPolicyStatus":       "arn:${AWS::Partition}:s3:::*",
+		"s3:GetBucketPublicAccessBlock":  "arn:${AWS::Partition}:s3:::*",
+		"s3:GetBucketAcl":                "arn:${AWS::Partition}:s3:::*",
+		"s3:GetAccountPublicAccessBlock": "*",
+		"iam:ListAccountAliases":         "*",
+		"cloudtrail:LookupEvents":        "*",
+		"sns:Publish":                    "${" + topicID + "}",
+		"kms:GenerateDataKey*":           "${" + topicKeyID + ".Arn}",
+		"kms:Decrypt":                    "${" + topicKeyID + ".Arn}",
+		"secretsmanager:GetSecretValue":  "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:" + testSlackSecretName + "-??????",
+		// The on-failure destination, granted by awslambdadestinations.
+		"sqs:SendMessage":        "${" + queueID + ".Arn}",
+		"sqs:GetQueueAttributes": "${" + queueID + ".Arn}",
+		"sqs:GetQueueUrl":        "${" + queueID + ".Arn}",
+	}
+	got := rolePermissions(t, s.json, roleID)
+	for action, resource := range want {
+		if got[action] != resource {
+			t.Errorf("%s on %q, want on %q", action, got[action], resource)
+		}
+	}
+	for action, resource := range got {
+		if _, ok := want[action]; !ok {
+			t.Errorf("unexpected permission %s on %q", action, resource)
+		}
+	}
+
+	// Without a secret name there is no secret access at all.
+	existing := rolePermissions(t, s.existingJSON, logicalID(t, s.existing.Stack, s.existing.Function.Role))
+	for action := range existing {
+		if strings.HasPrefix(action, "secretsmanager:") {
+			t.Errorf("stack without a Slack secret may %s", action)
+		}
+	}
+}
+
+func TestNoSecretInTemplate(t *testing.T) {
+	s := synth(t)
+	for name, tmpl := range map[string]map[string]any{"main": s.json, "existing trail": s.existingJSON} {
+		b, err := json.Marshal(tmpl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "hooks.slack.com") {
+			t.Errorf("%s template contains a Slack webhook URL", name)
+		}
+		if n := len(resources(tmpl, "AWS::SecretsManager::Secret")); n != 0 {
+			t.Errorf("%s template creates %d secrets; the webhook secret is made by hand", name, n)
+		}
+	}
+	env := functionEnv(t, s.json)
+	if got := env[config.EnvSlackSecretName]; got != testSlackSecretName {
+		t.Errorf("%s = %v, want the secret's name %q", config.EnvSlackSecretName, got, testSlackSecretName)
+	}
+	for k, v := range env {
+		if s, ok := v.(string); ok && strings.Contains(s, "://") {
+			t.Errorf("environment %s holds a URL: %q", k, s)
+		}
+	}
+	if _, ok := functionEnv(t, s.existingJSON)[config.EnvSlackSecretName]; ok {
+		t.Errorf("stack without Slack sets %s", config.EnvSlackSecretName)
+	}
+}
+
+// functionEnv returns the environment of the template's only function.
+func functionEnv(t *testing.T, tmpl map[string]any) map[string]any {
+	t.Helper()
+	fns := resources(tmpl, "AWS::Lambda::Function")
+	if len(fns) != 1 {
+		t.Fatalf("%d functions, want 1", len(fns))
+	}
+	for _, fn := range fns {
+		env, _ := props(fn)["Environment"].(obj)
+		vars, _ := env["Variables"].(obj)
+		return vars
+	}
+	return nil
+}
+
+// rolePermissions maps every action the role's inline policies allow to the
+// flattened resource it is allowed on.
+func rolePermissions(t *testing.T, tmpl map[string]any, roleID string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for id, p := range resources(tmpl, "AWS::IAM::Policy") {
+		if !slices.ContainsFunc(props(p)["Roles"].(arr), func(r any) bool { return equalJSON(r, ref(roleID)) }) {
+			continue
+		}
+		for _, st := range statements(t, props(p)["PolicyDocument"]) {
+			if st["Effect"] != "Allow" {
+				continue
+			}
+			resourcesOf := asList(st["Resource"])
+			if len(resourcesOf) != 1 {
+				t.Errorf("policy %s: statement %v has %d resources; this test expects one", id, st["Action"], len(resourcesOf))
+			}
+			for _, a := range asList(st["Action"]) {
+				out[a.(string)] = flat(resourcesOf[0])
+			}
+		}
+	}
+	return out
+}
+
+func asList(v any) arr {
+	if l, ok := v.(arr); ok {
+		return l
+	}
+	return arr{v}
+}
+
+// flat renders a CloudFormation value as one string: Ref as ${Id},
+// Fn::GetAtt as ${Id.Attr}, Fn::Join concatenated.
+func flat(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case obj:
+		if r, ok := x["Ref"]; ok {
+			return "${" + r.(string) + "}"
+		}
+		if g, ok := x["Fn::GetAtt"].(arr); ok {
+			return fmt.Sprintf("${%s.%s}", g[0], g[1])
+		}
+		if j, ok := x["Fn::Join"].(arr); ok {
+			var parts []string
+			for _, p := range j[1].(arr) {
+				parts = append(parts, flat(p))
+			}
+			return strings.Join(parts, j[0].(string))
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}

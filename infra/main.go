@@ -1,0 +1,122 @@
+// Command infra is trailwatch's CDK app: one stack, "Trailwatch", holding
+// the trail, the detection rules generated from the catalog, the CloudTrail
+// function and the alert path. cdk.json runs it (`go run ./infra`) after its
+// build step (scripts/build-functions) has compiled the functions.
+//
+// Configuration comes from CDK context (cdk.json or -c key=value), see
+// internal/config.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/detect"
+)
+
+// stackName is the one stack this app deploys.
+const stackName = "Trailwatch"
+
+// functionsDir is where scripts/build-functions puts the executables,
+// relative to the repository root.
+var functionsDir = filepath.Join("build", "functions")
+
+// requiredFunctions must each have a bootstrap in functionsDir.
+var requiredFunctions = []string{"cloudtrail"}
+
+func main() {
+	code := run(os.Stderr)
+	jsii.Close()
+	os.Exit(code)
+}
+
+func run(stderr io.Writer) int {
+	app := awscdk.NewApp(nil)
+	cfg, err := readConfig(app.Node())
+	if err != nil {
+		fmt.Fprintf(stderr, "trailwatch: %v\n", err)
+		return 1
+	}
+	catalog, err := detect.Builtin()
+	if err != nil {
+		fmt.Fprintf(stderr, "trailwatch: detection catalog: %v\n", err)
+		return 1
+	}
+	root, err := repoRoot()
+	if err != nil {
+		fmt.Fprintf(stderr, "trailwatch: %v\n", err)
+		return 1
+	}
+	dir := filepath.Join(root, functionsDir)
+	if err := checkFunctions(dir); err != nil {
+		fmt.Fprintf(stderr, "trailwatch: %v\n", err)
+		return 1
+	}
+
+	NewTrailwatchStack(app, stackName, &TrailwatchStackProps{
+		Config:       cfg,
+		Catalog:      catalog,
+		FunctionsDir: dir,
+	})
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	app.Synth(nil)
+	return 0
+}
+
+// readConfig reads and validates the configuration from CDK context. Its
+// errors name the context keys to fix.
+func readConfig(node constructs.Node) (config.Config, error) {
+	cfg, err := config.FromContext(func(key string) any { return node.TryGetContext(jsii.String(key)) })
+	if err != nil {
+		return cfg, fmt.Errorf("invalid configuration in CDK context (cdk.json or -c):\n%w", err)
+	}
+	return cfg, nil
+}
+
+// checkFunctions makes sure every function was built into dir.
+func checkFunctions(dir string) error {
+	var errs []error
+	for _, name := range requiredFunctions {
+		p := filepath.Join(dir, name, "bootstrap")
+		info, err := os.Stat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			errs = append(errs, fmt.Errorf("%s is missing: run ./scripts/build-functions from the repository root "+
+				"(cdk runs it itself through the \"build\" step of cdk.json)", p))
+		case err != nil:
+			errs = append(errs, err)
+		case info.IsDir():
+			errs = append(errs, fmt.Errorf("%s is a directory, not the function executable", p))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// repoRoot finds the folder holding go.mod, walking up from the working
+// directory; cdk runs the app from the folder of cdk.json, the root.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("working directory: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory: run the app from the trailwatch repository")
+		}
+		dir = parent
+	}
+}

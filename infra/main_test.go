@@ -1,0 +1,109 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/trailwatch/trailwatch/internal/config"
+)
+
+func TestReadConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		context map[string]any
+		want    config.Config // checked when wantErr is empty
+		wantErr string        // substring of the error
+	}{
+		{
+			name: "empty context is the default",
+			want: config.Default(),
+		},
+		{
+			name: "values as -c passes them",
+			context: map[string]any{
+				config.KeyEmails:          "a@example.com, b@example.com",
+				config.KeySlackSecretName: "trailwatch/slack-webhook",
+				config.KeyRetentionDays:   "730",
+			},
+			want: config.Config{Emails: []string{"a@example.com", "b@example.com"}, SlackSecretName: "trailwatch/slack-webhook", RetentionDays: 730},
+		},
+		{
+			name:    "retention below a year",
+			context: map[string]any{config.KeyRetentionDays: "30"},
+			wantErr: config.KeyRetentionDays,
+		},
+		{
+			name:    "retention below a year from cdk.json",
+			context: map[string]any{config.KeyRetentionDays: 30},
+			wantErr: config.KeyRetentionDays,
+		},
+		{
+			name:    "webhook URL instead of secret name",
+			context: map[string]any{config.KeySlackSecretName: "https://hooks.slack.com/services/T000/B000/XXXX"},
+			wantErr: config.KeySlackSecretName,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := constructs.NewRootConstruct(jsii.String(""))
+			for k, v := range tt.context {
+				root.Node().SetContext(jsii.String(k), v)
+			}
+			got, err := readConfig(root.Node())
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("readConfig error = %v, want one naming %s", err, tt.wantErr)
+				}
+				if !strings.Contains(err.Error(), "CDK context") {
+					t.Errorf("error %q does not say the configuration comes from CDK context", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("readConfig: %v", err)
+			}
+			if !equalJSON(got, tt.want) {
+				t.Errorf("readConfig = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckFunctions(t *testing.T) {
+	dir := t.TempDir()
+	err := checkFunctions(dir)
+	if err == nil || !strings.Contains(err.Error(), "./scripts/build-functions") {
+		t.Fatalf("checkFunctions on an empty folder = %v, want an error telling to run ./scripts/build-functions", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "cloudtrail", "bootstrap"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkFunctions(dir); err == nil {
+		t.Error("checkFunctions accepts a directory named bootstrap")
+	}
+	other := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(other, "cloudtrail"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(other, "cloudtrail", "bootstrap"), []byte("x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkFunctions(other); err != nil {
+		t.Errorf("checkFunctions with bootstrap present: %v", err)
+	}
+}
+
+func TestRepoRoot(t *testing.T) {
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "cdk.json")); err != nil {
+		t.Errorf("repoRoot = %s, which holds no cdk.json: %v", root, err)
+	}
+}

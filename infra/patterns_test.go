@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"quamina.net/go/quamina"
+
+	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/fixture"
+)
+
+// templateMatcher compiles the EventPattern of every rule in the template,
+// as synthesized, with quamina (an EventBridge-compatible matcher), each
+// under the ID of the detection the rule serves.
+func templateMatcher(t *testing.T, rules map[string]templateRule) *quamina.Quamina {
+	t.Helper()
+	q, err := quamina.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, r := range rules {
+		p, err := json.Marshal(r.Props["EventPattern"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.AddPattern(id, string(p)); err != nil {
+			// quamina understands a subset of EventBridge's operators
+			// (shared/TOOLCHAIN.md); say which rule could not be checked.
+			t.Errorf("rule for %s: pattern %s not understood by quamina, so it is NOT checked against fixtures: %v", id, p, err)
+		}
+	}
+	return q
+}
+
+// TestTemplatePatternsMatchCatalog runs every fixture under events/ through
+// the rules of the synthesized template and through the Go catalog: both
+// must pick the same detections, so what EventBridge will do is what the
+// catalog's tests prove.
+func TestTemplatePatternsMatchCatalog(t *testing.T) {
+	s := synth(t)
+	rules := templateRules(t, s.json, s.catalog)
+	q := templateMatcher(t, rules)
+
+	names := fixture.All(t)
+	if len(names) == 0 {
+		t.Fatal("no fixtures under events/")
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			raw := fixture.Read(t, name)
+			ev, err := event.Decode(raw)
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			matched, err := q.MatchesForEvent(ev.JSON)
+			if err != nil {
+				t.Fatalf("template patterns: %v", err)
+			}
+			var got []string
+			for _, x := range matched {
+				got = append(got, x.(string))
+			}
+			slices.Sort(got)
+			got = slices.Compact(got)
+
+			ds, err := s.catalog.Match(ev)
+			if err != nil {
+				t.Fatalf("catalog: %v", err)
+			}
+			var want []string
+			for _, d := range ds {
+				want = append(want, d.ID)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("template rules matching %s = %v, catalog.Match = %v", name, got, want)
+			}
+		})
+	}
+}
+
+// TestPositiveFixturesReachTheirDetection checks, for every detection, that
+// its positive fixtures match its rule in the template, and that what the
+// rule's target sends (the input template applied by EventBridge) decodes
+// to an invocation for that detection carrying the same event.
+func TestPositiveFixturesReachTheirDetection(t *testing.T) {
+	s := synth(t)
+	rules := templateRules(t, s.json, s.catalog)
+	q := templateMatcher(t, rules)
+
+	for _, d := range s.catalog.All() {
+		r, ok := rules[d.ID]
+		if !ok {
+			t.Errorf("no rule for %s", d.ID)
+			continue
+		}
+		for _, ex := range d.Tests.Positive {
+			t.Run(d.ID+"/"+ex.File, func(t *testing.T) {
+				raw := fixture.Read(t, ex.File)
+				ev, err := event.Decode(raw)
+				if err != nil {
+					t.Fatalf("decode: %v", err)
+				}
+				matched, err := q.MatchesForEvent(ev.JSON)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Contains(matched, any(d.ID)) {
+					t.Errorf("rule for %s does not match its positive fixture (matched %v)", d.ID, matched)
+				}
+
+				payload, err := event.ApplyRuleInputTemplate(r.InputTemplate(), raw)
+				if err != nil {
+					t.Fatalf("apply input template: %v", err)
+				}
+				inv, err := event.DecodeInvocation(payload)
+				if err != nil {
+					t.Fatalf("function input does not decode: %v\n%s", err, payload)
+				}
+				if inv.Detection != d.ID {
+					t.Errorf("function is told detection %q, want %q", inv.Detection, d.ID)
+				}
+				if inv.Event == nil || inv.Event.ID() != ev.ID() {
+					t.Errorf("function receives event %v, want %s", inv.Event, ev.ID())
+				}
+			})
+		}
+	}
+}

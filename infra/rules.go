@@ -1,0 +1,159 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/event"
+)
+
+// Retry policy of every rule target: EventBridge keeps trying to invoke the
+// function for up to two hours, then sends the event to the dead-letter queue.
+const (
+	targetMaxEventAgeSeconds = 2 * 60 * 60
+	targetMaxRetryAttempts   = 8
+)
+
+// EventBridge rule states.
+const (
+	ruleEnabled = "ENABLED"
+	// ruleEnabledAllManagementEvents also delivers read-only management
+	// events, which EventBridge otherwise drops.
+	ruleEnabledAllManagementEvents = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+)
+
+// maxRuleNameLength is EventBridge's limit on rule names.
+const maxRuleNameLength = 64
+
+// DetectionRulesProps configures NewDetectionRules.
+type DetectionRulesProps struct {
+	// Detections each get one rule; usually catalog.All().
+	Detections []*detect.Detection
+	// Function is the target of every rule.
+	Function awslambda.IFunction
+	// DeadLetterQueue receives events the function could not be invoked
+	// with after the retry policy.
+	DeadLetterQueue awssqs.IQueue
+}
+
+// DetectionRules holds one EventBridge rule per detection, keyed by ID.
+type DetectionRules struct {
+	constructs.Construct
+	Rules map[string]awsevents.CfnRule
+	// NamePrefix starts the name of every rule: the function and the queue
+	// trust rules whose ARN starts with it.
+	NamePrefix string
+}
+
+// NewDetectionRules creates a rule per detection. A rule's pattern is the
+// detection's Pattern as JSON, unchanged; its target sends the function
+// event.RuleInputTemplate(ID), the detection ID beside the untouched event.
+//
+// Rules are named "<stack name>-<detection ID>" so that one Lambda permission
+// and one queue policy statement (for rule/<stack name>-*) cover them all:
+// per-rule statements would outgrow the 20 KB Lambda resource policy and the
+// SQS policy limits as the catalog grows.
+func NewDetectionRules(scope constructs.Construct, id string, props *DetectionRulesProps) *DetectionRules {
+	this := constructs.NewConstruct(scope, jsii.String(id))
+	stack := awscdk.Stack_Of(this)
+	prefix := *stack.StackName() + "-"
+	rules := make(map[string]awsevents.CfnRule, len(props.Detections))
+
+	for _, d := range props.Detections {
+		pattern, err := patternOf(d)
+		if err != nil {
+			panic(err)
+		}
+		name := prefix + d.ID
+		if len(name) > maxRuleNameLength {
+			panic(fmt.Sprintf("rule name %q is longer than EventBridge's %d characters: shorten the stack name or the detection ID", name, maxRuleNameLength))
+		}
+		state := ruleEnabled
+		if d.NeedsReadOnly {
+			state = ruleEnabledAllManagementEvents
+		}
+		rule := awsevents.NewCfnRule(this, jsii.String(constructID(d.ID)), &awsevents.CfnRuleProps{
+			Name:         jsii.String(name),
+			Description:  jsii.String(fmt.Sprintf("trailwatch %s: %s", d.ID, d.Title)),
+			EventPattern: pattern,
+			State:        jsii.String(state),
+			Targets: []any{&awsevents.CfnRule_TargetProperty{
+				Id:  jsii.String("Function"),
+				Arn: props.Function.FunctionArn(),
+				// <aws.events.event.json> is EventBridge's variable for the
+				// whole event; it needs no InputPathsMap.
+				InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
+					InputTemplate: jsii.String(event.RuleInputTemplate(d.ID)),
+				},
+				RetryPolicy: &awsevents.CfnRule_RetryPolicyProperty{
+					MaximumEventAgeInSeconds: jsii.Number(targetMaxEventAgeSeconds),
+					MaximumRetryAttempts:     jsii.Number(targetMaxRetryAttempts),
+				},
+				DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{
+					Arn: props.DeadLetterQueue.QueueArn(),
+				},
+			}},
+		})
+		rules[d.ID] = rule
+	}
+
+	rulesArn := stack.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("events"),
+		Resource:     jsii.String("rule"),
+		ResourceName: jsii.String(prefix + "*"),
+		ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	})
+	eventsPrincipal := awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)
+	props.Function.AddPermission(jsii.String("InvokeByDetectionRules"), &awslambda.Permission{
+		Principal: eventsPrincipal,
+		SourceArn: rulesArn,
+	})
+	props.DeadLetterQueue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowDetectionRulesToDeadLetter"),
+		Principals: &[]awsiam.IPrincipal{eventsPrincipal},
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  &[]*string{props.DeadLetterQueue.QueueArn()},
+		// The ARN names this account: no aws:SourceAccount needed.
+		Conditions: &map[string]any{"ArnLike": map[string]any{"aws:SourceArn": rulesArn}},
+	}))
+
+	return &DetectionRules{Construct: this, Rules: rules, NamePrefix: prefix}
+}
+
+// patternOf returns the detection's EventBridge pattern as a generic JSON
+// value, so the template holds exactly what the catalog marshals.
+func patternOf(d *detect.Detection) (map[string]any, error) {
+	s, err := d.Pattern.JSON()
+	if err != nil {
+		return nil, fmt.Errorf("detection %q: %w", d.ID, err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, fmt.Errorf("detection %q: decode pattern: %w", d.ID, err)
+	}
+	return m, nil
+}
+
+// constructID turns a kebab-case detection ID into a CamelCase construct ID
+// ("s3-bucket-acl-public" becomes "S3BucketAclPublic"), which keeps logical
+// IDs readable.
+func constructID(detectionID string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(detectionID, "-") {
+		if part == "" {
+			continue
+		}
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}

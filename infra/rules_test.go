@@ -1,0 +1,189 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/event"
+)
+
+// templateRule is an AWS::Events::Rule of a synthesized template.
+type templateRule struct {
+	LogicalID string
+	Props     map[string]any
+	Target    map[string]any
+}
+
+// InputTemplate is what the rule's only target sends the function.
+func (r templateRule) InputTemplate() string {
+	it, _ := r.Target["InputTransformer"].(obj)
+	s, _ := it["InputTemplate"].(string)
+	return s
+}
+
+// templateRules maps every rule of the template to the detection it serves,
+// found through the input template, the one place the rule names its
+// detection for the function. Rules that serve no detection of the catalog
+// fail the test.
+func templateRules(t *testing.T, tmpl map[string]any, catalog *detect.Catalog) map[string]templateRule {
+	t.Helper()
+	byTemplate := map[string]string{}
+	for _, d := range catalog.All() {
+		byTemplate[event.RuleInputTemplate(d.ID)] = d.ID
+	}
+	out := map[string]templateRule{}
+	for id, res := range resources(tmpl, "AWS::Events::Rule") {
+		p := props(res)
+		targets, _ := p["Targets"].(arr)
+		if len(targets) != 1 {
+			t.Errorf("rule %s has %d targets, want 1", id, len(targets))
+			continue
+		}
+		r := templateRule{LogicalID: id, Props: p, Target: targets[0].(obj)}
+		detectionID, ok := byTemplate[r.InputTemplate()]
+		if !ok {
+			t.Errorf("rule %s: input template %q serves no detection of the catalog", id, r.InputTemplate())
+			continue
+		}
+		if prev, dup := out[detectionID]; dup {
+			t.Errorf("rules %s and %s both serve %s", prev.LogicalID, id, detectionID)
+		}
+		out[detectionID] = r
+	}
+	return out
+}
+
+func TestOneRulePerDetection(t *testing.T) {
+	s := synth(t)
+	all := s.catalog.All()
+	assert(t, "rule count", func() {
+		s.template.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(float64(len(all))))
+	})
+	rules := templateRules(t, s.json, s.catalog)
+	if len(rules) != len(all) {
+		t.Errorf("%d rules serve detections, want %d (one per detection)", len(rules), len(all))
+	}
+	fnID := logicalID(t, s.stack.Stack, s.stack.Function.Function)
+	queueID := logicalID(t, s.stack.Stack, s.stack.Notifications.DeadLetterQueue)
+
+	for _, d := range all {
+		t.Run(d.ID, func(t *testing.T) {
+			r, ok := rules[d.ID]
+			if !ok {
+				t.Fatalf("no rule for %s", d.ID)
+			}
+			if got, want := r.Props["Description"], fmt.Sprintf("trailwatch %s: %s", d.ID, d.Title); got != want {
+				t.Errorf("Description = %q, want %q", got, want)
+			}
+			if got, want := r.Props["State"], "ENABLED"; got != want {
+				t.Errorf("State = %v, want %v", got, want)
+			}
+			if got, want := r.Props["Name"], "Trailwatch-"+d.ID; got != want {
+				t.Errorf("Name = %v, want %v", got, want)
+			}
+			want, err := patternOf(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !equalJSON(r.Props["EventPattern"], want) {
+				t.Errorf("EventPattern = %v, want the catalog's %v", r.Props["EventPattern"], want)
+			}
+			if got, want := r.InputTemplate(), event.RuleInputTemplate(d.ID); got != want {
+				t.Errorf("InputTemplate = %s, want %s", got, want)
+			}
+			if got := r.Target["Arn"]; !equalJSON(got, getAtt(fnID, "Arn")) {
+				t.Errorf("target = %v, want the function", got)
+			}
+			if got := r.Target["DeadLetterConfig"]; !equalJSON(got, obj{"Arn": getAtt(queueID, "Arn")}) {
+				t.Errorf("DeadLetterConfig = %v, want the dead-letter queue", got)
+			}
+			retry := obj{"MaximumEventAgeInSeconds": targetMaxEventAgeSeconds, "MaximumRetryAttempts": targetMaxRetryAttempts}
+			if got := r.Target["RetryPolicy"]; !equalJSON(got, retry) {
+				t.Errorf("RetryPolicy = %v, want %v", got, retry)
+			}
+		})
+	}
+}
+
+func TestReadOnlyDetectionGetsAllManagementEvents(t *testing.T) {
+	s := synth(t)
+	rules := templateRules(t, s.existingJSON, s.existingCatalog)
+	for _, d := range s.existingCatalog.All() {
+		want := ruleEnabled
+		if d.NeedsReadOnly {
+			want = ruleEnabledAllManagementEvents
+		}
+		if got := rules[d.ID].Props["State"]; got != want {
+			t.Errorf("%s (NeedsReadOnly %t): State = %v, want %v", d.ID, d.NeedsReadOnly, got, want)
+		}
+	}
+	if _, ok := rules[readOnlyProbeID]; !ok {
+		t.Errorf("no rule for the read-only probe %s", readOnlyProbeID)
+	}
+}
+
+func TestRulesMayInvokeAndDeadLetter(t *testing.T) {
+	s := synth(t)
+	fnID := logicalID(t, s.stack.Stack, s.stack.Function.Function)
+	rulesArn := "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/Trailwatch-*"
+
+	perms := resources(s.json, "AWS::Lambda::Permission")
+	if len(perms) != 1 {
+		t.Errorf("%d Lambda permissions, want 1 for all rules", len(perms))
+	}
+	for id, p := range perms {
+		pp := props(p)
+		if pp["Principal"] != "events.amazonaws.com" || pp["Action"] != "lambda:InvokeFunction" ||
+			flat(pp["SourceArn"]) != rulesArn || !equalJSON(pp["FunctionName"], getAtt(fnID, "Arn")) {
+			t.Errorf("permission %s = %v, want events.amazonaws.com to invoke the function from %s", id, pp, rulesArn)
+		}
+	}
+
+	found := false
+	for _, qp := range resources(s.json, "AWS::SQS::QueuePolicy") {
+		for _, st := range statements(t, props(qp)["PolicyDocument"]) {
+			if st["Effect"] != "Allow" {
+				continue
+			}
+			cond, _ := st["Condition"].(obj)
+			like, _ := cond["ArnLike"].(obj)
+			if principalService(st) != "events.amazonaws.com" || st["Action"] != "sqs:SendMessage" || flat(like["aws:SourceArn"]) != rulesArn {
+				t.Errorf("queue policy allows %v", st)
+				continue
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the dead-letter queue does not let the rules send to it")
+	}
+}
+
+func TestConstructID(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"s3-bucket-acl-public", "S3BucketAclPublic"},
+		{"iam-user-created", "IamUserCreated"},
+		{"x", "X"},
+	}
+	for _, tt := range tests {
+		if got := constructID(tt.in); got != tt.want {
+			t.Errorf("constructID(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestRuleNamesFitEventBridge(t *testing.T) {
+	s := synth(t)
+	for _, d := range s.catalog.All() {
+		if name := stackName + "-" + d.ID; len(name) > maxRuleNameLength {
+			t.Errorf("rule name %s has %d characters, EventBridge allows %d", name, len(name), maxRuleNameLength)
+		}
+		if strings.ContainsAny(d.ID, " /") {
+			t.Errorf("detection ID %q cannot be part of a rule name", d.ID)
+		}
+	}
+}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
+	"github.com/aws/jsii-runtime-go"
+)
+
+const goldenTemplate = "testdata/Trailwatch.template.json"
+
+func TestOutputs(t *testing.T) {
+	s := synth(t)
+	for _, id := range []string{"TopicArn", "DeadLetterQueueUrl", "FunctionName", "TrailArn"} {
+		assert(t, "output "+id, func() { s.template.HasOutput(jsii.String(id), like(obj{"Value": assertions.Match_AnyValue()})) })
+	}
+	outputs := s.json["Outputs"].(obj)
+	checks := map[string]string{
+		"TopicArn":           "${" + logicalID(t, s.stack.Stack, s.stack.Notifications.Topic) + "}",
+		"DeadLetterQueueUrl": "${" + logicalID(t, s.stack.Stack, s.stack.Notifications.DeadLetterQueue) + "}",
+		"FunctionName":       "${" + logicalID(t, s.stack.Stack, s.stack.Function.Function) + "}",
+		"TrailArn":           "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/trailwatch",
+	}
+	for id, want := range checks {
+		if got := flat(outputs[id].(obj)["Value"]); got != want {
+			t.Errorf("output %s = %s, want %s", id, got, want)
+		}
+	}
+}
+
+// volatile matches asset hashes, which depend on the bytes of the function
+// build; the golden template must not.
+var volatile = regexp.MustCompile(`[0-9a-f]{64}`)
+
+// TestGoldenTemplate compares the synthesized template with the reviewed
+// copy in testdata. After an intended change, run
+// `go test ./infra/ -run TestGoldenTemplate -update` and review the diff.
+func TestGoldenTemplate(t *testing.T) {
+	s := synth(t)
+	got, err := json.MarshalIndent(s.json, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(volatile.ReplaceAll(got, []byte("ASSET_HASH")), '\n')
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(goldenTemplate), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(goldenTemplate, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", goldenTemplate)
+		return
+	}
+	want, err := os.ReadFile(goldenTemplate)
+	if err != nil {
+		t.Fatalf("%v (create it with go test ./infra/ -run TestGoldenTemplate -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("template differs from %s (refresh with -update after review):\n%s", goldenTemplate, firstDifference(string(got), string(want)))
+	}
+}
+
+// firstDifference shows the first differing line with some context.
+func firstDifference(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < max(len(g), len(w)); i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			from := max(0, i-3)
+			var b strings.Builder
+			for j := from; j < i; j++ {
+				fmt.Fprintf(&b, "  %d: %s\n", j+1, g[j])
+			}
+			fmt.Fprintf(&b, "got  %d: %s\nwant %d: %s\n", i+1, gl, i+1, wl)
+			return b.String()
+		}
+	}
+	return "(no line differs)"
+}
+
+func TestNoUnsuppressedNagFindings(t *testing.T) {
+	s := synth(t)
+	awsSolutions := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+	for _, m := range *s.annotations.FindError(jsii.String("*"), awsSolutions) {
+		t.Errorf("cdk-nag error at %s: %v", *m.Id, m.Entry.Data)
+	}
+	for _, m := range *s.annotations.FindWarning(jsii.String("*"), awsSolutions) {
+		t.Errorf("cdk-nag warning at %s: %v", *m.Id, m.Entry.Data)
+	}
+	// The second stack's messages come from the same assembly (another
+	// Annotations_FromStack would synthesize the app again).
+	re := regexp.MustCompile("AwsSolutions-.*")
+	for _, level := range []cxapi.SynthesisMessageLevel{cxapi.SynthesisMessageLevel_ERROR, cxapi.SynthesisMessageLevel_WARNING} {
+		for _, m := range findMessages(s.existingMessages, level, re) {
+			t.Errorf("%s: cdk-nag %s at %s: %v", *s.existing.StackName(), level, *m.Id, m.Entry.Data)
+		}
+	}
+}
+
+// TestNagRan reads the report cdk-nag writes next to the templates: it must
+// list checks (else the aspect did not run and the test above proves
+// nothing) and none of them non-compliant.
+func TestNagRan(t *testing.T) {
+	s := synth(t)
+	for _, st := range []*TrailwatchStack{s.stack, s.existing} {
+		path := filepath.Join(s.outdir, fmt.Sprintf("AwsSolutions-%s-NagReport.csv", *st.StackName()))
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatalf("cdk-nag report: %v", err)
+		}
+		rows, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		compliant := 0
+		for _, row := range rows[1:] {
+			switch row[2] {
+			case "Compliant":
+				compliant++
+			case "Suppressed":
+			default:
+				t.Errorf("%s: %s on %s is %s", *st.StackName(), row[0], row[1], row[2])
+			}
+		}
+		if compliant == 0 {
+			t.Errorf("%s: cdk-nag reports no compliant check; did the aspect run?", *st.StackName())
+		}
+	}
+}
+
+// suppression is one cdk-nag suppression as the template metadata holds it.
+type suppression struct {
+	Resource  string
+	ID        string `json:"id"`
+	Reason    string `json:"reason"`
+	AppliesTo []any  `json:"applies_to"`
+}
+
+func (s suppression) key() string { return fmt.Sprintf("%s %v", s.ID, s.AppliesTo) }
+
+func suppressions(t *testing.T, tmpl map[string]any) []suppression {
+	t.Helper()
+	var out []suppression
+	for id, r := range tmpl["Resources"].(obj) {
+		meta, _ := r.(obj)["Metadata"].(obj)
+		nag, _ := meta["cdk_nag"].(obj)
+		raw, err := json.Marshal(nag["rules_to_suppress"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var list []suppression
+		if err := json.Unmarshal(raw, &list); err != nil {
+			t.Fatalf("%s: cdk_nag metadata: %v", id, err)
+		}
+		for _, s := range list {
+			s.Resource = id
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// TestSuppressionsCarryReasons checks every suppression in both templates
+// and pins the set: a new suppression must be added here, on purpose.
+func TestSuppressionsCarryReasons(t *testing.T) {
+	s := synth(t)
+	actionName := regexp.MustCompile(`\b[a-z0-9-]+:[A-Z][A-Za-z*]+`)
+	for _, tmpl := range []map[string]any{s.json, s.existingJSON} {
+		for _, sup := range suppressions(t, tmpl) {
+			if len(strings.TrimSpace(sup.Reason)) < 40 {
+				t.Errorf("%s: suppression %s has no real reason: %q", sup.Resource, sup.key(), sup.Reason)
+			}
+			if sup.ID == "AwsSolutions-IAM5" && !actionName.MatchString(sup.Reason) {
+				t.Errorf("%s: wildcard suppression %s does not name the API it is for: %q", sup.Resource, sup.key(), sup.Reason)
+			}
+		}
+	}
+
+	var got []string
+	for _, sup := range suppressions(t, s.json) {
+		if !slices.Contains(got, sup.key()) {
+			got = append(got, sup.key())
+		}
+	}
+	slices.Sort(got)
+	want := []string{
+		"AwsSolutions-IAM5 [Action::kms:GenerateDataKey*]",
+		"AwsSolutions-IAM5 [Resource::*]",
+		"AwsSolutions-IAM5 [Resource::arn:<AWS::Partition>:s3:::*]",
+		"AwsSolutions-SQS3 []",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("suppressions = %q, want %q", got, want)
+	}
+}
