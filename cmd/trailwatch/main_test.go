@@ -246,3 +246,26 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeTableMatchesCatalog keeps the README's table of detections
+// generated from the catalog: run `go run ./cmd/trailwatch rules --format
+// markdown` and paste the output between the markers when it fails.
+func TestReadmeTableMatchesCatalog(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start, end = "<!-- detections:start -->\n", "<!-- detections:end -->"
+	_, rest, ok := strings.Cut(string(readme), start)
+	table, _, ok2 := strings.Cut(rest, end)
+	if !ok || !ok2 {
+		t.Fatalf("README.md lacks the %q and %q markers", start, end)
+	}
+	code, want, _ := runCLI(t, noAWS, "rules", "--format", "markdown")
+	if code != exitOK {
+		t.Fatalf("rules --format markdown: exit %d", code)
+	}
+	if table != want {
+		t.Errorf("README table is out of date; got:\n%s\nwant:\n%s", table, want)
+	}
+}

@@ -24,14 +24,14 @@ type ruleInfo struct {
 
 func rulesCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("rules", stderr)
-	format := fs.String("format", "table", "output: table or json")
+	format := fs.String("format", "table", "output: table, json or markdown (the README's table)")
 	if rest, err := parse(fs, args); err != nil || len(rest) > 0 {
 		if err == nil {
 			fmt.Fprintf(stderr, "trailwatch rules: unexpected arguments %q\n", rest)
 		}
 		return exitUsage
 	}
-	if err := oneOf(*format, []string{"table", "json"}); err != nil {
+	if err := oneOf(*format, []string{"table", "json", "markdown"}); err != nil {
 		fmt.Fprintf(stderr, "trailwatch rules: %v\n", err)
 		return exitUsage
 	}
@@ -46,6 +46,13 @@ func rulesCmd(args []string, stdout, stderr io.Writer) int {
 			ID: d.ID, Title: d.Title, Severity: d.Severity, CIS: nonNil(d.CIS), MITRE: nonNil(d.MITRE),
 			NeedsReadOnly: d.NeedsReadOnly, GlobalService: d.GlobalService, Pattern: d.Pattern,
 		})
+	}
+	if *format == "markdown" {
+		if _, err := io.WriteString(stdout, markdownTable(catalog.All())); err != nil {
+			fmt.Fprintf(stderr, "trailwatch rules: %v\n", err)
+			return exitDelivery
+		}
+		return exitOK
 	}
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
@@ -80,4 +87,19 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// markdownTable is the README's table of detections.
+func markdownTable(ds []*detect.Detection) string {
+	var b strings.Builder
+	b.WriteString("| ID | Severity | What it detects | CIS | ATT&CK |\n")
+	b.WriteString("| --- | --- | --- | --- | --- |\n")
+	for _, d := range ds {
+		var mitre []string
+		for _, m := range d.MITRE {
+			mitre = append(mitre, m+" "+detect.Techniques[m])
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", d.ID, d.Severity, d.Title, dash(d.CIS), strings.Join(mitre, "; "))
+	}
+	return b.String()
 }
