@@ -176,8 +176,8 @@ func TestDeliveryToLocalSlack(t *testing.T) {
 
 func TestDeliveryThroughSNS(t *testing.T) {
 	srv := awstest.NewServer(t)
-	srv.Handle(awstest.Action("GetCallerIdentity"), awstest.Response{Body: readRecorded(t, "awslookup", "sts-get-caller-identity.xml")})
-	srv.Handle(awstest.Action("Publish"), awstest.Response{Body: readRecorded(t, "deliver", "sns-publish.xml")})
+	srv.Handle(awstest.Action("GetCallerIdentity"), awstest.Response{Body: awstest.Recorded(t, "awslookup", "sts-get-caller-identity.xml")})
+	srv.Handle(awstest.Action("Publish"), awstest.Response{Body: awstest.Recorded(t, "deliver", "sns-publish.xml")})
 	load := func(_ context.Context, region string) (aws.Config, error) { return srv.Config(region), nil }
 	dir := copyFixtures(t, "s3/put-bucket-acl-canned-public-read-write.json")
 	code, _, errOut := runCLI(t, load, "replay", "--offline", "--sns-topic-arn", "arn:aws:sns:us-east-1:111122223333:alerts", dir)
@@ -196,15 +196,6 @@ func TestDeliveryThroughSNS(t *testing.T) {
 	if got := publishes[0].Header.Get("Authorization"); !strings.Contains(got, "/us-east-1/sns/") {
 		t.Errorf("publish signed for %q, want the topic's region", got)
 	}
-}
-
-func readRecorded(t *testing.T, pkg, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "internal", pkg, "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 func TestRules(t *testing.T) {

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,17 +21,6 @@ import (
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/fixture"
 )
-
-// recorded reads a recorded AWS response kept beside the package that owns
-// the call.
-func recorded(t *testing.T, pkg, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "internal", pkg, "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
 
 // slackServer is a local Slack incoming webhook.
 type slackServer struct {
@@ -81,20 +68,20 @@ func setUpEnv(t *testing.T, slackStatus int, secret awstest.Response) *env {
 	t.Helper()
 	e := &env{aws: awstest.NewServer(t), slack: newSlack(t, slackStatus), logs: &bytes.Buffer{}}
 	if secret.Body == "" {
-		secret.Body = strings.Replace(recorded(t, "deliver", "secretsmanager-get-secret-value-local.json"), "__WEBHOOK_URL__", e.slack.URL+webhookPath, 1)
+		secret.Body = strings.Replace(awstest.Recorded(t, "deliver", "secretsmanager-get-secret-value-local.json"), "__WEBHOOK_URL__", e.slack.URL+webhookPath, 1)
 	}
 	a := e.aws
 	a.Handle(awstest.Target("secretsmanager.GetSecretValue"), secret)
-	a.Handle(awstest.Action("Publish"), awstest.Response{Body: recorded(t, "deliver", "sns-publish.xml")})
-	a.Handle(awstest.Action("ListAccountAliases"), awstest.Response{Body: recorded(t, "awslookup", "iam-list-account-aliases.xml")})
-	a.Handle(awstest.REST("GET", "/", "policyStatus"), awstest.Response{Body: recorded(t, "awslookup", "s3-policy-status-public.xml")})
-	a.Handle(awstest.REST("GET", "/", "acl"), awstest.Response{Body: recorded(t, "awslookup", "s3-acl-private.xml")})
-	a.Handle(awstest.REST("GET", "/v20180820/configuration/publicAccessBlock", ""), awstest.Response{Body: recorded(t, "awslookup", "s3control-public-access-block-off.xml")})
-	a.Handle(awstest.REST("GET", "/", "publicAccessBlock"), awstest.Response{Body: recorded(t, "awslookup", "s3-public-access-block-off.xml")})
+	a.Handle(awstest.Action("Publish"), awstest.Response{Body: awstest.Recorded(t, "deliver", "sns-publish.xml")})
+	a.Handle(awstest.Action("ListAccountAliases"), awstest.Response{Body: awstest.Recorded(t, "awslookup", "iam-list-account-aliases.xml")})
+	a.Handle(awstest.REST("GET", "/", "policyStatus"), awstest.Response{Body: awstest.Recorded(t, "awslookup", "s3-policy-status-public.xml")})
+	a.Handle(awstest.REST("GET", "/", "acl"), awstest.Response{Body: awstest.Recorded(t, "awslookup", "s3-acl-private.xml")})
+	a.Handle(awstest.REST("GET", "/v20180820/configuration/publicAccessBlock", ""), awstest.Response{Body: awstest.Recorded(t, "awslookup", "s3control-public-access-block-off.xml")})
+	a.Handle(awstest.REST("GET", "/", "publicAccessBlock"), awstest.Response{Body: awstest.Recorded(t, "awslookup", "s3-public-access-block-off.xml")})
 	a.Handle(func(r awstest.Request) bool {
 		return r.Header.Get("X-Amz-Target") == "CloudTrail_20131101.LookupEvents" && bytes.Contains(r.Body, []byte("PutBucketPublicAccessBlock"))
-	}, awstest.Response{Body: recorded(t, "awslookup", "cloudtrail-lookup-put-bucket.json")})
-	a.Handle(awstest.Target("CloudTrail_20131101.LookupEvents"), awstest.Response{Body: recorded(t, "awslookup", "cloudtrail-lookup-empty.json")})
+	}, awstest.Response{Body: awstest.Recorded(t, "awslookup", "cloudtrail-lookup-put-bucket.json")})
+	a.Handle(awstest.Target("CloudTrail_20131101.LookupEvents"), awstest.Response{Body: awstest.Recorded(t, "awslookup", "cloudtrail-lookup-empty.json")})
 
 	getenv := func(k string) string {
 		return config.Runtime{SlackSecretName: secretName, TopicARN: topicARN}.Env()[k]
@@ -176,7 +163,7 @@ func TestFailedChannelKeepsTheEvent(t *testing.T) {
 		secret awstest.Response
 	}{
 		{"slack answers 500", http.StatusInternalServerError, awstest.Response{}},
-		{"secret access denied", http.StatusOK, awstest.Response{Status: 400, Body: recorded(t, "deliver", "secretsmanager-access-denied.json")}},
+		{"secret access denied", http.StatusOK, awstest.Response{Status: 400, Body: awstest.Recorded(t, "deliver", "secretsmanager-access-denied.json")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := setUpEnv(t, tc.status, tc.secret)

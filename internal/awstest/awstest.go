@@ -214,6 +214,32 @@ func File(t testing.TB, name string) string {
 	return string(b)
 }
 
+// Recorded reads a recorded response kept in another package's testdata,
+// for tests that exercise several services at once: Recorded(t, "deliver",
+// "sns-publish.xml") reads internal/deliver/testdata/sns-publish.xml.
+func Recorded(t testing.TB, pkg, name string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("awstest: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "internal", pkg, "testdata", name))
+	if err != nil {
+		t.Fatalf("awstest: recorded response: %v", err)
+	}
+	return string(b)
+}
+
 // XMLError is the body S3 and query-protocol services send for an error.
 func XMLError(code, message string) string {
 	return fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?>

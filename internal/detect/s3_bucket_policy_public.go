@@ -56,9 +56,16 @@ func evaluateBucketPolicy(ev *event.Event) (Finding, bool) {
 	f := Finding{Resource: b.resource(rec)}
 	var rp struct {
 		BucketPolicy json.RawMessage `json:"bucketPolicy"`
+		Policy       json.RawMessage `json:"policy"`
 	}
 	_ = json.Unmarshal(rec.RequestParameters, &rp)
-	policy, err := s3access.ParsePolicy(rp.BucketPolicy)
+	doc := rp.BucketPolicy
+	if len(doc) == 0 || string(doc) == "null" {
+		// CloudTrail records the parsed policy as bucketPolicy and leaves
+		// policy empty; read policy when that is all there is.
+		doc = rp.Policy
+	}
+	policy, err := s3access.ParsePolicy(doc)
 	if err != nil {
 		if rec.Failed() {
 			return Finding{}, false // nothing changed and nothing to judge

@@ -146,17 +146,8 @@ func (s *stream) values(r io.Reader) error {
 		}
 		switch tok {
 		case json.Delim('['):
-			for dec.More() {
-				var raw json.RawMessage
-				if err := dec.Decode(&raw); err != nil {
-					return s.fail(syntaxError(err, dec))
-				}
-				if err := s.emit(raw); err != nil {
-					return err
-				}
-			}
-			if _, err := dec.Token(); err != nil {
-				return s.fail(syntaxError(err, dec))
+			if err := s.array(dec); err != nil {
+				return err
 			}
 		case json.Delim('{'):
 			if err := s.object(dec); err != nil {
@@ -166,6 +157,24 @@ func (s *stream) values(r io.Reader) error {
 			return s.fail(fmt.Errorf("top-level JSON value %v is not an object or array", tok))
 		}
 	}
+}
+
+// array emits the elements of an array whose '[' was consumed, one at a
+// time, and consumes its ']'.
+func (s *stream) array(dec *json.Decoder) error {
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return s.fail(syntaxError(err, dec))
+		}
+		if err := s.emit(raw); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return s.fail(syntaxError(err, dec))
+	}
+	return nil
 }
 
 // object reads the members of an object whose '{' was consumed. A "Records"
@@ -189,17 +198,8 @@ func (s *stream) object(dec *json.Decoder) error {
 				return s.fail(errors.New("Records is not an array"))
 			}
 			streamed = true
-			for dec.More() {
-				var raw json.RawMessage
-				if err := dec.Decode(&raw); err != nil {
-					return s.fail(syntaxError(err, dec))
-				}
-				if err := s.emit(raw); err != nil {
-					return err
-				}
-			}
-			if _, err := dec.Token(); err != nil {
-				return s.fail(syntaxError(err, dec))
+			if err := s.array(dec); err != nil {
+				return err
 			}
 			continue
 		}

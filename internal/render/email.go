@@ -2,7 +2,6 @@ package render
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/alert"
@@ -41,19 +40,10 @@ func asciiLine(s string, max int) string {
 	return string(b)
 }
 
-var linkish = regexp.MustCompile(`(?i)(https?|ftp|file|mailto|javascript|data):|www\.`)
-
 // emailText makes an untrusted value safe in a plain-text body: one line,
-// and no scheme or www. left for a mail client to turn into a link
-// ("https://evil" becomes "https[:]//evil").
+// and no scheme or www. left for a mail client to turn into a link.
 func emailText(s string, max int) string {
-	s = Clean(s, max)
-	return linkish.ReplaceAllStringFunc(s, func(m string) string {
-		if strings.HasSuffix(m, ":") {
-			return m[:len(m)-1] + "[:]"
-		}
-		return m[:len(m)-1] + "[.]"
-	})
+	return defang(Clean(s, max))
 }
 
 // bodyWriter lays out "  Label:   value" lines, wrapping long values.

@@ -10,6 +10,7 @@ package render
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -53,6 +54,19 @@ func Clean(s string, max int) string {
 		n++
 	}
 	return b.String()
+}
+
+var linkish = regexp.MustCompile(`(?i)(https?|ftp|file|mailto|javascript|data|slack):|www\.`)
+
+// defang breaks URL schemes and "www." in untrusted text ("https://evil"
+// becomes "https[:]//evil") so no client turns it into a link.
+func defang(s string) string {
+	return linkish.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.HasSuffix(m, ":") {
+			return m[:len(m)-1] + "[:]"
+		}
+		return m[:len(m)-1] + "[.]"
+	})
 }
 
 // severityLabel is the severity in capitals, as alert titles show it.

@@ -25,12 +25,13 @@ type SlackMessage struct {
 var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // slackEscape escapes the three characters Slack's mrkdwn parser treats as
-// control characters, after Clean: no <!channel>, <@U..> or <url|label>
-// can survive, and no newline can start a fake line. The result has at most
+// control characters, after Clean and defang: no <!channel>, <@U..> or
+// <url|label> can survive, no bare URL can become a link, and no newline can
+// start a fake line. The result has at most
 // max characters (plus "…"), counted after escaping, because Slack's limits
 // apply to what it receives.
 func slackEscape(s string, max int) string {
-	return cutEscaped(slackEscaper.Replace(Clean(s, max)), max)
+	return cutEscaped(slackEscaper.Replace(defang(Clean(s, max))), max)
 }
 
 // cutEscaped shortens escaped text to max runes without splitting an entity.
