@@ -114,26 +114,6 @@ type TLSDetails struct {
 	ClientProvidedHostHeader string `json:"clientProvidedHostHeader,omitempty"`
 }
 
-// UnmarshalJSON decodes the record, naming the field when eventTime is not
-// an RFC 3339 string.
-func (r *Record) UnmarshalJSON(b []byte) error {
-	type plain Record
-	var aux struct {
-		plain
-		EventTime json.RawMessage `json:"eventTime"`
-	}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	*r = Record(aux.plain)
-	t, err := ParseTime(aux.EventTime)
-	if err != nil {
-		return fmt.Errorf("field \"eventTime\": %w", err)
-	}
-	r.EventTime = t
-	return nil
-}
-
 // ParseTime reads an optional JSON timestamp: absent or null is the zero
 // time, anything else must be an RFC 3339 string.
 func ParseTime(raw json.RawMessage) (time.Time, error) {
@@ -165,10 +145,22 @@ var ErrNotRecord = errors.New("not a cloudtrail record")
 // when a known field has the wrong type, or when the fields every record
 // carries (eventSource, eventName, eventTime) are missing.
 func Decode(data []byte) (*Record, error) {
-	var r Record
-	if err := json.Unmarshal(data, &r); err != nil {
+	// One pass: eventTime is read as raw JSON beside the other fields and
+	// parsed here, so its error names the field.
+	type plain Record
+	var aux struct {
+		plain
+		EventTime json.RawMessage `json:"eventTime"`
+	}
+	if err := json.Unmarshal(data, &aux); err != nil {
 		return nil, fmt.Errorf("decode cloudtrail record: %w", describeJSONError(err))
 	}
+	r := Record(aux.plain)
+	t, err := ParseTime(aux.EventTime)
+	if err != nil {
+		return nil, fmt.Errorf("decode cloudtrail record: field \"eventTime\": %w", err)
+	}
+	r.EventTime = t
 	if err := r.validate(); err != nil {
 		return nil, err
 	}

@@ -41,30 +41,6 @@ type Envelope struct {
 	Detail     json.RawMessage `json:"detail"`
 }
 
-// UnmarshalJSON decodes the envelope, naming the field when "time" is not an
-// RFC 3339 string.
-func (e *Envelope) UnmarshalJSON(b []byte) error {
-	type plain Envelope
-	var aux struct {
-		plain
-		Time json.RawMessage `json:"time"`
-	}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return fmt.Errorf("field %q: got JSON %s, want %s", strings.TrimPrefix(typeErr.Field, "plain."), typeErr.Value, typeErr.Type)
-		}
-		return err
-	}
-	*e = Envelope(aux.plain)
-	t, err := cloudtrail.ParseTime(aux.Time)
-	if err != nil {
-		return fmt.Errorf("field \"time\": %w", err)
-	}
-	e.Time = t
-	return nil
-}
-
 // Event is a decoded envelope plus its typed detail.
 type Event struct {
 	Envelope Envelope
@@ -108,8 +84,8 @@ func Decode(data []byte) (*Event, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes, EventBridge's limit is %d", ErrTooLarge, len(data), MaxSize)
 	}
-	var env Envelope
-	if err := json.Unmarshal(data, &env); err != nil {
+	env, err := decodeEnvelope(data)
+	if err != nil {
 		return nil, fmt.Errorf("%w: envelope: %w", ErrMalformed, err)
 	}
 	if env.DetailType == "" || env.Source == "" {
@@ -127,6 +103,30 @@ func Decode(data []byte) (*Event, error) {
 		ev.CloudTrail = rec
 	}
 	return ev, nil
+}
+
+// decodeEnvelope reads the envelope in one pass; "time" is read as raw JSON
+// and parsed here, so its error names the field.
+func decodeEnvelope(data []byte) (Envelope, error) {
+	type plain Envelope
+	var aux struct {
+		plain
+		Time json.RawMessage `json:"time"`
+	}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return Envelope{}, fmt.Errorf("field %q: got JSON %s, want %s", strings.TrimPrefix(typeErr.Field, "plain."), typeErr.Value, typeErr.Type)
+		}
+		return Envelope{}, err
+	}
+	env := Envelope(aux.plain)
+	t, err := cloudtrail.ParseTime(aux.Time)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("field \"time\": %w", err)
+	}
+	env.Time = t
+	return env, nil
 }
 
 // FromRecord wraps a raw CloudTrail record into the envelope EventBridge

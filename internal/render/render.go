@@ -10,7 +10,6 @@ package render
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -56,17 +55,42 @@ func Clean(s string, max int) string {
 	return b.String()
 }
 
-var linkish = regexp.MustCompile(`(?i)(https?|ftp|file|mailto|javascript|data|slack):|www\.`)
+// schemes are the URL schemes defang breaks; with "www." they are what
+// clients turn into links.
+var schemes = []string{"https", "http", "ftp", "file", "mailto", "javascript", "data", "slack"}
 
 // defang breaks URL schemes and "www." in untrusted text ("https://evil"
-// becomes "https[:]//evil") so no client turns it into a link.
+// becomes "https[:]//evil", case ignored) so no client turns it into a link.
 func defang(s string) string {
-	return linkish.ReplaceAllStringFunc(s, func(m string) string {
-		if strings.HasSuffix(m, ":") {
-			return m[:len(m)-1] + "[:]"
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == ':' && endsWithScheme(s[:i]):
+			b.WriteString(s[last:i])
+			b.WriteString("[:]")
+			last = i + 1
+		case (s[i] == 'w' || s[i] == 'W') && len(s)-i >= 4 && strings.EqualFold(s[i:i+4], "www."):
+			b.WriteString(s[last : i+3])
+			b.WriteString("[.]")
+			i += 3
+			last = i + 1
 		}
-		return m[:len(m)-1] + "[.]"
-	})
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func endsWithScheme(s string) bool {
+	for _, sc := range schemes {
+		if len(s) >= len(sc) && strings.EqualFold(s[len(s)-len(sc):], sc) {
+			return true
+		}
+	}
+	return false
 }
 
 // severityLabel is the severity in capitals, as alert titles show it.
