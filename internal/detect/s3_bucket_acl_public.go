@@ -60,6 +60,7 @@ func init() {
 				{"s3/put-bucket-acl-authenticated-read.json", SeverityHigh},
 				{"s3/put-bucket-acl-not-supported.json", SeverityLow},
 				{"s3/create-bucket-public-read.json", SeverityHigh},
+				{"s3/put-bucket-acl-grant-header-all-users.json", SeverityHigh},
 			},
 			Negative: []string{
 				"s3/put-bucket-acl-private.json",

@@ -37,9 +37,11 @@ func init() {
 				{"s3/put-bucket-policy-public-write-terraform.json", SeverityCritical},
 				{"s3/put-bucket-policy-public-denied.json", SeverityLow},
 				{"s3/put-bucket-policy-hostile.json", SeverityHigh},
+				{"s3/put-bucket-policy-source-ip-anywhere.json", SeverityHigh},
 			},
 			Negative: []string{
 				"s3/put-bucket-policy-org-only.json",
+				"s3/put-bucket-policy-office-ip-only.json",
 				"s3/put-bucket-policy-cloudtrail-service.json",
 				"s3/get-bucket-policy.json",
 			},

@@ -39,6 +39,7 @@ func init() {
 				{"s3/delete-bucket-public-access-block.json", SeverityHigh},
 				{"s3/put-bucket-public-access-block-denied.json", SeverityLow},
 				{"s3/put-bucket-public-access-block-hostile.json", SeverityLow},
+				{"s3/put-bucket-public-access-block-partial.json", SeverityHigh},
 			},
 			Negative: []string{
 				"s3/put-bucket-public-access-block-all-on.json",
