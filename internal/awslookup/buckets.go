@@ -150,15 +150,12 @@ func (b *Buckets) policyPublic(ctx context.Context, region, bucket string) (*boo
 
 func (b *Buckets) bucketBlock(ctx context.Context, region, bucket string) (*s3access.PublicAccessBlock, error) {
 	out, err := b.S3.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(bucket)}, inRegion(region))
-	if errorCode(err) == "NoSuchPublicAccessBlockConfiguration" {
-		return &s3access.PublicAccessBlock{}, nil
-	}
 	if err != nil {
-		return nil, err
+		return noneConfigured(err)
 	}
 	c := out.PublicAccessBlockConfiguration
 	if c == nil {
-		return nil, errors.New("response has no PublicAccessBlockConfiguration")
+		return nil, errNoBlock
 	}
 	return block(c.BlockPublicAcls, c.IgnorePublicAcls, c.BlockPublicPolicy, c.RestrictPublicBuckets), nil
 }
@@ -170,17 +167,26 @@ func (b *Buckets) accountBlock(ctx context.Context, region, account string) (*s3
 				o.Region = region
 			}
 		})
-	if errorCode(err) == "NoSuchPublicAccessBlockConfiguration" {
-		return &s3access.PublicAccessBlock{}, nil
-	}
 	if err != nil {
-		return nil, err
+		return noneConfigured(err)
 	}
 	c := out.PublicAccessBlockConfiguration
 	if c == nil {
-		return nil, errors.New("response has no PublicAccessBlockConfiguration")
+		return nil, errNoBlock
 	}
 	return block(c.BlockPublicAcls, c.IgnorePublicAcls, c.BlockPublicPolicy, c.RestrictPublicBuckets), nil
+}
+
+var errNoBlock = errors.New("response has no PublicAccessBlockConfiguration")
+
+// noneConfigured reads a failed GetPublicAccessBlock (bucket or account):
+// NoSuchPublicAccessBlockConfiguration is an answer, nothing configured,
+// which is all four settings off.
+func noneConfigured(err error) (*s3access.PublicAccessBlock, error) {
+	if errorCode(err) == "NoSuchPublicAccessBlockConfiguration" {
+		return &s3access.PublicAccessBlock{}, nil
+	}
+	return nil, err
 }
 
 // block converts either SDK's configuration; an absent flag is off, as in

@@ -124,6 +124,20 @@ func cloudTrailError(status int, code, message string) awstest.Response {
 	}
 }
 
+// putPage answers the bucket-level Put query with one recorded page and the
+// Delete query with an empty one.
+func putPage(file string) func(t *testing.T) map[string][]awstest.Response {
+	return func(t *testing.T) map[string][]awstest.Response {
+		return map[string][]awstest.Response{
+			putBucketBlock: {lookupResponse(t, file)},
+			delBucketBlock: {lookupResponse(t, "cloudtrail-lookup-empty.json")},
+		}
+	}
+}
+
+// oneRequestEach is one first-page request (no token) per bucket query.
+var oneRequestEach = map[string][]string{putBucketBlock: {""}, delBucketBlock: {""}}
+
 func TestPreviousPublicAccessBlock(t *testing.T) {
 	const accessDenied = "User: arn:aws:sts::111122223333:assumed-role/trailwatch/x is not authorized to perform: cloudtrail:LookupEvents because no identity-based policy allows the cloudtrail:LookupEvents action"
 	accountAlertTime := time.Date(2026, 11, 22, 16, 45, 12, 0, time.UTC)
@@ -145,15 +159,10 @@ func TestPreviousPublicAccessBlock(t *testing.T) {
 		wantTokens map[string][]string
 	}{
 		{
-			name: "previous Put found, flags read as recorded",
-			responses: func(t *testing.T) map[string][]awstest.Response {
-				return map[string][]awstest.Response{
-					putBucketBlock: {lookupResponse(t, "cloudtrail-lookup-put-bucket.json")},
-					delBucketBlock: {lookupResponse(t, "cloudtrail-lookup-empty.json")},
-				}
-			},
-			want: cliPut, wantFound: true,
-			wantTokens: map[string][]string{putBucketBlock: {""}, delBucketBlock: {""}},
+			name:      "previous Put found, flags read as recorded",
+			responses: putPage("cloudtrail-lookup-put-bucket.json"),
+			want:      cliPut, wantFound: true,
+			wantTokens: oneRequestEach,
 		},
 		{
 			name: "previous Delete found, all flags off",
@@ -164,7 +173,7 @@ func TestPreviousPublicAccessBlock(t *testing.T) {
 				}
 			},
 			want: consoleDelete, wantFound: true,
-			wantTokens: map[string][]string{putBucketBlock: {""}, delBucketBlock: {""}},
+			wantTokens: oneRequestEach,
 		},
 		{
 			name: "newest of several wins, second page asked with the token",
@@ -183,88 +192,53 @@ func TestPreviousPublicAccessBlock(t *testing.T) {
 		{
 			// Pages come newest first: later pages cannot hold a newer
 			// change, so they are not asked for.
-			name: "a match on the first page ends the query",
-			responses: func(t *testing.T) map[string][]awstest.Response {
-				return map[string][]awstest.Response{
-					putBucketBlock: {lookupResponse(t, "cloudtrail-lookup-put-bucket-more.json")},
-					delBucketBlock: {lookupResponse(t, "cloudtrail-lookup-empty.json")},
-				}
-			},
-			want: cliPut, wantFound: true,
-			wantTokens: map[string][]string{putBucketBlock: {""}, delBucketBlock: {""}},
+			name:      "a match on the first page ends the query",
+			responses: putPage("cloudtrail-lookup-put-bucket-more.json"),
+			want:      cliPut, wantFound: true,
+			wantTokens: oneRequestEach,
 		},
 		{
-			name: "other bucket's newer event ignored",
-			responses: func(t *testing.T) map[string][]awstest.Response {
-				return map[string][]awstest.Response{
-					putBucketBlock: {lookupResponse(t, "cloudtrail-lookup-put-bucket-other-bucket.json")},
-					delBucketBlock: {lookupResponse(t, "cloudtrail-lookup-empty.json")},
-				}
-			},
-			want: cliPut, wantFound: true,
-			wantTokens: map[string][]string{putBucketBlock: {""}, delBucketBlock: {""}},
+			name:      "other bucket's newer event ignored",
+			responses: putPage("cloudtrail-lookup-put-bucket-other-bucket.json"),
+			want:      cliPut, wantFound: true,
+			wantTokens: oneRequestEach,
 		},
 		{
-			name: "failed newer call ignored",
-			responses: func(t *testing.T) map[string][]awstest.Response {
-				return map[string][]awstest.Response{
-					putBucketBlock: {lookupResponse(t, "cloudtrail-lookup-put-bucket-failed.json")},
-					delBucketBlock: {lookupResponse(t, "cloudtrail-lookup-empty.json")},
-				}
-			},
-			want: cliPut, wantFound: true,
-			wantTokens: map[string][]string{putBucketBlock: {""}, delBucketBlock: {""}},
+			name:      "failed newer call ignored",
+			responses: putPage("cloudtrail-lookup-put-bucket-failed.json"),
+			want:      cliPut, wantFound: true,
+			wantTokens: oneRequestEach,
 		},
 		{
 			// before is later than the alerted event, so only its ID
 			// keeps it out.
-			name:   "excluded event ID ignored",
-			before: alertTime.Add(13 * time.Second),
-			responses: func(t *testing.T) map[string][]awstest.Response {
-				return map[string][]awstest.Response{
-					putBucketBlock: {lookupResponse(t, "cloudtrail-lookup-put-bucket.json")},
-					delBucketBlock: {lookupResponse(t, "cloudtrail-lookup-empty.json")},
-				}
-			},
-			want: cliPut, wantFound: true,
-			wantTokens: map[string][]string{putBucketBlock: {""}, delBucketBlock: {""}},
+			name:      "excluded event ID ignored",
+			before:    alertTime.Add(13 * time.Second),
+			responses: putPage("cloudtrail-lookup-put-bucket.json"),
+			want:      cliPut, wantFound: true,
+			wantTokens: oneRequestEach,
 		},
 		{
-			name:    "same history, nothing excluded: the alerted event itself",
-			before:  alertTime.Add(13 * time.Second),
-			exclude: "-",
-			responses: func(t *testing.T) map[string][]awstest.Response {
-				return map[string][]awstest.Response{
-					putBucketBlock: {lookupResponse(t, "cloudtrail-lookup-put-bucket.json")},
-					delBucketBlock: {lookupResponse(t, "cloudtrail-lookup-empty.json")},
-				}
-			},
-			want: alertedPut, wantFound: true,
-			wantTokens: map[string][]string{putBucketBlock: {""}, delBucketBlock: {""}},
+			name:      "same history, nothing excluded: the alerted event itself",
+			before:    alertTime.Add(13 * time.Second),
+			exclude:   "-",
+			responses: putPage("cloudtrail-lookup-put-bucket.json"),
+			want:      alertedPut, wantFound: true,
+			wantTokens: oneRequestEach,
 		},
 		{
 			// Whole-second times cannot tell whether the other change in
 			// that second came before or after the alerted one.
-			name: "change in the same second as before skipped",
-			responses: func(t *testing.T) map[string][]awstest.Response {
-				return map[string][]awstest.Response{
-					putBucketBlock: {lookupResponse(t, "cloudtrail-lookup-put-bucket-same-second.json")},
-					delBucketBlock: {lookupResponse(t, "cloudtrail-lookup-empty.json")},
-				}
-			},
-			want: cliPut, wantFound: true,
-			wantTokens: map[string][]string{putBucketBlock: {""}, delBucketBlock: {""}},
+			name:      "change in the same second as before skipped",
+			responses: putPage("cloudtrail-lookup-put-bucket-same-second.json"),
+			want:      cliPut, wantFound: true,
+			wantTokens: oneRequestEach,
 		},
 		{
-			name: "nothing earlier in 90 days",
-			responses: func(t *testing.T) map[string][]awstest.Response {
-				return map[string][]awstest.Response{
-					putBucketBlock: {lookupResponse(t, "cloudtrail-lookup-put-bucket-only-current.json")},
-					delBucketBlock: {lookupResponse(t, "cloudtrail-lookup-empty.json")},
-				}
-			},
+			name:       "nothing earlier in 90 days",
+			responses:  putPage("cloudtrail-lookup-put-bucket-only-current.json"),
 			wantFound:  false,
-			wantTokens: map[string][]string{putBucketBlock: {""}, delBucketBlock: {""}},
+			wantTokens: oneRequestEach,
 		},
 		{
 			name:    "account level",
@@ -287,7 +261,7 @@ func TestPreviousPublicAccessBlock(t *testing.T) {
 				return map[string][]awstest.Response{putBucketBlock: {denied}, delBucketBlock: {denied}}
 			},
 			wantErr:    "lookup events PutBucketPublicAccessBlock: |api error AccessDeniedException: " + accessDenied,
-			wantTokens: map[string][]string{putBucketBlock: {""}, delBucketBlock: {""}},
+			wantTokens: oneRequestEach,
 		},
 		{
 			name: "throttled after the SDK's retries",
@@ -312,7 +286,7 @@ func TestPreviousPublicAccessBlock(t *testing.T) {
 				}
 			},
 			wantErr:    "lookup events PutBucketPublicAccessBlock: timed out after 250ms",
-			wantTokens: map[string][]string{putBucketBlock: {""}, delBucketBlock: {""}},
+			wantTokens: oneRequestEach,
 		},
 		{
 			name:     "page limit reached before a match",
@@ -327,7 +301,7 @@ func TestPreviousPublicAccessBlock(t *testing.T) {
 				}
 			},
 			wantErr:    "lookup events PutBucketPublicAccessBlock: page limit (1) reached before a match",
-			wantTokens: map[string][]string{putBucketBlock: {""}, delBucketBlock: {""}},
+			wantTokens: oneRequestEach,
 		},
 		{
 			// The unread Put pages are older than everything on the first
@@ -341,7 +315,7 @@ func TestPreviousPublicAccessBlock(t *testing.T) {
 				}
 			},
 			want: recentDelete, wantFound: true,
-			wantTokens: map[string][]string{putBucketBlock: {""}, delBucketBlock: {""}},
+			wantTokens: oneRequestEach,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
