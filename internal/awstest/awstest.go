@@ -24,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/trailwatch/trailwatch/internal/fixture"
 )
 
 // Host is the fake domain the SDK is pointed at; every connection to it, or
@@ -219,21 +221,7 @@ func File(t testing.TB, name string) string {
 // "sns-publish.xml") reads internal/deliver/testdata/sns-publish.xml.
 func Recorded(t testing.TB, pkg, name string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("awstest: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "internal", pkg, "testdata", name))
+	b, err := os.ReadFile(filepath.Join(fixture.Root(t), "internal", pkg, "testdata", name))
 	if err != nil {
 		t.Fatalf("awstest: recorded response: %v", err)
 	}
