@@ -195,7 +195,7 @@ func (s *stream) object(dec *json.Decoder) error {
 				return s.fail(syntaxError(err, dec))
 			}
 			if next != json.Delim('[') {
-				return s.fail(errors.New("Records is not an array"))
+				return s.fail(errors.New("field Records is not an array"))
 			}
 			streamed = true
 			if err := s.array(dec); err != nil {

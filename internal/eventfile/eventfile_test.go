@@ -163,7 +163,7 @@ func TestUnreadableFiles(t *testing.T) {
 		{"empty", "empty.json", "", "no events in file"},
 		{"scalar", "n.json", "42", "not an object or array"},
 		{"broken gzip", "x.json.gz", "\x1f\x8b\x08\x00garbage", "gzip"},
-		{"Records not a list", "r.json", `{"Records":{}}`, "Records is not an array"},
+		{"Records not a list", "r.json", `{"Records":{}}`, "field Records is not an array"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := read(t, tc.file, []byte(tc.data))

@@ -139,7 +139,7 @@ func bodyGrants(raw json.RawMessage) ([]ACLGrant, error) {
 	}
 	items, err := oneOrMany(acp.AccessControlList.Grant)
 	if err != nil {
-		return nil, fmt.Errorf("Grant: %w", err)
+		return nil, fmt.Errorf("field Grant: %w", err)
 	}
 	var out []ACLGrant
 	for i, item := range items {
@@ -149,7 +149,7 @@ func bodyGrants(raw json.RawMessage) ([]ACLGrant, error) {
 			Permission string `json:"Permission"`
 		}
 		if err := json.Unmarshal(item, &g); err != nil {
-			return nil, fmt.Errorf("Grant %d: %w", i+1, err)
+			return nil, fmt.Errorf("field Grant %d: %w", i+1, err)
 		}
 		var uri string
 		for k, val := range g.Grantee {

@@ -140,13 +140,13 @@ func parseStatement(raw json.RawMessage) (Statement, error) {
 		for op, rawKeys := range s.Condition {
 			var keys map[string]json.RawMessage
 			if err := json.Unmarshal(rawKeys, &keys); err != nil {
-				return st, fmt.Errorf("Condition %s: %w", op, err)
+				return st, fmt.Errorf("field Condition %s: %w", op, err)
 			}
 			st.Condition[op] = make(map[string][]string, len(keys))
 			for k, v := range keys {
 				vals, err := scalarList(v)
 				if err != nil {
-					return st, fmt.Errorf("Condition %s %s: %w", op, k, err)
+					return st, fmt.Errorf("field Condition %s %s: %w", op, k, err)
 				}
 				st.Condition[op][k] = vals
 			}
