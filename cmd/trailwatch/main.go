@@ -1,7 +1,7 @@
 // Command trailwatch runs trailwatch's detections locally.
 //
-//	trailwatch replay [--format text|json|slack|email] [--slack-webhook URL] [--sns-topic-arn ARN] [--offline] PATH...
-//	trailwatch rules [--format table|json]
+//	trailwatch replay [--format text|json|slack|email] [--slack-webhook URL] [--sns-topic-arn ARN] [--offline] [--verbose] PATH...
+//	trailwatch rules [--format table|json|markdown]
 //
 // replay reads EventBridge events, CloudTrail records, CloudTrail log files
 // (plain or .gz), JSON arrays and JSON Lines, files or folders, and runs
@@ -39,8 +39,8 @@ func main() {
 }
 
 const usage = `usage:
-  trailwatch replay [--format text|json|slack|email] [--slack-webhook URL] [--sns-topic-arn ARN] [--offline] PATH...
-  trailwatch rules [--format table|json]
+  trailwatch replay [--format text|json|slack|email] [--slack-webhook URL] [--sns-topic-arn ARN] [--offline] [--verbose] PATH...
+  trailwatch rules [--format table|json|markdown]
 `
 
 // run is main without the process: testable end to end.

@@ -233,7 +233,10 @@ func (r *Record) ConsoleSession() bool {
 // field, so a log line says what was wrong without dumping the input.
 func describeJSONError(err error) error {
 	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) && typeErr.Field != "" {
+	if errors.As(err, &typeErr) {
+		if typeErr.Field == "" {
+			return fmt.Errorf("got JSON %s, want an object", typeErr.Value)
+		}
 		return fmt.Errorf("field %q: got JSON %s, want %s", strings.TrimPrefix(typeErr.Field, "plain."), typeErr.Value, typeErr.Type)
 	}
 	return err

@@ -70,7 +70,7 @@ func TestDecodeRejects(t *testing.T) {
 		name, in, want string
 	}{
 		{"truncated", `{"eventName":"PutBucketPolicy"`, "unexpected end"},
-		{"not an object", `[1]`, "cannot unmarshal"},
+		{"not an object", `[1]`, "got JSON array, want an object"},
 		{"wrong type", `{"eventName":5,"eventSource":"s3.amazonaws.com","eventTime":"2026-01-02T03:04:05Z"}`, `field "eventName"`},
 		{"wrong identity type", `{"eventName":"X","eventSource":"s","eventTime":"2026-01-02T03:04:05Z","userIdentity":"root"}`, `field "userIdentity"`},
 		{"bad time", `{"eventName":"X","eventSource":"s","eventTime":"yesterday"}`, `field "eventTime": "yesterday" is not RFC 3339`},

@@ -155,7 +155,8 @@ type Change struct {
 const NotRecorded = "?"
 
 // Evidence is a labelled excerpt that shows why the detection fired, such as
-// the policy statement that grants public access.
+// the policy statement that grants public access. Label is a heading
+// written by the detection; event text belongs in Text.
 type Evidence struct {
 	Label string
 	Text  string

@@ -272,8 +272,10 @@ func sourceNote(src, vpce string) string {
 	switch {
 	case src == "":
 		return ""
-	case err != nil:
+	case err != nil && (strings.HasSuffix(src, ".amazonaws.com") || src == "AWS Internal"):
 		return "AWS service or internal caller"
+	case err != nil:
+		return "not an IP address"
 	case vpce != "":
 		return "through VPC endpoint " + vpce
 	case addr.IsPrivate() || addr.IsLoopback():

@@ -115,7 +115,10 @@ func decodeEnvelope(data []byte) (Envelope, error) {
 	}
 	if err := json.Unmarshal(data, &aux); err != nil {
 		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
+		if errors.As(err, &typeErr) {
+			if typeErr.Field == "" {
+				return Envelope{}, fmt.Errorf("got JSON %s, want an object", typeErr.Value)
+			}
 			return Envelope{}, fmt.Errorf("field %q: got JSON %s, want %s", strings.TrimPrefix(typeErr.Field, "plain."), typeErr.Value, typeErr.Type)
 		}
 		return Envelope{}, err

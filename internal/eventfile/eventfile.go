@@ -301,13 +301,16 @@ func (s *stream) line(n int, text []byte) error {
 var errLogFile = errors.New("cloudtrail log file")
 
 // Classify decodes one JSON object as an EventBridge event (it has a
-// detail-type) or a raw CloudTrail record (it has eventName or eventSource).
+// detail-type), a trailwatch rule's input ({"detection": ..., "event": ...})
+// or a raw CloudTrail record (it has eventName or eventSource).
 func Classify(raw []byte) (*event.Event, error) {
 	var probe struct {
 		DetailType  *string         `json:"detail-type"`
 		EventName   *string         `json:"eventName"`
 		EventSource *string         `json:"eventSource"`
 		Records     json.RawMessage `json:"Records"`
+		Detection   *string         `json:"detection"`
+		Event       json.RawMessage `json:"event"`
 	}
 	if err := json.Unmarshal(raw, &probe); err != nil {
 		var typeErr *json.UnmarshalTypeError
@@ -319,6 +322,11 @@ func Classify(raw []byte) (*event.Event, error) {
 	switch {
 	case probe.DetailType != nil:
 		return event.Decode(raw)
+	case probe.Detection != nil && probe.Event != nil:
+		// What a trailwatch rule sends the function, and so what its
+		// dead-letter queue keeps.
+		inv, err := event.DecodeInvocation(raw)
+		return inv.Event, err
 	case (probe.EventName != nil || probe.EventSource != nil) && tooLarge:
 		return nil, fmt.Errorf("%w: %d bytes, EventBridge's limit is %d", event.ErrTooLarge, len(raw), event.MaxSize)
 	case probe.EventName != nil || probe.EventSource != nil:

@@ -102,6 +102,7 @@ func TestFormats(t *testing.T) {
 		{"concatenated objects in a .json file", "c.json", []byte(env + "\n" + rec), []string{envID, recID}},
 		{"byte order mark", "bom.json", append([]byte("\xef\xbb\xbf"), envelope...), []string{envID}},
 		{"log file with Records not first", "odd.json", []byte(`{"Other":1,"Records":[` + rec + `]}`), []string{recID}},
+		{"rule input, as kept by the dead-letter queue", "dlq.json", []byte(`{"detection":"s3-bucket-policy-public","event":` + env + `}`), []string{envID}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := read(t, tc.file, tc.data)

@@ -80,22 +80,22 @@ func (w *bodyWriter) field(label, value string) {
 
 func (w *bodyWriter) line(s string) { w.b.WriteString(s + "\n") }
 
-// wrap breaks a line at spaces to width runes. Untrusted text (hard) has
-// longer words cut so no line grows without bound; our own text keeps long
-// words whole so commands in runbooks stay copyable.
+// wrap breaks a line at spaces to width runes. A word longer than a line
+// stays whole (ARNs and commands must copy cleanly), but in untrusted text
+// (hard) a word over three lines is cut so no line grows without bound.
 func wrap(s string, width int, hard bool) []string {
 	width = max(width, 20)
 	var lines []string
 	cur, curLen := "", 0
 	for _, word := range strings.Fields(s) {
 		r := []rune(word)
-		for hard && len(r) > width {
+		for hard && len(r) > 3*width {
 			if cur != "" {
 				lines = append(lines, cur)
 				cur, curLen = "", 0
 			}
-			lines = append(lines, string(r[:width]))
-			r = r[width:]
+			lines = append(lines, string(r[:3*width]))
+			r = r[3*width:]
 		}
 		switch {
 		case len(r) == 0:

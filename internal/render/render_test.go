@@ -174,6 +174,11 @@ func TestHostileTextIsInert(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			for _, text := range texts(t, payload) {
+				if strings.Count(text, "`")%2 != 0 {
+					t.Errorf("unbalanced backticks: event text opened or closed a code span:\n%s", text)
+				}
+			}
 			all := strings.Join(texts(t, payload), "\n")
 			if strings.ContainsAny(all, "<>") {
 				t.Errorf("a < or > reached Slack text:\n%s", all)
@@ -307,6 +312,7 @@ func checkSlackLimits(t testing.TB, a alert.Alert) {
 func FuzzSlack(f *testing.F) {
 	f.Add("<!channel> <https://evil|click>\nSeverity: low")
 	f.Add("\u202e`code` *b* _i_ &amp; \x00\xff")
+	f.Add("```\n*Severity: low*")
 	f.Fuzz(func(t *testing.T, s string) {
 		a := huge(t, s)
 		payload, err := render.SlackJSON(a)
@@ -316,6 +322,9 @@ func FuzzSlack(f *testing.F) {
 		for _, text := range texts(t, payload) {
 			if strings.ContainsAny(text, "<>") {
 				t.Fatalf("< or > in %q", text)
+			}
+			if strings.Count(text, "`")%2 != 0 {
+				t.Fatalf("unbalanced backticks in %q", text)
 			}
 		}
 		checkSlackLimits(t, a)

@@ -31,7 +31,17 @@ var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 // max characters (plus "…"), counted after escaping, because Slack's limits
 // apply to what it receives.
 func slackEscape(s string, max int) string {
-	return cutEscaped(slackEscaper.Replace(defang(Clean(s, max))), max)
+	return cutEscaped(slackEscaper.Replace(noBackticks(defang(Clean(s, max)))), max)
+}
+
+// noBackticks swaps ` for U+02CB: outside our own code spans a backtick
+// could open a code block that swallows the rest of the message.
+func noBackticks(s string) string { return strings.ReplaceAll(s, "`", "ˋ") }
+
+// bold makes a heading; asterisks inside become U+2217 so text cannot end
+// the bold early or start another.
+func bold(s string, max int) string {
+	return "*" + strings.ReplaceAll(slackEscape(s, max), "*", "∗") + "*"
 }
 
 // cutEscaped shortens escaped text to max runes without splitting an entity.
@@ -60,13 +70,13 @@ func code(s string, max int) string {
 	if s == "" {
 		return "_none_"
 	}
-	return "`" + strings.ReplaceAll(slackEscape(s, max), "`", "ˋ") + "`"
+	return "`" + slackEscape(s, max) + "`"
 }
 
 // codeBlock shows a longer untrusted excerpt; backticks are replaced as in
 // code so the block cannot be closed early.
 func codeBlock(s string, max int) string {
-	return "```" + strings.ReplaceAll(slackEscape(s, max), "`", "ˋ") + "```"
+	return "```" + slackEscape(s, max) + "```"
 }
 
 // plainText is for Block Kit plain_text objects (header, buttons), which
@@ -148,7 +158,7 @@ func Slack(a alert.Alert) SlackMessage {
 			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("%d more pieces of evidence not shown", len(a.What.Evidence)-3))))
 			break
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*"+slackEscape(e.Label, 300)+"*\n"+codeBlock(e.Text, maxEvidence)), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(bold(e.Label, 300)+"\n"+codeBlock(e.Text, maxEvidence)), nil, nil))
 	}
 	blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*Runbook*\n"+slackEscape(a.Runbook, 2500)), nil, nil))
 	if len(a.Links) > 0 {

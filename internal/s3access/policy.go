@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -303,7 +304,9 @@ func (p *Policy) Analyze() PolicyVerdict {
 }
 
 // narrowingKeys are the condition keys that, with fixed values, make a
-// statement non-public (lower case; IAM keys are case-insensitive).
+// statement non-public (lower case; IAM keys are case-insensitive): S3's
+// list (PublicAccessBlockConfiguration in the S3 API reference) plus the
+// organization and principal keys that pin callers the same way.
 var narrowingKeys = map[string]string{
 	"aws:principalorgid":        "aws:PrincipalOrgID",
 	"aws:principalorgpaths":     "aws:PrincipalOrgPaths",
@@ -320,6 +323,7 @@ var narrowingKeys = map[string]string{
 	"aws:sourceip":              "aws:SourceIp",
 	"s3:dataaccesspointarn":     "s3:DataAccessPointArn",
 	"s3:dataaccesspointaccount": "s3:DataAccessPointAccount",
+	"s3:x-amz-server-side-encryption-aws-kms-key-id": "s3:x-amz-server-side-encryption-aws-kms-key-id",
 }
 
 // restriction returns the first condition key (in sorted order, so the
@@ -394,10 +398,17 @@ func fixedValues(op, key string, values []string) bool {
 	return true
 }
 
+// roleSessions is aws:userid's "AROLEID:*": every session of one role,
+// which S3 still counts as a fixed value.
+var roleSessions = regexp.MustCompile(`^AROA[A-Z0-9]{4,128}:\*$`)
+
 // fixedPrefix accepts wildcards that still pin the value to one
-// organization ("o-abc/*") or one account (an ARN whose account is fixed).
+// organization ("o-abc/*"), one account (an ARN whose account is fixed) or
+// one role's sessions.
 func fixedPrefix(key, v string) bool {
 	switch key {
+	case "aws:userid":
+		return roleSessions.MatchString(v)
 	case "aws:principalorgpaths", "aws:sourceorgpaths":
 		slash := strings.IndexByte(v, '/')
 		wild := strings.IndexAny(v, "*?")

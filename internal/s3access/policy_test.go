@@ -150,6 +150,31 @@ var policyCases = []policyCase{
 		restricted: "aws:SourceAccount",
 	},
 	{
+		name:       "fixed KMS key for server-side encryption",
+		policy:     `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"*","Condition":{"StringEquals":{"s3:x-amz-server-side-encryption-aws-kms-key-id":"arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}}}]}`,
+		restricted: "s3:x-amz-server-side-encryption-aws-kms-key-id",
+	},
+	{
+		name:       "every session of one role",
+		policy:     `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*","Condition":{"StringLike":{"aws:userid":"AROAEXAMPLEROLEID123:*"}}}]}`,
+		restricted: "aws:userid",
+	},
+	{
+		name:   "userid wildcard that is not one role",
+		policy: `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*","Condition":{"StringLike":{"aws:userid":"*"}}}]}`,
+		public: true, access: AccessRead,
+	},
+	{
+		name:       "source IP of exactly /8 is narrow enough",
+		policy:     `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}`,
+		restricted: "aws:SourceIp",
+	},
+	{
+		name:   "source IP of /7 is public",
+		policy: `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/7"}}}]}`,
+		public: true, access: AccessRead,
+	},
+	{
 		name:   "deny star never exposes",
 		policy: `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`,
 	},
