@@ -23,10 +23,26 @@ func register(d *Detection) { builtin = append(builtin, d) }
 type Catalog struct {
 	detections []*Detection
 	byID       map[string]*Detection
-
-	mu      sync.Mutex // quamina instances are not safe for concurrent matching
-	matcher *quamina.Quamina
+	env        Env
+	m          *matcher
 }
+
+// matcher holds the compiled patterns, shared by catalogs that differ only
+// in their Env.
+type matcher struct {
+	mu sync.Mutex // quamina instances are not safe for concurrent matching
+	q  *quamina.Quamina
+}
+
+// WithEnv returns the catalog deciding with the given settings.
+func (c *Catalog) WithEnv(env Env) *Catalog {
+	cp := *c
+	cp.env = env
+	return &cp
+}
+
+// Env returns the settings the catalog decides with.
+func (c *Catalog) Env() Env { return c.env }
 
 // Builtin returns the catalog of every detection trailwatch ships.
 func Builtin() (*Catalog, error) { return New(builtin...) }
@@ -37,7 +53,7 @@ func New(detections ...*Detection) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new matcher: %w", err)
 	}
-	c := &Catalog{byID: make(map[string]*Detection, len(detections)), matcher: q}
+	c := &Catalog{byID: make(map[string]*Detection, len(detections)), m: &matcher{q: q}}
 	var errs []error
 	for _, d := range detections {
 		if err := d.Validate(); err != nil {
@@ -75,9 +91,9 @@ func (c *Catalog) Get(id string) (*Detection, bool) {
 // Match returns the detections whose EventBridge pattern matches the event,
 // sorted by ID: exactly the rules EventBridge would fire.
 func (c *Catalog) Match(ev *event.Event) ([]*Detection, error) {
-	c.mu.Lock()
-	ids, err := c.matcher.MatchesForEvent(ev.JSON)
-	c.mu.Unlock()
+	c.m.mu.Lock()
+	ids, err := c.m.q.MatchesForEvent(ev.JSON)
+	c.m.mu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("match event patterns: %w", err)
 	}
@@ -102,7 +118,7 @@ func (c *Catalog) Evaluate(ev *event.Event) ([]Finding, error) {
 	var findings []Finding
 	var errs []error
 	for _, d := range matched {
-		f, ok, err := evaluate(d, ev)
+		f, ok, err := evaluate(d, ev, &c.env)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -123,13 +139,13 @@ func (c *Catalog) Evaluate(ev *event.Event) ([]Finding, error) {
 // evaluate runs one decision. A decision that panics on some input is a bug,
 // but it must not cost the other detections their say on the same event, so
 // the panic becomes an error naming the detection.
-func evaluate(d *Detection, ev *event.Event) (f Finding, ok bool, err error) {
+func evaluate(d *Detection, ev *event.Event, env *Env) (f Finding, ok bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("detection %q panicked on event %q: %v", d.ID, ev.ID(), r)
 		}
 	}()
-	f, ok = d.Evaluate(ev)
+	f, ok = d.Evaluate(ev, env)
 	return f, ok, nil
 }
 

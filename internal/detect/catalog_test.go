@@ -60,7 +60,7 @@ func TestValidateRejectsIncompleteDetections(t *testing.T) {
 		return &detect.Detection{
 			ID: "good-one", Title: "t", Description: "d", Severity: detect.SeverityLow,
 			Pattern:  detect.APICall([]string{"s3.amazonaws.com"}, "PutBucketTagging"),
-			Evaluate: func(*event.Event) (detect.Finding, bool) { return detect.Finding{}, true },
+			Evaluate: func(*event.Event, *detect.Env) (detect.Finding, bool) { return detect.Finding{}, true },
 			CIS:      []string{"4.8"}, MITRE: []string{"T1530"}, Runbook: "r", References: []string{"https://example.com"},
 			Tests: detect.Tests{Positive: []detect.Example{{File: "a.json", Severity: detect.SeverityLow}}, Negative: []string{"b.json"}},
 		}
@@ -192,7 +192,7 @@ func TestEvaluateSurvivesAPanickingDetection(t *testing.T) {
 	boom := &detect.Detection{
 		ID: "boom", Title: "t", Description: "d", Severity: detect.SeverityLow,
 		Pattern:  detect.APICall([]string{"s3.amazonaws.com"}, "PutBucketPolicy"),
-		Evaluate: func(*event.Event) (detect.Finding, bool) { panic("bug") },
+		Evaluate: func(*event.Event, *detect.Env) (detect.Finding, bool) { panic("bug") },
 		MITRE:    []string{"T1530"}, Runbook: "r", References: []string{"x"},
 		Tests: detect.Tests{Positive: []detect.Example{{File: "a", Severity: detect.SeverityLow}}, Negative: []string{"b"}},
 	}

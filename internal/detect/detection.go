@@ -82,8 +82,9 @@ type Detection struct {
 	// Pattern becomes the EventBridge rule; it must stay within what quamina
 	// understands so tests can prove it against fixtures.
 	Pattern Pattern
-	// Evaluate is the precise decision on an event the pattern matched.
-	Evaluate func(*event.Event) (Finding, bool)
+	// Evaluate is the precise decision on an event the pattern matched. env
+	// holds the deployment's settings (never nil).
+	Evaluate func(ev *event.Event, env *Env) (Finding, bool)
 	// CIS lists CIS AWS Foundations Benchmark controls (v3.0.0 numbering,
 	// which is v1.4.0's for section 4).
 	CIS []string
@@ -98,9 +99,40 @@ type Detection struct {
 	// GlobalService marks events delivered to EventBridge only in us-east-1
 	// (IAM, STS, sign-in, Organizations).
 	GlobalService bool
+	// Protected marks detections of tampering with the audit trail itself:
+	// an allow-list cannot silence them unless it says so explicitly.
+	Protected bool
+	// Noisy marks detections that fire on routine mistakes one by one
+	// (denied calls, failed sign-ins): they are reported per principal and
+	// time window, not per event.
+	Noisy bool
 	// Tests names fixtures under events/: Positive ones must raise this
 	// detection, Negative ones must not.
 	Tests Tests
+}
+
+// Env holds the deployment settings some decisions depend on. The function
+// reads them from its configuration; replay uses the zero value plus flags.
+type Env struct {
+	// TrailBuckets hold CloudTrail logs: shortening their retention is
+	// tampering with the trail.
+	TrailBuckets []string `json:"trailBuckets,omitempty"`
+	// MinRetentionDays is the shortest log retention accepted; zero means 365.
+	MinRetentionDays int `json:"minRetentionDays,omitempty"`
+	// AllowedRegions are the regions the account uses: launching instances
+	// elsewhere is suspicious. Empty: no region check.
+	AllowedRegions []string `json:"allowedRegions,omitempty"`
+	// AllowedInstanceTypes are instance type patterns ("g5.xlarge", "p4d.*")
+	// that are expected even though they are GPU or very large types.
+	AllowedInstanceTypes []string `json:"allowedInstanceTypes,omitempty"`
+}
+
+// RetentionDays is MinRetentionDays with its default.
+func (e *Env) RetentionDays() int {
+	if e == nil || e.MinRetentionDays <= 0 {
+		return 365
+	}
+	return e.MinRetentionDays
 }
 
 // Tests names the fixtures (paths under events/) that prove a detection.

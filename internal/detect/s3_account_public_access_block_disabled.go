@@ -15,7 +15,7 @@ func init() {
 		// S3 records these calls under s3.amazonaws.com; s3-control is listed
 		// too because the API is served by the S3 Control endpoint.
 		Pattern: APICall([]string{s3Source, "s3-control.amazonaws.com"}, "PutAccountPublicAccessBlock", "DeleteAccountPublicAccessBlock"),
-		Evaluate: func(ev *event.Event) (Finding, bool) {
+		Evaluate: func(ev *event.Event, _ *Env) (Finding, bool) {
 			rec := ev.CloudTrail
 			if rec == nil {
 				return Finding{}, false

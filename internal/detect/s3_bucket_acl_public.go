@@ -18,7 +18,7 @@ func init() {
 			"authenticated-read ACL. Object ACLs (PutObjectAcl) are data events and are not covered.",
 		Severity: SeverityHigh,
 		Pattern:  APICall([]string{s3Source}, "PutBucketAcl", "CreateBucket"),
-		Evaluate: func(ev *event.Event) (Finding, bool) {
+		Evaluate: func(ev *event.Event, _ *Env) (Finding, bool) {
 			rec := ev.CloudTrail
 			if rec == nil {
 				return Finding{}, false

@@ -49,7 +49,7 @@ func init() {
 	})
 }
 
-func evaluateBucketPolicy(ev *event.Event) (Finding, bool) {
+func evaluateBucketPolicy(ev *event.Event, _ *Env) (Finding, bool) {
 	rec := ev.CloudTrail
 	if rec == nil {
 		return Finding{}, false
@@ -78,7 +78,7 @@ func evaluateBucketPolicy(ev *event.Event) (Finding, bool) {
 			fmt.Sprintf("Policy of %s replaced; trailwatch could not read the new policy", b.label()),
 			fmt.Sprintf("replace the policy of %s", b.label())), true
 	}
-	verdict := policy.Analyze()
+	verdict := s3access.AnalyzePolicy(policy)
 	if !verdict.IsPublic() {
 		return Finding{}, false
 	}

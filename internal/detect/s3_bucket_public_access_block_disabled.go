@@ -11,7 +11,7 @@ func init() {
 			"policy or ACL takes effect (unless the account-level settings still block it).",
 		Severity: SeverityHigh,
 		Pattern:  APICall([]string{s3Source}, "PutBucketPublicAccessBlock", "DeleteBucketPublicAccessBlock"),
-		Evaluate: func(ev *event.Event) (Finding, bool) {
+		Evaluate: func(ev *event.Event, _ *Env) (Finding, bool) {
 			rec := ev.CloudTrail
 			if rec == nil {
 				return Finding{}, false

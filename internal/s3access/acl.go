@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/trailwatch/trailwatch/internal/iampolicy"
 )
 
 // Grantee groups that make an ACL public.
@@ -87,7 +89,7 @@ func AnalyzeACL(requestParameters json.RawMessage) (ACLVerdict, error) {
 		return v, fmt.Errorf("request parameters: %w", err)
 	}
 	if raw, ok := rp["x-amz-acl"]; ok {
-		vals, err := stringList(raw)
+		vals, err := iampolicy.StringOrList(raw)
 		if err != nil {
 			return v, fmt.Errorf("x-amz-acl: %w", err)
 		}
@@ -104,7 +106,7 @@ func AnalyzeACL(requestParameters json.RawMessage) (ACLVerdict, error) {
 		if !ok {
 			continue
 		}
-		vals, err := stringList(raw)
+		vals, err := iampolicy.StringOrList(raw)
 		if err != nil {
 			return v, fmt.Errorf("%s: %w", h.header, err)
 		}
@@ -137,7 +139,7 @@ func bodyGrants(raw json.RawMessage) ([]ACLGrant, error) {
 	if acp.AccessControlList == nil {
 		return nil, nil
 	}
-	items, err := oneOrMany(acp.AccessControlList.Grant)
+	items, err := iampolicy.ObjectOrList(acp.AccessControlList.Grant)
 	if err != nil {
 		return nil, fmt.Errorf("field Grant: %w", err)
 	}

@@ -8,7 +8,7 @@ import (
 
 // A policy with Principal "*" is public unless a condition pins it to fixed
 // values of keys that identify an organization, account, network or source.
-func ExamplePolicy_Analyze() {
+func ExampleAnalyzePolicy() {
 	for _, doc := range []string{
 		`{"Statement":[{"Sid":"Open","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}`,
 		`{"Statement":[{"Sid":"Org","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*",
@@ -18,7 +18,7 @@ func ExamplePolicy_Analyze() {
 		if err != nil {
 			panic(err)
 		}
-		v := p.Analyze()
+		v := s3access.AnalyzePolicy(p)
 		if v.IsPublic() {
 			fmt.Printf("public: statement %d lets everyone %s\n", v.Public[0].Index, v.MaxAccess())
 		} else {

@@ -10,199 +10,14 @@
 package s3access
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net/netip"
 	"path"
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/trailwatch/trailwatch/internal/iampolicy"
 )
-
-// Policy is a bucket policy document.
-type Policy struct {
-	Version    string
-	ID         string
-	Statements []Statement
-}
-
-// Statement is one policy statement. Single values and lists are both
-// accepted wherever IAM accepts both.
-type Statement struct {
-	Sid          string
-	Effect       string
-	Principal    *Principal
-	NotPrincipal *Principal
-	Action       []string
-	NotAction    []string
-	Resource     []string
-	NotResource  []string
-	// Condition maps operator to condition key to values, as written.
-	Condition map[string]map[string][]string
-	// Raw is the statement's JSON as it appeared in the policy.
-	Raw json.RawMessage
-}
-
-// Principal is a policy principal: "*" or a map of type to identifiers.
-type Principal struct {
-	Everyone bool
-	IDs      map[string][]string
-}
-
-// ErrNotPolicy reports input that is not a policy document.
-var ErrNotPolicy = errors.New("not a policy document")
-
-// ParsePolicy reads a policy from JSON. CloudTrail records bucket policies as
-// an object; a JSON string holding the policy is accepted too.
-func ParsePolicy(data []byte) (*Policy, error) {
-	data = bytes.TrimSpace(data)
-	if len(data) > 0 && data[0] == '"' {
-		var inner string
-		if err := json.Unmarshal(data, &inner); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrNotPolicy, err)
-		}
-		data = []byte(inner)
-	}
-	var doc struct {
-		Version   string          `json:"Version"`
-		ID        string          `json:"Id"`
-		Statement json.RawMessage `json:"Statement"`
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNotPolicy, err)
-	}
-	raws, err := oneOrMany(doc.Statement)
-	if err != nil {
-		return nil, fmt.Errorf("%w: Statement: %w", ErrNotPolicy, err)
-	}
-	if len(raws) == 0 {
-		return nil, fmt.Errorf("%w: no Statement", ErrNotPolicy)
-	}
-	p := &Policy{Version: doc.Version, ID: doc.ID}
-	for i, raw := range raws {
-		st, err := parseStatement(raw)
-		if err != nil {
-			return nil, fmt.Errorf("%w: statement %d: %w", ErrNotPolicy, i+1, err)
-		}
-		p.Statements = append(p.Statements, st)
-	}
-	return p, nil
-}
-
-func parseStatement(raw json.RawMessage) (Statement, error) {
-	var s struct {
-		Sid          json.RawMessage            `json:"Sid"`
-		Effect       string                     `json:"Effect"`
-		Principal    json.RawMessage            `json:"Principal"`
-		NotPrincipal json.RawMessage            `json:"NotPrincipal"`
-		Action       json.RawMessage            `json:"Action"`
-		NotAction    json.RawMessage            `json:"NotAction"`
-		Resource     json.RawMessage            `json:"Resource"`
-		NotResource  json.RawMessage            `json:"NotResource"`
-		Condition    map[string]json.RawMessage `json:"Condition"`
-	}
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return Statement{}, err
-	}
-	st := Statement{Effect: s.Effect, Raw: raw}
-	var err error
-	if len(s.Sid) > 0 {
-		// Sids are strings, but a number is tolerated and shown as written.
-		var sid string
-		if json.Unmarshal(s.Sid, &sid) != nil {
-			sid = string(s.Sid)
-		}
-		st.Sid = sid
-	}
-	if st.Principal, err = parsePrincipal(s.Principal); err != nil {
-		return st, fmt.Errorf("Principal: %w", err)
-	}
-	if st.NotPrincipal, err = parsePrincipal(s.NotPrincipal); err != nil {
-		return st, fmt.Errorf("NotPrincipal: %w", err)
-	}
-	for _, f := range []struct {
-		name string
-		raw  json.RawMessage
-		dst  *[]string
-	}{
-		{"Action", s.Action, &st.Action},
-		{"NotAction", s.NotAction, &st.NotAction},
-		{"Resource", s.Resource, &st.Resource},
-		{"NotResource", s.NotResource, &st.NotResource},
-	} {
-		if *f.dst, err = stringList(f.raw); err != nil {
-			return st, fmt.Errorf("%s: %w", f.name, err)
-		}
-	}
-	if len(s.Condition) > 0 {
-		st.Condition = make(map[string]map[string][]string, len(s.Condition))
-		for op, rawKeys := range s.Condition {
-			var keys map[string]json.RawMessage
-			if err := json.Unmarshal(rawKeys, &keys); err != nil {
-				return st, fmt.Errorf("field Condition %s: %w", op, err)
-			}
-			st.Condition[op] = make(map[string][]string, len(keys))
-			for k, v := range keys {
-				vals, err := scalarList(v)
-				if err != nil {
-					return st, fmt.Errorf("field Condition %s %s: %w", op, k, err)
-				}
-				st.Condition[op][k] = vals
-			}
-		}
-	}
-	return st, nil
-}
-
-func parsePrincipal(raw json.RawMessage) (*Principal, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		if s != "*" {
-			return nil, fmt.Errorf("string principal %q is not \"*\"", s)
-		}
-		return &Principal{Everyone: true}, nil
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, errors.New("neither \"*\" nor an object")
-	}
-	p := &Principal{IDs: make(map[string][]string, len(m))}
-	for typ, v := range m {
-		ids, err := stringList(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", typ, err)
-		}
-		p.IDs[typ] = ids
-	}
-	return p, nil
-}
-
-// Anyone reports whether the principal includes everyone: "*", or "*" among
-// the AWS or CanonicalUser identifiers.
-func (p *Principal) Anyone() bool {
-	if p == nil {
-		return false
-	}
-	if p.Everyone {
-		return true
-	}
-	for typ, ids := range p.IDs {
-		if typ != "AWS" && typ != "CanonicalUser" {
-			continue
-		}
-		for _, id := range ids {
-			if id == "*" {
-				return true
-			}
-		}
-	}
-	return false
-}
 
 // Access says how much a public grant gives away, from least to most.
 type Access int
@@ -235,7 +50,7 @@ func (a Access) String() string {
 // PublicStatement is an Allow statement that lets everyone in.
 type PublicStatement struct {
 	Index     int // 1-based position in the policy
-	Statement Statement
+	Statement iampolicy.Statement
 	Access    Access
 	// Why explains the verdict in one sentence.
 	Why string
@@ -245,7 +60,7 @@ type PublicStatement struct {
 // condition pins to a known organization, account, network or source.
 type RestrictedStatement struct {
 	Index     int
-	Statement Statement
+	Statement iampolicy.Statement
 	// By names the condition that restricts it, e.g. "aws:PrincipalOrgID".
 	By string
 }
@@ -270,9 +85,12 @@ func (v PolicyVerdict) MaxAccess() Access {
 	return max
 }
 
-// Analyze applies S3's definition of a public policy. Deny statements never
-// make a bucket public.
-func (p *Policy) Analyze() PolicyVerdict {
+// ParsePolicy reads a bucket policy; see iampolicy.Parse.
+func ParsePolicy(data []byte) (*iampolicy.Policy, error) { return iampolicy.Parse(data) }
+
+// AnalyzePolicy applies S3's definition of a public policy. Deny statements
+// never make a bucket public.
+func AnalyzePolicy(p *iampolicy.Policy) PolicyVerdict {
 	var v PolicyVerdict
 	for i, st := range p.Statements {
 		if st.Effect != "Allow" {
@@ -453,7 +271,7 @@ var accessActions = []struct {
 	{AccessRead, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions", "s3:ListMultipartUploadParts"}},
 }
 
-func statementAccess(st Statement) Access {
+func statementAccess(st iampolicy.Statement) Access {
 	if len(st.NotAction) > 0 {
 		return AccessAll
 	}
@@ -476,64 +294,4 @@ func statementAccess(st Statement) Access {
 		}
 	}
 	return best
-}
-
-func oneOrMany(raw json.RawMessage) ([]json.RawMessage, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	if raw[0] == '[' {
-		var list []json.RawMessage
-		err := json.Unmarshal(raw, &list)
-		return list, err
-	}
-	if raw[0] == '{' {
-		return []json.RawMessage{raw}, nil
-	}
-	return nil, errors.New("neither an object nor a list")
-}
-
-func stringList(raw json.RawMessage) ([]string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return []string{one}, nil
-	}
-	var many []string
-	if err := json.Unmarshal(raw, &many); err != nil {
-		return nil, errors.New("neither a string nor a list of strings")
-	}
-	return many, nil
-}
-
-// scalarList reads condition values: a scalar or a list of scalars (strings,
-// booleans, numbers), each kept as written.
-func scalarList(raw json.RawMessage) ([]string, error) {
-	raw = bytes.TrimSpace(raw)
-	var many []json.RawMessage
-	if len(raw) > 0 && raw[0] == '[' {
-		if err := json.Unmarshal(raw, &many); err != nil {
-			return nil, err
-		}
-	} else {
-		many = []json.RawMessage{raw}
-	}
-	out := make([]string, 0, len(many))
-	for _, v := range many {
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			out = append(out, s)
-			continue
-		}
-		v = bytes.TrimSpace(v)
-		if len(v) == 0 || v[0] == '{' || v[0] == '[' {
-			return nil, errors.New("value is not a string, number or boolean")
-		}
-		out = append(out, string(v))
-	}
-	return out, nil
 }

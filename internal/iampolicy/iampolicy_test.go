@@ -1,0 +1,65 @@
+package iampolicy
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+)
+
+func TestParseRejects(t *testing.T) {
+	for _, tc := range []struct{ name, in string }{
+		{"not json", `{"Statement":`},
+		{"array", `[1,2]`},
+		{"no statement", `{"Version":"2012-10-17"}`},
+		{"statement is a number", `{"Statement":5}`},
+		{"principal is a number", `{"Statement":[{"Effect":"Allow","Principal":5}]}`},
+		{"principal string not star", `{"Statement":[{"Effect":"Allow","Principal":"arn:aws:iam::1:root"}]}`},
+		{"action is an object", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":{"a":1}}]}`},
+		{"condition value is an object", `{"Statement":[{"Effect":"Allow","Principal":"*","Condition":{"StringEquals":{"k":{"x":1}}}}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Parse([]byte(tc.in))
+			if !errors.Is(err, ErrNotPolicy) {
+				t.Fatalf("Parse(%s) = %+v, %v; want ErrNotPolicy", tc.in, p, err)
+			}
+		})
+	}
+}
+
+func TestParse(t *testing.T) {
+	p, err := Parse([]byte(`{"Version":"2012-10-17","Id":"x","Statement":{"Sid":7,"Effect":"Allow",
+		"Principal":{"AWS":["arn:aws:iam::111122223333:root","*"],"Service":"ec2.amazonaws.com"},
+		"Action":"sts:AssumeRole","Condition":{"Bool":{"aws:MultiFactorAuthPresent":true},"NumericLessThan":{"aws:MultiFactorAuthAge":[3600]}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := p.Statements[0]
+	want := Statement{
+		Sid: "7", Effect: "Allow",
+		Principal: &Principal{IDs: map[string][]string{"AWS": {"arn:aws:iam::111122223333:root", "*"}, "Service": {"ec2.amazonaws.com"}}},
+		Action:    []string{"sts:AssumeRole"},
+		Condition: map[string]map[string][]string{"Bool": {"aws:MultiFactorAuthPresent": {"true"}}, "NumericLessThan": {"aws:MultiFactorAuthAge": {"3600"}}},
+	}
+	st.Raw = nil
+	if !reflect.DeepEqual(st, want) {
+		t.Errorf("statement =\n%+v\nwant\n%+v", st, want)
+	}
+	if !st.Principal.Anyone() {
+		t.Error("a principal list holding \"*\" must count as everyone")
+	}
+	if p.Version != "2012-10-17" || p.ID != "x" {
+		t.Errorf("version %q id %q", p.Version, p.ID)
+	}
+}
+
+func TestStringOrList(t *testing.T) {
+	for in, want := range map[string][]string{`"a"`: {"a"}, `["a","b"]`: {"a", "b"}, `null`: nil, ``: nil} {
+		got, err := StringOrList([]byte(in))
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("StringOrList(%s) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := StringOrList([]byte(`{"a":1}`)); err == nil {
+		t.Error("an object was accepted")
+	}
+}
