@@ -53,9 +53,11 @@ func overlapCatalog(t *testing.T) *detect.Catalog {
 	}
 	changed := &detect.Detection{
 		ID: "s3-bucket-policy-changed", Title: "bucket policy changed", Description: "d", Severity: detect.SeverityLow,
-		Pattern:  detect.APICall([]string{"s3.amazonaws.com"}, "PutBucketPolicy"),
-		Evaluate: func(*event.Event, *detect.Env) (detect.Finding, bool) { return detect.Finding{Headline: "changed"}, true },
-		CIS:      []string{"4.8"}, MITRE: []string{"T1530"}, Runbook: "r", References: []string{"x"},
+		Pattern: detect.APICall([]string{"s3.amazonaws.com"}, "PutBucketPolicy"),
+		Evaluate: func(*event.Event, *detect.Env) (detect.Finding, bool) {
+			return detect.Finding{Headline: "changed"}, true
+		},
+		CIS: []string{"4.8"}, MITRE: []string{"T1530"}, Runbook: "r", References: []string{"x"},
 		Tests: detect.Tests{Positive: []detect.Example{{File: "a", Severity: detect.SeverityLow}}, Negative: []string{"b"}},
 	}
 	c, err := detect.New(append(b.All(), changed)...)
