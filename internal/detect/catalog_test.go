@@ -127,9 +127,6 @@ func TestFixtures(t *testing.T) {
 		}
 	}
 	for _, name := range all {
-		if !strings.HasPrefix(name, "s3/") {
-			continue
-		}
 		t.Run(name, func(t *testing.T) {
 			if !listed[name] {
 				t.Errorf("no detection lists %s as a positive or negative fixture", name)
@@ -227,5 +224,25 @@ func TestSeverityText(t *testing.T) {
 	}
 	if _, err := detect.Severity(0).MarshalText(); err == nil {
 		t.Error("zero severity marshalled")
+	}
+}
+
+func TestPatternWhere(t *testing.T) {
+	base := detect.APICall([]string{"iam.amazonaws.com"}, "CreateAccessKey")
+	root := base.Where("userIdentity.type", "Root").Where("errorCode", map[string]any{"exists": false})
+	got, err := root.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"source":["aws.iam"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"errorCode":[{"exists":false}],"eventName":["CreateAccessKey"],"eventSource":["iam.amazonaws.com"],"userIdentity":{"type":["Root"]}}}`
+	if got != want {
+		t.Errorf("pattern =\n%s\nwant\n%s", got, want)
+	}
+	if b, _ := base.JSON(); strings.Contains(b, "Root") {
+		t.Errorf("Where changed the pattern it was called on: %s", b)
+	}
+	any, _ := detect.AnyCloudTrail(event.DetailTypeAPICall).Where("errorCode", map[string]any{"prefix": "AccessDenied"}).JSON()
+	if want := `{"source":[{"prefix":"aws."}],"detail-type":["AWS API Call via CloudTrail"],"detail":{"errorCode":[{"prefix":"AccessDenied"}]}}`; any != want {
+		t.Errorf("pattern =\n%s\nwant\n%s", any, want)
 	}
 }

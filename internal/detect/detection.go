@@ -258,7 +258,7 @@ func (d *Detection) Validate() error {
 // Pattern is an EventBridge event pattern, built as a Go value so it can be
 // marshalled into the CDK rule and tested.
 type Pattern struct {
-	Source     []string       `json:"source,omitempty"`
+	Source     []any          `json:"source,omitempty"`
 	DetailType []string       `json:"detail-type,omitempty"`
 	Detail     map[string]any `json:"detail,omitempty"`
 }
@@ -266,7 +266,7 @@ type Pattern struct {
 // APICall matches CloudTrail API calls of the given event sources
 // ("s3.amazonaws.com") and names.
 func APICall(eventSources []string, eventNames ...string) Pattern {
-	sources := make([]string, len(eventSources))
+	sources := make([]any, len(eventSources))
 	for i, s := range eventSources {
 		sources[i] = event.SourceFor(s)
 	}
@@ -278,6 +278,41 @@ func APICall(eventSources []string, eventNames ...string) Pattern {
 			"eventName":   eventNames,
 		},
 	}
+}
+
+// AnyCloudTrail matches CloudTrail events of the given detail types from
+// every AWS service (source prefix "aws.", which custom events cannot use).
+// Narrow it with Where.
+func AnyCloudTrail(detailTypes ...string) Pattern {
+	return Pattern{
+		Source:     []any{map[string]any{"prefix": "aws."}},
+		DetailType: detailTypes,
+		Detail:     map[string]any{},
+	}
+}
+
+// Where returns the pattern with a condition on a detail field, given as a
+// dotted path ("userIdentity.type") and the values or operators EventBridge
+// accepts there (strings, numbers, booleans, nil, or operator objects such
+// as map[string]any{"prefix": "AccessDenied"}). It copies the pattern's
+// detail, so patterns built from a shared base stay independent.
+func (p Pattern) Where(path string, values ...any) Pattern {
+	p.Detail = withPath(p.Detail, strings.Split(path, "."), values)
+	return p
+}
+
+func withPath(m map[string]any, keys []string, values []any) map[string]any {
+	out := make(map[string]any, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	if len(keys) == 1 {
+		out[keys[0]] = values
+		return out
+	}
+	inner, _ := out[keys[0]].(map[string]any)
+	out[keys[0]] = withPath(inner, keys[1:], values)
+	return out
 }
 
 // JSON renders the pattern as EventBridge expects it.

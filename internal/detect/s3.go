@@ -57,39 +57,6 @@ func (b s3Bucket) label() string {
 	return "bucket " + string(b)
 }
 
-// partitionARN builds an ARN in the partition of the region.
-func partitionARN(region, service, arnRegion, account, resource string) string {
-	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", Partition(region), service, arnRegion, account, resource)
-}
-
-// Partition returns the AWS partition of a region.
-func Partition(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	}
-	return "aws"
-}
-
-// outcome picks the headline for what happened: done when the call
-// succeeded, "Failed attempt to <tried>" when AWS rejected it, in which case
-// the finding is a low-severity attempt whatever it would have done.
-func outcome(f Finding, rec *cloudtrail.Record, done, tried string) Finding {
-	if !rec.Failed() {
-		f.Headline = done
-		return f
-	}
-	f.Attempt = true
-	f.Headline = fmt.Sprintf("Failed attempt to %s (%s)", tried, rec.ErrorCode)
-	if f.Severity > SeverityLow {
-		f.Severity = SeverityLow
-	}
-	f.Changes = nil
-	return f
-}
-
 // exposureSeverity maps what a public grant gives away to a severity: any
 // real exposure is high, one that lets strangers write, delete or change
 // permissions is critical.
