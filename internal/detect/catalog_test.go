@@ -12,13 +12,20 @@ import (
 	"github.com/trailwatch/trailwatch/internal/fixture"
 )
 
+// fixtureEnv is the deployment the fixtures assume: the trail writes to
+// acme-cloudtrail-archive, the account uses four regions.
+var fixtureEnv = detect.Env{
+	TrailBuckets:   []string{"acme-cloudtrail-archive"},
+	AllowedRegions: []string{"us-east-1", "us-west-2", "eu-west-1", "eu-central-1"},
+}
+
 func builtin(t testing.TB) *detect.Catalog {
 	t.Helper()
 	c, err := detect.Builtin()
 	if err != nil {
 		t.Fatalf("Builtin(): %v", err)
 	}
-	return c
+	return c.WithEnv(fixtureEnv)
 }
 
 func decodeFixture(t testing.TB, name string) *event.Event {
