@@ -39,6 +39,9 @@ type AlertFunctionProps struct {
 	// DeadLetterQueue is the on-failure destination of the function's
 	// asynchronous invocations.
 	DeadLetterQueue awssqs.IQueue
+	// Settings are the detection settings and allow-lists the function
+	// decides with.
+	Settings config.Settings
 }
 
 // AlertFunction is the CloudTrail Lambda function with its own role, which
@@ -100,7 +103,10 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 		}))
 	}
 
-	env := config.Runtime{SlackSecretName: props.SlackSecretName, TopicARN: *props.Topic.TopicArn()}.Env()
+	env, err := config.Runtime{SlackSecretName: props.SlackSecretName, TopicARN: *props.Topic.TopicArn(), Settings: props.Settings}.Env()
+	if err != nil {
+		panic(err)
+	}
 	environment := make(map[string]*string, len(env))
 	for k, v := range env {
 		environment[k] = jsii.String(v)

@@ -47,7 +47,11 @@ func TestFunction(t *testing.T) {
 	// The environment is exactly what config.Runtime.Env names, with the
 	// topic's ARN as a reference.
 	want := map[string]any{}
-	for k, v := range (config.Runtime{SlackSecretName: testSlackSecretName, TopicARN: "topic"}).Env() {
+	env, err := config.Runtime{SlackSecretName: testSlackSecretName, TopicARN: "topic", Settings: s.cfg.Settings()}.Env()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range env {
 		want[k] = v
 		if v == "topic" {
 			want[k] = ref(topicID)

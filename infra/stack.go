@@ -68,6 +68,7 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 	s.Function = NewAlertFunction(stack, "CloudTrailFunction", &AlertFunctionProps{
 		CodeDir:         filepath.Join(props.FunctionsDir, "cloudtrail"),
 		SlackSecretName: cfg.SlackSecretName,
+		Settings:        cfg.Settings(),
 		Topic:           s.Notifications.Topic,
 		DeadLetterQueue: s.Notifications.DeadLetterQueue,
 	})

@@ -198,6 +198,27 @@ func TestDeliveryThroughSNS(t *testing.T) {
 	}
 }
 
+func TestReplayWithSettings(t *testing.T) {
+	dir := copyFixtures(t, "s3/put-bucket-policy-public-read.json")
+	settings := filepath.Join(t.TempDir(), "settings.json")
+	if err := os.WriteFile(settings, []byte(`{"env":{},"suppressions":[{"detections":["s3-bucket-policy-public"],"principals":["kevin.obrien"],"reason":"docs bucket"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, noAWS, "replay", "--settings", settings, dir)
+	if code != exitOK || !strings.Contains(out, "s3-bucket-policy-public suppressed by allow-list rule 1 (docs bucket)") {
+		t.Errorf("exit %d, stderr %s\n%s", code, errOut, out)
+	}
+	if strings.Contains(out, "[trailwatch] HIGH: Policy of bucket") {
+		t.Errorf("a suppressed finding was still alerted:\n%s", out)
+	}
+	if err := os.WriteFile(settings, []byte(`{"env":{},"suppressions":[{"detections":["*"],"reason":"all"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, noAWS, "replay", "--settings", settings, dir); code != exitUsage || !strings.Contains(errOut, "must say whose events") {
+		t.Errorf("an allow-list rule silencing everyone: exit %d, %s", code, errOut)
+	}
+}
+
 func TestRules(t *testing.T) {
 	code, out, _ := runCLI(t, noAWS, "rules", "--format", "json")
 	if code != exitOK {

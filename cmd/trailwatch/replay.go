@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/trailwatch/trailwatch/internal/awslookup"
+	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/deliver"
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/enrich"
@@ -45,6 +47,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loa
 	topic := fs.String("sns-topic-arn", "", "publish each alert as an email to this SNS topic")
 	offline := fs.Bool("offline", false, "never call AWS: skip the account alias and bucket look-ups")
 	verbose := fs.Bool("verbose", false, "log each event's outcome to stderr")
+	settingsFile := fs.String("settings", "", "JSON file with the deployment's detection settings and allow-lists: {\"env\": {...}, \"suppressions\": [...]} (the function's TRAILWATCH_SETTINGS)")
 	paths, err := parse(fs, args)
 	if err != nil {
 		return exitUsage
@@ -61,6 +64,13 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loa
 	if err != nil {
 		fmt.Fprintf(stderr, "trailwatch: catalog: %v\n", err)
 		return exitUsage
+	}
+	var settings config.Settings
+	if *settingsFile != "" {
+		if settings, err = readSettings(*settingsFile); err != nil {
+			fmt.Fprintf(stderr, "trailwatch replay: --settings: %v\n", err)
+			return exitUsage
+		}
 	}
 	log := logger(stderr, *verbose)
 
@@ -95,7 +105,13 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loa
 	}
 
 	r := &replay.Runner{
-		Pipeline: &pipeline.Pipeline{Catalog: catalog, Enricher: enricher, Channels: channels, Log: log},
+		Pipeline: &pipeline.Pipeline{
+			Catalog:      catalog.WithEnv(settings.Env),
+			Suppressions: settings.Suppressions,
+			Enricher:     enricher,
+			Channels:     channels,
+			Log:          log,
+		},
 		Format:   *format,
 		Out:      stdout,
 		Errs:     stderr,
@@ -151,6 +167,16 @@ func onlineEnricher(ctx context.Context, cfg aws.Config) *enrich.Enricher {
 	}
 	e.HomeAccount = account
 	return e
+}
+
+// readSettings reads a settings file in the function's TRAILWATCH_SETTINGS
+// format.
+func readSettings(path string) (config.Settings, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return config.Settings{}, err
+	}
+	return config.ParseSettings(b)
 }
 
 // regionOf takes the region from an ARN (arn:aws:sns:REGION:...).

@@ -75,8 +75,14 @@ func setUp(ctx context.Context, getenv func(string) string, load loadConfig, log
 		HomeAccount: accountOf(rt.TopicARN),
 	}
 	return &pipeline.Handler{
-		Pipeline: &pipeline.Pipeline{Catalog: catalog, Enricher: enricher, Channels: channels, Log: log},
-		Log:      log,
+		Pipeline: &pipeline.Pipeline{
+			Catalog:      catalog.WithEnv(rt.Settings.Env),
+			Suppressions: rt.Settings.Suppressions,
+			Enricher:     enricher,
+			Channels:     channels,
+			Log:          log,
+		},
+		Log: log,
 	}, nil
 }
 

@@ -84,7 +84,11 @@ func setUpEnv(t *testing.T, slackStatus int, secret awstest.Response) *env {
 	a.Handle(awstest.Target("CloudTrail_20131101.LookupEvents"), awstest.Response{Body: awstest.Recorded(t, "awslookup", "cloudtrail-lookup-empty.json")})
 
 	getenv := func(k string) string {
-		return config.Runtime{SlackSecretName: secretName, TopicARN: topicARN}.Env()[k]
+		env, err := config.Runtime{SlackSecretName: secretName, TopicARN: topicARN}.Env()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return env[k]
 	}
 	load := func(context.Context, ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
 		return a.Config("eu-west-1"), nil

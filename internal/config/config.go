@@ -5,13 +5,18 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/suppress"
 )
 
 // CDK context keys.
@@ -20,6 +25,20 @@ const (
 	KeyEmails          = "trailwatch:emails"
 	KeyRetentionDays   = "trailwatch:retentionDays"
 	KeyExistingTrail   = "trailwatch:existingTrail"
+	// KeyTrailBuckets lists further buckets that hold CloudTrail logs (an
+	// organization trail's bucket, an existing trail's bucket).
+	KeyTrailBuckets = "trailwatch:trailBuckets"
+	// KeyAllowedRegions lists the regions the account uses.
+	KeyAllowedRegions = "trailwatch:allowedRegions"
+	// KeyAllowedInstanceTypes lists GPU or very large instance types
+	// (patterns such as "g5.*") that are expected.
+	KeyAllowedInstanceTypes = "trailwatch:allowedInstanceTypes"
+	// KeySuppressions is a JSON list of allow-list rules.
+	KeySuppressions = "trailwatch:suppressions"
+	// KeyForwardRegions lists the regions whose events are forwarded to the
+	// stack's region; default us-east-1, where IAM, STS, sign-in and
+	// Organizations events arrive.
+	KeyForwardRegions = "trailwatch:forwardRegions"
 )
 
 // MinRetentionDays is the shortest trail log retention trailwatch accepts.
@@ -37,10 +56,22 @@ type Config struct {
 	// ExistingTrail names a trail (name or ARN) that already records
 	// management events in this account; when set, no trail is created.
 	ExistingTrail string
+	// TrailBuckets are further buckets that hold CloudTrail logs.
+	TrailBuckets []string
+	// AllowedRegions are the regions the account uses; empty: no check.
+	AllowedRegions []string
+	// AllowedInstanceTypes are expected GPU or very large instance types.
+	AllowedInstanceTypes []string
+	// Suppressions are the allow-lists.
+	Suppressions []suppress.Rule
+	// ForwardRegions send their events to the stack's region.
+	ForwardRegions []string
 }
 
 // Default is the configuration when no context is given.
-func Default() Config { return Config{RetentionDays: MinRetentionDays} }
+func Default() Config {
+	return Config{RetentionDays: MinRetentionDays, ForwardRegions: []string{"us-east-1"}}
+}
 
 // FromContext reads the configuration through get, which returns a context
 // value or nil (awscdk's Node().TryGetContext). Values may be strings, as
@@ -76,6 +107,30 @@ func FromContext(get func(key string) any) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s: %w", KeyExistingTrail, err))
 		}
 		c.ExistingTrail = s
+	}
+	for _, l := range []struct {
+		key string
+		dst *[]string
+	}{
+		{KeyTrailBuckets, &c.TrailBuckets},
+		{KeyAllowedRegions, &c.AllowedRegions},
+		{KeyAllowedInstanceTypes, &c.AllowedInstanceTypes},
+		{KeyForwardRegions, &c.ForwardRegions},
+	} {
+		if v := get(l.key); v != nil {
+			list, err := asList(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", l.key, err))
+			}
+			*l.dst = list
+		}
+	}
+	if v := get(KeySuppressions); v != nil {
+		rules, err := asSuppressions(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", KeySuppressions, err))
+		}
+		c.Suppressions = rules
 	}
 	if err := errors.Join(errs...); err != nil {
 		return c, err
@@ -121,7 +176,59 @@ func (c Config) Validate() error {
 	if t := c.ExistingTrail; t != "" && !trailNameRe.MatchString(t) && !trailARNRe.MatchString(t) {
 		errs = append(errs, fmt.Errorf("%s %q is neither a trail name nor a trail ARN", KeyExistingTrail, t))
 	}
+	for _, b := range c.TrailBuckets {
+		if !bucketRe.MatchString(b) {
+			errs = append(errs, fmt.Errorf("%s: %q is not an S3 bucket name", KeyTrailBuckets, b))
+		}
+	}
+	for _, l := range []struct {
+		key  string
+		list []string
+	}{{KeyAllowedRegions, c.AllowedRegions}, {KeyForwardRegions, c.ForwardRegions}} {
+		for _, r := range l.list {
+			if !RegionRe.MatchString(r) {
+				errs = append(errs, fmt.Errorf("%s: %q is not a region name", l.key, r))
+			}
+		}
+	}
+	for _, p := range c.AllowedInstanceTypes {
+		if _, err := path.Match(p, "x"); err != nil || !instanceTypeRe.MatchString(p) {
+			errs = append(errs, fmt.Errorf("%s: %q is not an instance type or pattern such as g5.*", KeyAllowedInstanceTypes, p))
+		}
+	}
+	if err := suppress.Validate(c.Suppressions, nil); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", KeySuppressions, err))
+	}
 	return errors.Join(errs...)
+}
+
+var (
+	bucketRe       = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	instanceTypeRe = regexp.MustCompile(`^[a-z0-9*?]+\.[a-z0-9*?-]+$`)
+	// RegionRe matches AWS region names.
+	RegionRe = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+)
+
+// asSuppressions reads the allow-list: a JSON list (cdk.json) or a string
+// holding one (-c).
+func asSuppressions(v any) ([]suppress.Rule, error) {
+	var raw []byte
+	if s, ok := v.(string); ok {
+		raw = []byte(s)
+	} else {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		raw = b
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var rules []suppress.Rule
+	if err := dec.Decode(&rules); err != nil {
+		return nil, fmt.Errorf("want a JSON list of rules {detections, principals, accounts, sourceCidrs, reason, force}: %w", err)
+	}
+	return rules, nil
 }
 
 func asString(v any) (string, error) {
@@ -197,26 +304,61 @@ func asInt(v any) (int, error) {
 	return 0, fmt.Errorf("want a number, got %T", v)
 }
 
-// Environment variable names the functions read. Values are names and ARNs.
+// Environment variable names the functions read. Values are names, ARNs
+// and settings, never secrets.
 const (
 	EnvSlackSecretName = "TRAILWATCH_SLACK_SECRET_NAME"
 	EnvTopicARN        = "TRAILWATCH_TOPIC_ARN"
+	EnvSettings        = "TRAILWATCH_SETTINGS"
 )
+
+// MaxSettingsBytes bounds the settings variable: Lambda allows 4 KB for
+// all environment variables together.
+const MaxSettingsBytes = 3072
+
+// Settings are what the detections and allow-lists need to decide.
+type Settings struct {
+	Env          detect.Env      `json:"env"`
+	Suppressions []suppress.Rule `json:"suppressions,omitempty"`
+}
+
+// Settings returns the detection settings of the configuration; the
+// deployment adds its own trail's bucket to TrailBuckets.
+func (c Config) Settings() Settings {
+	return Settings{
+		Env: detect.Env{
+			TrailBuckets:         c.TrailBuckets,
+			MinRetentionDays:     c.RetentionDays,
+			AllowedRegions:       c.AllowedRegions,
+			AllowedInstanceTypes: c.AllowedInstanceTypes,
+		},
+		Suppressions: c.Suppressions,
+	}
+}
 
 // Runtime is what a function needs at run time.
 type Runtime struct {
 	SlackSecretName string
 	TopicARN        string
+	Settings        Settings
 }
 
 // Env returns the function environment for r: the single place that names
 // the variables, used by infra/ to set them and by functions to read them.
-func (r Runtime) Env() map[string]string {
-	env := map[string]string{EnvTopicARN: r.TopicARN}
+func (r Runtime) Env() (map[string]string, error) {
+	settings, err := json.Marshal(r.Settings)
+	if err != nil {
+		return nil, fmt.Errorf("encode settings: %w", err)
+	}
+	if len(settings) > MaxSettingsBytes {
+		return nil, fmt.Errorf("settings (%s, %s, %s, %s) take %d bytes once encoded; Lambda's environment allows about %d: shorten the lists",
+			KeyTrailBuckets, KeyAllowedRegions, KeyAllowedInstanceTypes, KeySuppressions, len(settings), MaxSettingsBytes)
+	}
+	env := map[string]string{EnvTopicARN: r.TopicARN, EnvSettings: string(settings)}
 	if r.SlackSecretName != "" {
 		env[EnvSlackSecretName] = r.SlackSecretName
 	}
-	return env
+	return env, nil
 }
 
 // RuntimeFromEnv reads the runtime configuration with getenv (os.Getenv).
@@ -234,5 +376,27 @@ func RuntimeFromEnv(getenv func(string) string) (Runtime, error) {
 	if strings.Contains(r.SlackSecretName, "://") {
 		return r, fmt.Errorf("%s holds a URL; it must name a Secrets Manager secret", EnvSlackSecretName)
 	}
+	if s := getenv(EnvSettings); s != "" {
+		settings, err := ParseSettings([]byte(s))
+		if err != nil {
+			return r, fmt.Errorf("%s: %w", EnvSettings, err)
+		}
+		r.Settings = settings
+	}
 	return r, nil
+}
+
+// ParseSettings reads settings as TRAILWATCH_SETTINGS holds them, refusing
+// unknown fields and invalid allow-list rules.
+func ParseSettings(data []byte) (Settings, error) {
+	var s Settings
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return Settings{}, fmt.Errorf("decode settings: %w", err)
+	}
+	if err := suppress.Validate(s.Suppressions, nil); err != nil {
+		return Settings{}, err
+	}
+	return s, nil
 }

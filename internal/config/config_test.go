@@ -4,6 +4,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/suppress"
 )
 
 func TestFromContext(t *testing.T) {
@@ -13,18 +16,18 @@ func TestFromContext(t *testing.T) {
 		want    Config
 		wantErr []string
 	}{
-		{name: "nothing set", ctx: nil, want: Config{RetentionDays: 365}},
+		{name: "nothing set", ctx: nil, want: Default()},
 		{
 			name: "strings as -c passes them",
 			ctx:  map[string]any{KeySlackSecretName: "trailwatch/slack-webhook", KeyEmails: "sec@example.com, ops@example.com", KeyRetentionDays: "400", KeyExistingTrail: "org-trail"},
-			want: Config{SlackSecretName: "trailwatch/slack-webhook", Emails: []string{"sec@example.com", "ops@example.com"}, RetentionDays: 400, ExistingTrail: "org-trail"},
+			want: Config{SlackSecretName: "trailwatch/slack-webhook", Emails: []string{"sec@example.com", "ops@example.com"}, RetentionDays: 400, ExistingTrail: "org-trail", ForwardRegions: []string{"us-east-1"}},
 		},
 		{
 			name: "JSON values from cdk.json",
 			ctx:  map[string]any{KeyEmails: []any{"sec@example.com"}, KeyRetentionDays: float64(730), KeyExistingTrail: "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail"},
-			want: Config{Emails: []string{"sec@example.com"}, RetentionDays: 730, ExistingTrail: "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail"},
+			want: Config{Emails: []string{"sec@example.com"}, RetentionDays: 730, ExistingTrail: "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail", ForwardRegions: []string{"us-east-1"}},
 		},
-		{name: "JSON list in a string", ctx: map[string]any{KeyEmails: `["a@example.com","b@example.com"]`}, want: Config{Emails: []string{"a@example.com", "b@example.com"}, RetentionDays: 365}},
+		{name: "JSON list in a string", ctx: map[string]any{KeyEmails: `["a@example.com","b@example.com"]`}, want: Config{Emails: []string{"a@example.com", "b@example.com"}, RetentionDays: 365, ForwardRegions: []string{"us-east-1"}}},
 		{name: "retention too short", ctx: map[string]any{KeyRetentionDays: "90"}, wantErr: []string{"at least 365 days"}},
 		{name: "retention not a number", ctx: map[string]any{KeyRetentionDays: "a year"}, wantErr: []string{KeyRetentionDays, "whole number"}},
 		{name: "webhook URL instead of a secret name", ctx: map[string]any{KeySlackSecretName: "https://hooks.slack.com/services/T0/B0/XXXX"}, wantErr: []string{"looks like a webhook URL"}},
@@ -32,6 +35,19 @@ func TestFromContext(t *testing.T) {
 		{name: "bad email and duplicate", ctx: map[string]any{KeyEmails: "sec@example.com,Sec <x@example.com>,sec@example.com"}, wantErr: []string{"not a plain email", "listed twice"}},
 		{name: "bad trail", ctx: map[string]any{KeyExistingTrail: "arn:aws:s3:::bucket"}, wantErr: []string{"neither a trail name nor a trail ARN"}},
 		{name: "wrong JSON type", ctx: map[string]any{KeySlackSecretName: float64(3)}, wantErr: []string{"want a string"}},
+		{
+			name: "settings and allow-lists",
+			ctx: map[string]any{KeyAllowedRegions: "eu-west-1,us-east-1", KeyAllowedInstanceTypes: []any{"g5.*"}, KeyTrailBuckets: "org-trail-logs",
+				KeyForwardRegions: "us-east-1,eu-central-1",
+				KeySuppressions:   `[{"detections":["security-group-changed"],"principals":["ci-deploy"],"reason":"Terraform owns security groups"}]`},
+			want: Config{RetentionDays: 365, AllowedRegions: []string{"eu-west-1", "us-east-1"}, AllowedInstanceTypes: []string{"g5.*"},
+				TrailBuckets: []string{"org-trail-logs"}, ForwardRegions: []string{"us-east-1", "eu-central-1"},
+				Suppressions: []suppress.Rule{{Detections: []string{"security-group-changed"}, Principals: []string{"ci-deploy"}, Reason: "Terraform owns security groups"}}},
+		},
+		{name: "bad region", ctx: map[string]any{KeyAllowedRegions: "europe"}, wantErr: []string{KeyAllowedRegions, `"europe" is not a region`}},
+		{name: "bad instance pattern", ctx: map[string]any{KeyAllowedInstanceTypes: "g5 large"}, wantErr: []string{"not an instance type"}},
+		{name: "suppression with a typo", ctx: map[string]any{KeySuppressions: `[{"detection":["x"],"reason":"r"}]`}, wantErr: []string{KeySuppressions, "unknown field"}},
+		{name: "suppression without whose", ctx: map[string]any{KeySuppressions: `[{"detections":["*"],"reason":"r"}]`}, wantErr: []string{"must say whose events"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := FromContext(func(k string) any { return tc.ctx[k] })
@@ -74,11 +90,30 @@ func TestValidateNeverEchoesAWebhookURL(t *testing.T) {
 }
 
 func TestRuntimeEnvRoundTrip(t *testing.T) {
-	r := Runtime{SlackSecretName: "trailwatch/slack", TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts"}
-	env := r.Env()
+	r := Runtime{SlackSecretName: "trailwatch/slack", TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts", Settings: Settings{
+		Env:          detect.Env{TrailBuckets: []string{"org-trail-logs"}, MinRetentionDays: 400, AllowedRegions: []string{"eu-west-1"}},
+		Suppressions: []suppress.Rule{{Detections: []string{"security-group-changed"}, Principals: []string{"ci-deploy"}, Reason: "Terraform"}},
+	}}
+	env, err := r.Env()
+	if err != nil {
+		t.Fatal(err)
+	}
 	back, err := RuntimeFromEnv(func(k string) string { return env[k] })
-	if err != nil || back != r {
+	if err != nil || !reflect.DeepEqual(back, r) {
 		t.Fatalf("RuntimeFromEnv(Env()) = %+v, %v; want %+v", back, err, r)
+	}
+	huge := r
+	huge.Settings.Env.AllowedInstanceTypes = make([]string, 1000)
+	if _, err := huge.Env(); err == nil || !strings.Contains(err.Error(), "shorten the lists") {
+		t.Errorf("oversized settings: error = %v", err)
+	}
+	if _, err := RuntimeFromEnv(func(k string) string {
+		if k == EnvSettings {
+			return `{"env":{},"suppressions":[{"detections":["*"],"reason":"r"}]}`
+		}
+		return env[k]
+	}); err == nil || !strings.Contains(err.Error(), "must say whose events") {
+		t.Errorf("a rule that silences everyone must be refused at start-up; error = %v", err)
 	}
 	if _, err := RuntimeFromEnv(func(string) string { return "" }); err == nil {
 		t.Error("a function without any channel must refuse to start")

@@ -17,6 +17,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/render"
+	"github.com/trailwatch/trailwatch/internal/suppress"
 )
 
 // Channel delivers a rendered alert somewhere.
@@ -28,15 +29,20 @@ type Channel interface {
 
 // Pipeline holds what processing an event needs.
 type Pipeline struct {
-	Catalog  *detect.Catalog
-	Enricher *enrich.Enricher
-	Channels []Channel
-	Log      *slog.Logger
+	Catalog *detect.Catalog
+	// Suppressions are the allow-lists, applied after detection.
+	Suppressions []suppress.Rule
+	Enricher     *enrich.Enricher
+	Channels     []Channel
+	Log          *slog.Logger
 }
 
 // Result says what happened to one event.
 type Result struct {
+	// Findings are what the detections reported, allow-lists applied.
 	Findings []detect.Finding
+	// Suppressed are the findings an allow-list silenced.
+	Suppressed []Suppressed
 	// Alert is set when the event produced an alert.
 	Alert *alert.Alert
 	// Deferred is set when another rule's invocation sends this event's
@@ -44,6 +50,14 @@ type Result struct {
 	Deferred string
 	// Delivered lists the channels that accepted the alert.
 	Delivered []string
+}
+
+// Suppressed is a finding an allow-list silenced.
+type Suppressed struct {
+	Finding detect.Finding
+	// Rule is the rule's 1-based position in the allow-list.
+	Rule   int
+	Reason string
 }
 
 // ErrDelivery marks a failure to deliver to at least one channel; the
@@ -62,9 +76,15 @@ func (p *Pipeline) Process(ctx context.Context, ev *event.Event, rule string) (R
 		// A broken decision must not silence the others: report and go on.
 		log.Error("detection failed", "error", err)
 	}
-	res := Result{Findings: findings}
+	res := Result{}
+	res.Findings, res.Suppressed = p.suppress(ev, findings, log)
+	findings = res.Findings
 	if len(findings) == 0 {
-		log.Info("no detection fired", "event_name", eventName(ev), "rule", rule)
+		if len(res.Suppressed) > 0 {
+			log.Info("every finding suppressed by allow-lists: no alert", "event_name", eventName(ev), "rule", rule)
+		} else {
+			log.Info("no detection fired", "event_name", eventName(ev), "rule", rule)
+		}
 		return res, nil
 	}
 	primary := findings[0].Detection.ID
@@ -84,6 +104,32 @@ func (p *Pipeline) Process(ctx context.Context, ev *event.Event, rule string) (R
 	res.Delivered, err = p.deliver(ctx, a)
 	log.Info("alert", "detection", primary, "severity", a.Severity.String(), "delivered", res.Delivered, "failed", err != nil)
 	return res, err
+}
+
+// suppress applies the allow-lists. Every silenced finding is logged with
+// the rule and its reason; a rule that tries to silence a protected
+// detection without force is logged and ignored.
+func (p *Pipeline) suppress(ev *event.Event, findings []detect.Finding, log *slog.Logger) ([]detect.Finding, []Suppressed) {
+	if len(p.Suppressions) == 0 || ev.CloudTrail == nil {
+		return findings, nil
+	}
+	var kept []detect.Finding
+	var silenced []Suppressed
+	for _, f := range findings {
+		v := suppress.Check(p.Suppressions, f, ev.CloudTrail)
+		if v.Refused > 0 {
+			log.Warn("allow-list rule ignored: the detection is protected (set force to silence it)",
+				"detection", f.Detection.ID, "rule", v.Refused)
+		}
+		if v.Rule == 0 {
+			kept = append(kept, f)
+			continue
+		}
+		log.Info("finding suppressed by allow-list", "detection", f.Detection.ID, "severity", f.Severity.String(),
+			"rule", v.Rule, "reason", v.Reason, "principal", ev.CloudTrail.UserIdentity.ARN)
+		silenced = append(silenced, Suppressed{Finding: f, Rule: v.Rule, Reason: v.Reason})
+	}
+	return kept, silenced
 }
 
 // deliver sends to every channel concurrently: one failing channel must not

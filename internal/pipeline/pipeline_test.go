@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/fixture"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
+	"github.com/trailwatch/trailwatch/internal/suppress"
 )
 
 // recorder is a channel that records what it was asked to send.
@@ -123,6 +125,27 @@ func TestFailingChannelDoesNotStopTheOthers(t *testing.T) {
 	}
 	if len(email.sent) != 1 || !slices.Equal(res.Delivered, []string{"email"}) {
 		t.Errorf("email sent %d, delivered %v; want the email out despite Slack", len(email.sent), res.Delivered)
+	}
+}
+
+func TestAllowListSilencesAndSaysSo(t *testing.T) {
+	rec := &recorder{name: "slack"}
+	var logs strings.Builder
+	p := newPipeline(t, rec)
+	p.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	p.Suppressions = []suppress.Rule{{Detections: []string{"s3-bucket-policy-public"}, Principals: []string{"kevin.obrien"}, Reason: "public docs bucket"}}
+	ev := decode(t, "s3/put-bucket-policy-public-read.json")
+	res, err := p.Process(context.Background(), ev, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Suppressed) != 1 || res.Suppressed[0].Rule != 1 || len(rec.sent) != 0 {
+		t.Fatalf("suppressed %+v, sent %d; want the finding silenced by rule 1 and nothing sent", res.Suppressed, len(rec.sent))
+	}
+	for _, want := range []string{`"msg":"finding suppressed by allow-list"`, `"event_id":"` + ev.ID() + `"`, `"reason":"public docs bucket"`, `"rule":1`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, logs.String())
+		}
 	}
 }
 

@@ -130,6 +130,12 @@ func (r *Runner) one(ctx context.Context, it eventfile.Item, sum *Summary) error
 		_, err := fmt.Fprintf(r.Out, "Subject: %s\n\n%s\n%s\n", m.Subject, m.Body, strings.Repeat("-", 76))
 		return err
 	default:
+		for _, s := range res.Suppressed {
+			if _, err := fmt.Fprintf(r.Out, "%s: %s suppressed by allow-list rule %d (%s)\n", render.Clean(it.Where, 300),
+				s.Finding.Detection.ID, s.Rule, render.Clean(s.Reason, 300)); err != nil {
+				return err
+			}
+		}
 		if res.Alert == nil {
 			_, err := fmt.Fprintf(r.Out, "%s: %s: no alert\n\n", render.Clean(it.Where, 300), render.Clean(summary(ev), 300))
 			return err
