@@ -112,9 +112,9 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loa
 			Channels:     channels,
 			Log:          log,
 		},
-		Format:   *format,
-		Out:      stdout,
-		Errs:     stderr,
+		Format: *format,
+		Out:    stdout,
+		Errs:   stderr,
 	}
 	sum, err := r.Run(ctx, paths)
 	if err != nil {
