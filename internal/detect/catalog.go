@@ -149,10 +149,25 @@ func evaluate(d *Detection, ev *event.Event, env *Env) (f Finding, ok bool, err 
 	return f, ok, nil
 }
 
-// SortFindings orders findings most severe first, then by detection ID.
+// SortFindings orders findings most severe first. At equal severity a
+// specific detection comes before a broad change monitor, which comes before
+// a noisy one (a denied call), so the alert leads with what matters most;
+// then by detection ID.
 func SortFindings(fs []Finding) {
+	rank := func(d *Detection) int {
+		switch {
+		case d.Noisy:
+			return 2
+		case d.Broad:
+			return 1
+		}
+		return 0
+	}
 	slices.SortStableFunc(fs, func(a, b Finding) int {
 		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(rank(a.Detection), rank(b.Detection)); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Detection.ID, b.Detection.ID)

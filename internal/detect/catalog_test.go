@@ -1,6 +1,7 @@
 package detect_test
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -84,7 +85,8 @@ func TestValidateRejectsIncompleteDetections(t *testing.T) {
 		{"no title", func(d *detect.Detection) { d.Title = "" }, "no Title"},
 		{"no severity", func(d *detect.Detection) { d.Severity = 0 }, "invalid Severity"},
 		{"no decision", func(d *detect.Detection) { d.Evaluate = nil }, "no Evaluate"},
-		{"unknown cis", func(d *detect.Detection) { d.CIS = []string{"9.99"} }, "unknown CIS"},
+		{"cis outside monitoring", func(d *detect.Detection) { d.CIS = []string{"2.1.4"} }, "not a monitoring control 4.1-4.15"},
+		{"unknown related cis", func(d *detect.Detection) { d.CISRelated = []string{"9.99"} }, "unknown CIS"},
 		{"unknown technique", func(d *detect.Detection) { d.MITRE = []string{"T9999"} }, "unknown ATT&CK"},
 		{"no negative", func(d *detect.Detection) { d.Tests.Negative = nil }, "negative fixture"},
 		{"no runbook", func(d *detect.Detection) { d.Runbook = "" }, "no Runbook"},
@@ -210,8 +212,12 @@ func TestEvaluateSurvivesAPanickingDetection(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"boom" panicked`) {
 		t.Errorf("error = %v, want the panic reported", err)
 	}
-	if len(findings) != 1 || findings[0].Detection.ID != "s3-bucket-policy-public" {
-		t.Errorf("the other detections must still report; got %v", findings)
+	var ids []string
+	for _, f := range findings {
+		ids = append(ids, f.Detection.ID)
+	}
+	if !slices.Equal(ids, []string{"s3-bucket-policy-public", "s3-bucket-config-changed"}) {
+		t.Errorf("the other detections must still report; got %v", ids)
 	}
 }
 
@@ -251,5 +257,38 @@ func TestPatternWhere(t *testing.T) {
 	any, _ := detect.AnyCloudTrail(event.DetailTypeAPICall).Where("errorCode", map[string]any{"prefix": "AccessDenied"}).JSON()
 	if want := `{"source":[{"prefix":"aws."}],"detail-type":["AWS API Call via CloudTrail"],"detail":{"errorCode":[{"prefix":"AccessDenied"}]}}`; any != want {
 		t.Errorf("pattern =\n%s\nwant\n%s", any, want)
+	}
+}
+
+// TestEveryMonitoringControlIsImplemented: CIS AWS Foundations controls
+// 4.1-4.15 each have at least one detection.
+func TestEveryMonitoringControlIsImplemented(t *testing.T) {
+	implemented := map[string][]string{}
+	for _, d := range builtin(t).All() {
+		for _, c := range d.CIS {
+			implemented[c] = append(implemented[c], d.ID)
+		}
+	}
+	for i := 1; i <= 15; i++ {
+		c := fmt.Sprintf("4.%d", i)
+		if len(implemented[c]) == 0 {
+			t.Errorf("CIS %s (%s) is implemented by no detection", c, detect.CISControls[c])
+		}
+	}
+}
+
+// TestSpecificDetectionsLead: at equal severity the specific detection
+// leads, then broad change monitors, then noisy ones.
+func TestSpecificDetectionsLead(t *testing.T) {
+	findings, err := builtin(t).Evaluate(decodeFixture(t, "s3/put-bucket-policy-public-denied.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, f := range findings {
+		ids = append(ids, f.Detection.ID)
+	}
+	if want := []string{"s3-bucket-policy-public", "s3-bucket-config-changed", "api-call-unauthorized"}; !slices.Equal(ids, want) {
+		t.Errorf("order = %v, want %v", ids, want)
 	}
 }

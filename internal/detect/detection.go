@@ -85,9 +85,13 @@ type Detection struct {
 	// Evaluate is the precise decision on an event the pattern matched. env
 	// holds the deployment's settings (never nil).
 	Evaluate func(ev *event.Event, env *Env) (Finding, bool)
-	// CIS lists CIS AWS Foundations Benchmark controls (v3.0.0 numbering,
-	// which is v1.4.0's for section 4).
+	// CIS lists the CIS AWS Foundations Benchmark monitoring controls
+	// (4.1-4.15; the same numbers from v1.4.0 to v3.0.0) the detection
+	// implements.
 	CIS []string
+	// CISRelated lists other benchmark controls (v3.0.0 numbering) whose
+	// protection the event undoes, e.g. 2.1.4 for Block Public Access.
+	CISRelated []string
 	// MITRE lists ATT&CK technique IDs.
 	MITRE          []string
 	Runbook        string
@@ -106,6 +110,10 @@ type Detection struct {
 	// (denied calls, failed sign-ins): they are reported per principal and
 	// time window, not per event.
 	Noisy bool
+	// Broad marks catch-all change monitors (a CIS control's whole list of
+	// events): at equal severity a more specific detection of the same
+	// event leads the alert.
+	Broad bool
 	// Tests names fixtures under events/: Positive ones must raise this
 	// detection, Negative ones must not.
 	Tests Tests
@@ -194,7 +202,10 @@ type Evidence struct {
 	Text  string
 }
 
-var idPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+var (
+	idPattern         = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	monitoringControl = regexp.MustCompile(`^4\.([1-9]|1[0-5])$`)
+)
 
 // Validate checks that the detection is complete: the catalog refuses
 // detections without metadata, fixtures, a decision or a usable pattern.
@@ -226,6 +237,11 @@ func (d *Detection) Validate() error {
 		add("neither CIS nor MITRE references")
 	}
 	for _, c := range d.CIS {
+		if !monitoringControl.MatchString(c) {
+			add("CIS control %q is not a monitoring control 4.1-4.15 (list others in CISRelated)", c)
+		}
+	}
+	for _, c := range d.CISRelated {
 		if _, ok := CISControls[c]; !ok {
 			add("unknown CIS control %q", c)
 		}

@@ -9,7 +9,8 @@ import (
 
 // A CloudTrail record, as EventBridge delivers it, runs through the
 // catalog: the EventBridge patterns first, then each matching detection's
-// decision.
+// decision. Findings come most severe first; the CIS 4.8 change monitor
+// reports beside the specific exposure detection.
 func ExampleCatalog_Evaluate() {
 	catalog, err := detect.Builtin()
 	if err != nil {
@@ -30,5 +31,7 @@ func ExampleCatalog_Evaluate() {
 	for _, f := range findings {
 		fmt.Printf("%s %s: %s\n", f.Severity, f.Detection.ID, f.Headline)
 	}
-	// Output: high s3-bucket-acl-public: ACL of bucket acme-public grants AllUsers (anyone) READ
+	// Output:
+	// high s3-bucket-acl-public: ACL of bucket acme-public grants AllUsers (anyone) READ
+	// low s3-bucket-config-changed: ACL of bucket acme-public replaced
 }

@@ -1,8 +1,8 @@
 package detect
 
-// CISControls names the CIS AWS Foundations Benchmark controls a detection
-// may cite, in v3.0.0 numbering. Section 4 (monitoring) has kept the same
-// numbers since v1.4.0; 2.1.4 was 2.1.5 in v1.4.0 and v1.5.0.
+// CISControls names the CIS AWS Foundations Benchmark controls detections
+// cite, in v3.0.0 numbering. Section 4 (monitoring, 4.1-4.15) has kept the
+// same numbers since v1.4.0; 2.1.4 was 2.1.5 in v1.4.0 and v1.5.0.
 var CISControls = map[string]string{
 	"1.4":   "Ensure no 'root' user account access key exists",
 	"1.5":   "Ensure MFA is enabled for the 'root' user account",
@@ -11,7 +11,9 @@ var CISControls = map[string]string{
 	"2.1.4": "Ensure that S3 Buckets are configured with 'Block public access (bucket settings)'",
 	"3.1":   "Ensure CloudTrail is enabled in all regions",
 	"3.2":   "Ensure CloudTrail log file validation is enabled",
+	"2.2.1": "Ensure EBS volume encryption is enabled in all regions",
 	"3.5":   "Ensure CloudTrail logs are encrypted at rest using KMS CMKs",
+	"3.7":   "Ensure VPC flow logging is enabled in all VPCs",
 	"4.1":   "Ensure unauthorized API calls are monitored",
 	"4.2":   "Ensure management console sign-in without MFA is monitored",
 	"4.3":   "Ensure usage of the 'root' account is monitored",
@@ -27,6 +29,7 @@ var CISControls = map[string]string{
 	"4.13":  "Ensure route table changes are monitored",
 	"4.14":  "Ensure VPC changes are monitored",
 	"4.15":  "Ensure AWS Organizations changes are monitored",
+	"4.16":  "Ensure AWS Security Hub is enabled",
 }
 
 // Techniques names the MITRE ATT&CK (Enterprise, cloud) techniques a

@@ -25,8 +25,11 @@ func init() {
 			f.Resource = Resource{Type: "AWS account", Name: account, Region: rec.AWSRegion}
 			return f, ok
 		},
-		CIS:   []string{"2.1.4"},
-		MITRE: []string{"T1562.007", "T1530"},
+		// 4.8 watches changes to who may reach a bucket; Block Public
+		// Access is the guard over bucket policies and ACLs.
+		CIS:        []string{"4.8"},
+		CISRelated: []string{"2.1.4"},
+		MITRE:      []string{"T1562.007", "T1530"},
 		Runbook: "Ask the principal whether the change was intended. If not, turn the account-level settings back on " +
 			"(aws s3control put-public-access-block --account-id ACCOUNT --public-access-block-configuration " +
 			"BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true), " +

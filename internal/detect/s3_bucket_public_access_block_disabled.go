@@ -21,8 +21,11 @@ func init() {
 			f.Resource = b.resource(rec)
 			return f, ok
 		},
-		CIS:   []string{"2.1.4"},
-		MITRE: []string{"T1562.007", "T1530"},
+		// 4.8 watches changes to who may reach a bucket; Block Public
+		// Access is the guard over bucket policies and ACLs.
+		CIS:        []string{"4.8"},
+		CISRelated: []string{"2.1.4"},
+		MITRE:      []string{"T1562.007", "T1530"},
 		Runbook: "Ask the principal whether the change was intended. If not, turn all four settings back on " +
 			"(aws s3api put-public-access-block --bucket BUCKET --public-access-block-configuration " +
 			"BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true), " +
