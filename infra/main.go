@@ -63,14 +63,38 @@ func run(stderr io.Writer) int {
 		return 1
 	}
 
-	NewTrailwatchStack(app, stackName, &TrailwatchStackProps{
-		Config:       cfg,
-		Catalog:      catalog,
-		FunctionsDir: dir,
-	})
+	// The CDK CLI sets these from the profile; without a region the stack
+	// stays environment-agnostic and no forwarder can be addressed.
+	home, account := os.Getenv("CDK_DEFAULT_REGION"), os.Getenv("CDK_DEFAULT_ACCOUNT")
+	props := &TrailwatchStackProps{Config: cfg, Catalog: catalog, FunctionsDir: dir}
+	if home != "" {
+		props.Env = &awscdk.Environment{Region: jsii.String(home), Account: optional(account)}
+	}
+	mainStack := NewTrailwatchStack(app, stackName, props)
+	regions := forwardRegions(home, cfg.ForwardRegions)
+	for _, r := range regions {
+		NewForwarderStack(app, forwarderStackID(r), &ForwarderStackProps{
+			StackProps: awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String(r), Account: optional(account)}},
+			HomeRegion: home,
+			Emails:     cfg.Emails,
+			Detections: catalog.All(),
+		})
+	}
+	if home == "" && len(cfg.ForwardRegions) > 0 {
+		awscdk.Annotations_Of(mainStack).AddWarningV2(jsii.String("trailwatch:noForwarders"), jsii.String(
+			"the deployment region is unknown at synth (no AWS_REGION or profile region), so no forwarder stack was made: "+
+				"IAM, STS, sign-in and Organizations events reach EventBridge only in us-east-1. Synthesize with a region to get them."))
+	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)
 	return 0
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return jsii.String(s)
 }
 
 // readConfig reads and validates the configuration from CDK context. Its

@@ -78,10 +78,7 @@ func NewDetectionRules(scope constructs.Construct, id string, props *DetectionRu
 		if len(name) > maxRuleNameLength {
 			panic(fmt.Sprintf("rule name %q is longer than EventBridge's %d characters: shorten the stack name or the detection ID", name, maxRuleNameLength))
 		}
-		state := ruleEnabled
-		if d.NeedsReadOnly {
-			state = ruleEnabledAllManagementEvents
-		}
+		state := ruleState(d)
 		rule := awsevents.NewCfnRule(this, jsii.String(constructID(d.ID)), &awsevents.CfnRuleProps{
 			Name:         jsii.String(name),
 			Description:  jsii.String(fmt.Sprintf("trailwatch %s: %s", d.ID, d.Title)),

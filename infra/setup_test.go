@@ -34,6 +34,12 @@ var (
 	testRetentionDays   = 400
 )
 
+// The forwarder test stack forwards us-east-1 to a home in eu-west-1.
+const (
+	testForwardRegion = "us-east-1"
+	testHomeRegion    = "eu-west-1"
+)
+
 // readOnlyProbeID is a detection that exists only in the second test stack,
 // to prove how rules of read-only detections are enabled.
 const readOnlyProbeID = "test-read-only-probe"
@@ -60,6 +66,11 @@ type synthesized struct {
 	// second stack's, read from the same cloud assembly.
 	annotations      assertions.Annotations
 	existingMessages []*cxapi.SynthesisMessage
+
+	// forwarder forwards us-east-1's events to a stack in eu-west-1.
+	forwarder         *ForwarderStack
+	forwarderJSON     map[string]any
+	forwarderMessages []*cxapi.SynthesisMessage
 	// outdir holds the cloud assembly, cdk-nag's reports included.
 	outdir string
 }
@@ -175,6 +186,12 @@ func buildTestApp() (*synthesized, error) {
 	s.existing = NewTrailwatchStack(app, "TrailwatchExisting", &TrailwatchStackProps{
 		Config: existingCfg, Catalog: existingCatalog, FunctionsDir: dir,
 	})
+	s.forwarder = NewForwarderStack(app, forwarderStackID(testForwardRegion), &ForwarderStackProps{
+		StackProps: awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String(testForwardRegion)}},
+		HomeRegion: testHomeRegion,
+		Emails:     testEmails,
+		Detections: existingCatalog.All(),
+	})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 
 	app.Node().AddValidation(&synthCounter{})
@@ -189,6 +206,12 @@ func buildTestApp() (*synthesized, error) {
 	assembly := app.Synth(nil)
 	if msgs := assembly.GetStackArtifact(s.existing.ArtifactId()).Messages(); msgs != nil {
 		s.existingMessages = *msgs
+	}
+	if msgs := assembly.GetStackArtifact(s.forwarder.ArtifactId()).Messages(); msgs != nil {
+		s.forwarderMessages = *msgs
+	}
+	if s.forwarderJSON, err = plainJSON(assertions.Template_FromStack(s.forwarder.Stack, nil).ToJSON()); err != nil {
+		return nil, err
 	}
 	s.outdir = *assembly.Directory()
 	if s.json, err = plainJSON(s.template.ToJSON()); err != nil {

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/trailwatch/trailwatch/internal/detect"
+)
+
+// ForwarderStackProps configures NewForwarderStack.
+type ForwarderStackProps struct {
+	// StackProps must name the forwarded region in Env.
+	awscdk.StackProps
+	// HomeRegion is where the Trailwatch stack and its function live.
+	HomeRegion string
+	// Emails receive the forwarder's own alarms (its dead-letter queue).
+	Emails []string
+	// Detections each get a forwarding rule with the same pattern.
+	Detections []*detect.Detection
+}
+
+// ForwarderStack forwards the events of one region to the home region's
+// default event bus, where the detection rules of the Trailwatch stack see
+// them. EventBridge delivers IAM, STS, sign-in and Organizations events only
+// in us-east-1, and every regional service's events only in its region, so a
+// deployment in eu-west-1 needs a forwarder in us-east-1 (and in each other
+// region the account uses).
+type ForwarderStack struct {
+	awscdk.Stack
+	Notifications *Notifications
+	// Rules forward, one per detection, keyed by detection ID.
+	Rules map[string]awsevents.CfnRule
+	// Role lets EventBridge put events on the home bus.
+	Role awsiam.Role
+	// DeadLetters fires when an event could not be forwarded.
+	DeadLetters awscloudwatch.Alarm
+	// HomeBusArn is the target of every rule.
+	HomeBusArn *string
+}
+
+// NewForwarderStack creates the forwarding rules, their role, a dead-letter
+// queue with an alarm, and a topic for that alarm: CloudWatch alarms notify
+// topics in their own region only.
+func NewForwarderStack(scope constructs.Construct, id string, props *ForwarderStackProps) *ForwarderStack {
+	sp := props.StackProps
+	if sp.Description == nil {
+		sp.Description = jsii.String(fmt.Sprintf("trailwatch: forwards this region's CloudTrail events to %s", props.HomeRegion))
+	}
+	stack := awscdk.NewStack(scope, jsii.String(id), &sp)
+	s := &ForwarderStack{Stack: stack, Rules: map[string]awsevents.CfnRule{}}
+	s.Notifications = NewNotifications(stack, "Notifications", &NotificationsProps{Emails: props.Emails})
+
+	s.HomeBusArn = stack.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("events"),
+		Region:       jsii.String(props.HomeRegion),
+		Resource:     jsii.String("event-bus"),
+		ResourceName: jsii.String("default"),
+		ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	})
+	eventsPrincipal := awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)
+	s.Role = awsiam.NewRole(stack, jsii.String("ForwardRole"), &awsiam.RoleProps{
+		AssumedBy:   eventsPrincipal,
+		Description: jsii.String("trailwatch: EventBridge forwards matching events to the home region's default bus"),
+	})
+	s.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("PutOnHomeBus"),
+		Actions:   jsii.Strings("events:PutEvents"),
+		Resources: &[]*string{s.HomeBusArn},
+	}))
+
+	queue := s.Notifications.DeadLetterQueue
+	for _, d := range props.Detections {
+		pattern, err := patternOf(d)
+		if err != nil {
+			panic(err)
+		}
+		// Names are left to CloudFormation: nothing here needs to trust a
+		// name prefix, and "<stack>-<id>" could pass EventBridge's 64
+		// characters.
+		s.Rules[d.ID] = awsevents.NewCfnRule(stack, jsii.String("Forward"+constructID(d.ID)), &awsevents.CfnRuleProps{
+			Description:  jsii.String(fmt.Sprintf("trailwatch forwards %s to %s: %s", d.ID, props.HomeRegion, d.Title)),
+			EventPattern: pattern,
+			State:        jsii.String(ruleState(d)),
+			Targets: []any{&awsevents.CfnRule_TargetProperty{
+				Id:      jsii.String("HomeBus"),
+				Arn:     s.HomeBusArn,
+				RoleArn: s.Role.RoleArn(),
+				RetryPolicy: &awsevents.CfnRule_RetryPolicyProperty{
+					MaximumEventAgeInSeconds: jsii.Number(targetMaxEventAgeSeconds),
+					MaximumRetryAttempts:     jsii.Number(targetMaxRetryAttempts),
+				},
+				DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: queue.QueueArn()},
+			}},
+		})
+	}
+	queue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowForwardingRulesToDeadLetter"),
+		Principals: &[]awsiam.IPrincipal{eventsPrincipal},
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  &[]*string{queue.QueueArn()},
+		Conditions: &map[string]any{"ArnLike": map[string]any{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{
+			Service:      jsii.String("events"),
+			Resource:     jsii.String("rule"),
+			ResourceName: jsii.String("*"),
+			ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+		})}},
+	}))
+
+	s.DeadLetters = awscloudwatch.NewAlarm(stack, jsii.String("DeadLetters"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String("trailwatch could not forward events to " + props.HomeRegion + ": they wait in this region's dead-letter queue."),
+		Metric: queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(alarmPeriodMinutes)),
+			Statistic: jsii.String("Maximum"),
+		}),
+		Threshold:          jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	s.DeadLetters.AddAlarmAction(awscloudwatchactions.NewSnsAction(s.Notifications.Topic))
+	output(stack, "HomeBus", s.HomeBusArn, "Event bus the forwarded events go to")
+	return s
+}
+
+// ruleState is how a detection's rules are enabled: read-only management
+// events reach only rules that ask for all of them.
+func ruleState(d *detect.Detection) string {
+	if d.NeedsReadOnly {
+		return ruleEnabledAllManagementEvents
+	}
+	return ruleEnabled
+}
+
+// forwardRegions lists the regions that need a forwarder for a stack in
+// home: the configured ones other than home. Without a known home region no
+// forwarder can be addressed.
+func forwardRegions(home string, configured []string) []string {
+	if home == "" {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{home: true}
+	for _, r := range configured {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// forwarderStackID names the forwarder stack of a region.
+func forwarderStackID(region string) string {
+	return stackName + "Forwarder-" + region
+}
