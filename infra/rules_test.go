@@ -79,18 +79,22 @@ func TestOneRulePerDetection(t *testing.T) {
 			if got, want := r.Props["Description"], fmt.Sprintf("trailwatch %s: %s", d.ID, d.Title); got != want {
 				t.Errorf("Description = %q, want %q", got, want)
 			}
-			if got, want := r.Props["State"], "ENABLED"; got != want {
+			want := ruleEnabled
+			if d.NeedsReadOnly {
+				want = ruleEnabledAllManagementEvents
+			}
+			if got := r.Props["State"]; got != want {
 				t.Errorf("State = %v, want %v", got, want)
 			}
 			if got, want := r.Props["Name"], "Trailwatch-"+d.ID; got != want {
 				t.Errorf("Name = %v, want %v", got, want)
 			}
-			want, err := patternOf(d)
+			wantPattern, err := patternOf(d)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !equalJSON(r.Props["EventPattern"], want) {
-				t.Errorf("EventPattern = %v, want the catalog's %v", r.Props["EventPattern"], want)
+			if !equalJSON(r.Props["EventPattern"], wantPattern) {
+				t.Errorf("EventPattern = %v, want the catalog's %v", r.Props["EventPattern"], wantPattern)
 			}
 			if got, want := r.InputTemplate(), event.RuleInputTemplate(d.ID); got != want {
 				t.Errorf("InputTemplate = %s, want %s", got, want)

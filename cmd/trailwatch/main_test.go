@@ -76,13 +76,13 @@ func TestReplayJSONOfEveryFixture(t *testing.T) {
 
 // TestReplayOutputs checks each format on a public and a private event.
 func TestReplayOutputs(t *testing.T) {
-	dir := copyFixtures(t, "s3/put-bucket-policy-public-read.json", "s3/put-bucket-policy-org-only.json")
+	dir := copyFixtures(t, "s3/put-bucket-policy-public-read.json", "s3/get-bucket-policy.json")
 	for _, tc := range []struct {
 		format string
 		want   []string
 		lines  int // non-empty output lines that must parse as JSON; 0: do not check
 	}{
-		{replay.FormatText, []string{"[trailwatch] HIGH: Policy of bucket acme-prod-invoices lets everyone read objects", "put-bucket-policy-org-only.json#1: PutBucketPolicy by", "no alert"}, 0},
+		{replay.FormatText, []string{"[trailwatch] HIGH: Policy of bucket acme-prod-invoices lets everyone read objects", "get-bucket-policy.json#1: GetBucketPolicy by", "no alert"}, 0},
 		{replay.FormatSlack, []string{`"blocks":`, "acme-prod-invoices"}, 1},
 		{replay.FormatEmail, []string{"Subject: [trailwatch] HIGH:", "WHO", "WHERE", "Source IP:      203.0.113.18"}, 0},
 	} {
@@ -205,7 +205,7 @@ func TestReplayWithSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut := runCLI(t, noAWS, "replay", "--settings", settings, dir)
-	if code != exitOK || !strings.Contains(out, "s3-bucket-policy-public suppressed by allow-list rule 1 (docs bucket)") {
+	if code != exitOK || !strings.Contains(out, "s3-bucket-policy-public suppressed by allow-list rule 1 (docs bucket)") || !strings.Contains(out, "[trailwatch] LOW") {
 		t.Errorf("exit %d, stderr %s\n%s", code, errOut, out)
 	}
 	if strings.Contains(out, "[trailwatch] HIGH: Policy of bucket") {

@@ -45,30 +45,6 @@ func newPipeline(t *testing.T, channels ...pipeline.Channel) *pipeline.Pipeline 
 	return &pipeline.Pipeline{Catalog: c, Enricher: &enrich.Enricher{Offline: "test"}, Channels: channels}
 }
 
-// overlapCatalog adds a low-severity detection on PutBucketPolicy, so one
-// event matches two rules.
-func overlapCatalog(t *testing.T) *detect.Catalog {
-	t.Helper()
-	b, err := detect.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	changed := &detect.Detection{
-		ID: "s3-bucket-policy-changed", Title: "bucket policy changed", Description: "d", Severity: detect.SeverityLow,
-		Pattern: detect.APICall([]string{"s3.amazonaws.com"}, "PutBucketPolicy"),
-		Evaluate: func(*event.Event, *detect.Env) (detect.Finding, bool) {
-			return detect.Finding{Headline: "changed"}, true
-		},
-		CIS: []string{"4.8"}, MITRE: []string{"T1530"}, Runbook: "r", References: []string{"x"},
-		Tests: detect.Tests{Positive: []detect.Example{{File: "a", Severity: detect.SeverityLow}}, Negative: []string{"b"}},
-	}
-	c, err := detect.New(append(b.All(), changed)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func decode(t *testing.T, name string) *event.Event {
 	t.Helper()
 	ev, err := event.Decode(fixture.Read(t, name))
@@ -78,16 +54,19 @@ func decode(t *testing.T, name string) *event.Event {
 	return ev
 }
 
+// TestOneMessagePerEventAcrossRules: a public bucket policy matches the
+// rules of s3-bucket-policy-public (high) and of the CIS 4.8 monitor
+// s3-bucket-config-changed (low); only the first sends.
 func TestOneMessagePerEventAcrossRules(t *testing.T) {
 	rec := &recorder{name: "slack"}
-	p := &pipeline.Pipeline{Catalog: overlapCatalog(t), Enricher: &enrich.Enricher{Offline: "test"}, Channels: []pipeline.Channel{rec}}
+	p := newPipeline(t, rec)
 	ev := decode(t, "s3/put-bucket-policy-public-read.json")
 	for _, tc := range []struct {
 		rule     string
 		sends    bool
 		deferred string
 	}{
-		{rule: "s3-bucket-policy-changed", sends: false, deferred: "s3-bucket-policy-public"},
+		{rule: "s3-bucket-config-changed", sends: false, deferred: "s3-bucket-policy-public"},
 		{rule: "s3-bucket-policy-public", sends: true},
 		{rule: "", sends: true},
 		{rule: "unknown-rule-from-another-version", sends: true},
@@ -133,14 +112,14 @@ func TestAllowListSilencesAndSaysSo(t *testing.T) {
 	var logs strings.Builder
 	p := newPipeline(t, rec)
 	p.Log = slog.New(slog.NewJSONHandler(&logs, nil))
-	p.Suppressions = []suppress.Rule{{Detections: []string{"s3-bucket-policy-public"}, Principals: []string{"kevin.obrien"}, Reason: "public docs bucket"}}
+	p.Suppressions = []suppress.Rule{{Detections: []string{"s3-bucket-policy-public", "s3-bucket-config-changed"}, Principals: []string{"kevin.obrien"}, Reason: "public docs bucket"}}
 	ev := decode(t, "s3/put-bucket-policy-public-read.json")
 	res, err := p.Process(context.Background(), ev, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Suppressed) != 1 || res.Suppressed[0].Rule != 1 || len(rec.sent) != 0 {
-		t.Fatalf("suppressed %+v, sent %d; want the finding silenced by rule 1 and nothing sent", res.Suppressed, len(rec.sent))
+	if len(res.Suppressed) != 2 || res.Suppressed[0].Rule != 1 || len(rec.sent) != 0 {
+		t.Fatalf("suppressed %+v, sent %d; want both findings silenced by rule 1 and nothing sent", res.Suppressed, len(rec.sent))
 	}
 	for _, want := range []string{`"msg":"finding suppressed by allow-list"`, `"event_id":"` + ev.ID() + `"`, `"reason":"public docs bucket"`, `"rule":1`} {
 		if !strings.Contains(logs.String(), want) {

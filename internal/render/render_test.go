@@ -91,12 +91,29 @@ type goldenCase struct {
 	origin string
 }
 
+// goldenCases pins the first positive fixture of every detection, the
+// hostile fixtures and one alert with every live answer. Every other
+// alerting fixture is still rendered by TestEveryAlertIsInert.
 func goldenCases(t *testing.T) []goldenCase {
+	c, err := detect.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, d := range c.All() {
+		names[d.Tests.Positive[0].File] = true
+	}
+	for _, h := range hostile {
+		names[h] = true
+	}
 	var cases []goldenCase
 	for _, name := range fixture.All(t) {
+		if !names[name] {
+			continue
+		}
 		a, ok := alertFor(t, name)
 		if !ok {
-			continue
+			t.Fatalf("%s raises no alert", name)
 		}
 		base := strings.TrimSuffix(filepath.Base(name), ".json")
 		cases = append(cases, goldenCase{base, a, name})
@@ -110,6 +127,24 @@ func TestGolden(t *testing.T) {
 	cases := goldenCases(t)
 	if len(cases) < 10 {
 		t.Fatalf("only %d alerting fixtures found", len(cases))
+	}
+	// A golden file nobody renders any more is stale: fail so it is removed.
+	want := map[string]bool{}
+	for _, tc := range cases {
+		want[tc.name+".slack.json"], want[tc.name+".email.txt"] = true, true
+	}
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() && !want[e.Name()] {
+			if *update {
+				_ = os.Remove(filepath.Join("testdata", e.Name()))
+				continue
+			}
+			t.Errorf("testdata/%s belongs to no golden case (run with -update to remove it)", e.Name())
+		}
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -156,6 +191,37 @@ func texts(t *testing.T, payload []byte) []string {
 }
 
 var hostile = []string{"s3/put-bucket-public-access-block-hostile.json", "s3/put-bucket-policy-hostile.json"}
+
+// TestEveryAlertIsInert renders every alerting fixture and checks the
+// invariants that keep event text harmless and the payload within Slack's
+// and SNS's limits.
+func TestEveryAlertIsInert(t *testing.T) {
+	n := 0
+	for _, name := range fixture.All(t) {
+		a, ok := alertFor(t, name)
+		if !ok {
+			continue
+		}
+		n++
+		payload, err := render.SlackJSON(a)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, text := range texts(t, payload) {
+			if strings.ContainsAny(text, "<>") || strings.Count(text, "`")%2 != 0 {
+				t.Errorf("%s: unsafe Slack text %q", name, text)
+			}
+		}
+		checkSlackLimits(t, a)
+		m := render.RenderEmail(a)
+		if len(m.Subject) > render.MaxSubject || strings.IndexFunc(m.Subject, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
+			t.Errorf("%s: bad subject %q", name, m.Subject)
+		}
+	}
+	if n < 100 {
+		t.Errorf("only %d alerting fixtures rendered", n)
+	}
+}
 
 // TestHostileTextIsInert checks the invariants that make attacker text
 // harmless: in Slack no < or > survives anywhere in text (so no mention,
