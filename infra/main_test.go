@@ -30,7 +30,7 @@ func TestReadConfig(t *testing.T) {
 				config.KeySlackSecretName: "trailwatch/slack-webhook",
 				config.KeyRetentionDays:   "730",
 			},
-			want: config.Config{Emails: []string{"a@example.com", "b@example.com"}, SlackSecretName: "trailwatch/slack-webhook", RetentionDays: 730, ForwardRegions: []string{"us-east-1"}},
+			want: config.Config{Emails: []string{"a@example.com", "b@example.com"}, SlackSecretName: "trailwatch/slack-webhook", RetentionDays: 730, ForwardRegions: []string{"us-east-1"}, StormWindowMinutes: 5},
 		},
 		{
 			name:    "retention below a year",

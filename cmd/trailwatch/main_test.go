@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -279,5 +280,60 @@ func TestReadmeTableMatchesCatalog(t *testing.T) {
 	}
 	if table != want {
 		t.Errorf("README table is out of date; got:\n%s\nwant:\n%s", table, want)
+	}
+}
+
+// TestSameEventTwiceDeliveredOnce: the same event in two files of one run
+// reaches Slack once.
+func TestSameEventTwiceDeliveredOnce(t *testing.T) {
+	dir := copyFixtures(t, "s3/put-bucket-acl-canned-public-read-write.json")
+	raw := fixture.Read(t, "s3/put-bucket-acl-canned-public-read-write.json")
+	if err := os.WriteFile(filepath.Join(dir, "copy.json"), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var posts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	code, _, errOut := runCLI(t, noAWS, "replay", "--slack-webhook", srv.URL+"/services/T/B/x", dir)
+	if code != exitOK || posts.Load() != 1 {
+		t.Errorf("exit %d after %d Slack posts, want 0 after 1; stderr %s", code, posts.Load(), errOut)
+	}
+}
+
+// TestStormBecomesOneAlertAndADigest: six public ACLs by one principal in
+// one run make one alert, five held repeats and one digest.
+func TestStormBecomesOneAlertAndADigest(t *testing.T) {
+	var lines []string
+	raw := string(fixture.Read(t, "s3/put-bucket-acl-canned-public-read-write.json"))
+	for i := range 6 {
+		ev := strings.Replace(raw, `"eventID": "`, fmt.Sprintf(`"eventID": "burst-%d-`, i), 1)
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, []byte(ev)); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, compact.String())
+	}
+	file := filepath.Join(t.TempDir(), "burst.jsonl")
+	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, noAWS, "replay", "--verbose", file)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if n := strings.Count(out, "[trailwatch] CRITICAL: ACL of bucket"); n != 1 {
+		t.Errorf("%d alerts for the burst, want 1", n)
+	}
+	if n := strings.Count(out, "held for the digest"); n != 5 {
+		t.Errorf("%d held repeats, want 5", n)
+	}
+	if !strings.Contains(out, "[trailwatch] CRITICAL digest: 5 more: S3 bucket ACL grants access to everyone") {
+		t.Errorf("no digest in the output:\n%s", out)
+	}
+	if !strings.Contains(errOut, "6 events, 1 alerts, 5 repeats in 1 digests") {
+		t.Errorf("summary: %s", errOut)
 	}
 }

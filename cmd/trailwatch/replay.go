@@ -25,6 +25,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/replay"
+	"github.com/trailwatch/trailwatch/internal/state"
 )
 
 // awsLoader loads AWS configuration; tests replace it to reach local servers.
@@ -104,17 +105,24 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loa
 		}
 	}
 
+	// One run is one process: an in-process store makes replay behave as
+	// production does (an event delivered once, storms summarized).
+	store := state.NewMemory()
+	p := &pipeline.Pipeline{
+		Catalog:      catalog.WithEnv(settings.Env),
+		Suppressions: settings.Suppressions,
+		Enricher:     enricher,
+		Channels:     channels,
+		Ledger:       store,
+		Storms:       store,
+		Log:          log,
+	}
 	r := &replay.Runner{
-		Pipeline: &pipeline.Pipeline{
-			Catalog:      catalog.WithEnv(settings.Env),
-			Suppressions: settings.Suppressions,
-			Enricher:     enricher,
-			Channels:     channels,
-			Log:          log,
-		},
-		Format: *format,
-		Out:    stdout,
-		Errs:   stderr,
+		Pipeline: p,
+		Digests:  &pipeline.Digests{Pipeline: p, Store: store, Log: log},
+		Format:   *format,
+		Out:      stdout,
+		Errs:     stderr,
 	}
 	sum, err := r.Run(ctx, paths)
 	if err != nil {
@@ -122,8 +130,8 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loa
 		return exitDelivery
 	}
 	if *verbose || sum.DeliveryFailures > 0 || sum.Unreadable > 0 {
-		fmt.Fprintf(stderr, "trailwatch replay: %d events, %d alerts, %d unreadable inputs, %d failed deliveries\n",
-			sum.Events, sum.Alerts, sum.Unreadable, sum.DeliveryFailures)
+		fmt.Fprintf(stderr, "trailwatch replay: %d events, %d alerts, %d repeats in %d digests, %d unreadable inputs, %d failed deliveries\n",
+			sum.Events, sum.Alerts, sum.Repeats, sum.Digests, sum.Unreadable, sum.DeliveryFailures)
 	}
 	switch {
 	case sum.DeliveryFailures > 0:

@@ -39,6 +39,33 @@ type Alert struct {
 	Runbook string
 	// Unchecked lists what could not be looked up, and why.
 	Unchecked []string
+	// Notes tell the reader how trailwatch handled the alert, e.g. that
+	// repeats are summarized in a digest.
+	Notes []string
+}
+
+// Digest summarizes the repeats of one detection by one principal that a
+// storm window held back after alerting the first.
+type Digest struct {
+	Detection   *detect.Detection
+	Severity    detect.Severity
+	Principal   string
+	AccountID   string
+	Region      string
+	WindowStart time.Time
+	WindowEnd   time.Time
+	// Repeats is how many events after the first were held back.
+	Repeats int
+	// Occurrences lists some of them (at most a few dozen).
+	Occurrences []Occurrence
+}
+
+// Occurrence is one held-back event.
+type Occurrence struct {
+	EventID  string
+	Time     string
+	Resource string
+	Headline string
 }
 
 // Who made the call and how they were authenticated.

@@ -39,6 +39,9 @@ const (
 	// stack's region; default us-east-1, where IAM, STS, sign-in and
 	// Organizations events arrive.
 	KeyForwardRegions = "trailwatch:forwardRegions"
+	// KeyStormWindowMinutes is how long repeats of one detection by one
+	// principal are held back for a digest after the first alert.
+	KeyStormWindowMinutes = "trailwatch:stormWindowMinutes"
 )
 
 // MinRetentionDays is the shortest trail log retention trailwatch accepts.
@@ -66,11 +69,13 @@ type Config struct {
 	Suppressions []suppress.Rule
 	// ForwardRegions send their events to the stack's region.
 	ForwardRegions []string
+	// StormWindowMinutes is the storm window (1-60).
+	StormWindowMinutes int
 }
 
 // Default is the configuration when no context is given.
 func Default() Config {
-	return Config{RetentionDays: MinRetentionDays, ForwardRegions: []string{"us-east-1"}}
+	return Config{RetentionDays: MinRetentionDays, ForwardRegions: []string{"us-east-1"}, StormWindowMinutes: 5}
 }
 
 // FromContext reads the configuration through get, which returns a context
@@ -123,6 +128,14 @@ func FromContext(get func(key string) any) (Config, error) {
 				errs = append(errs, fmt.Errorf("%s: %w", l.key, err))
 			}
 			*l.dst = list
+		}
+	}
+	if v := get(KeyStormWindowMinutes); v != nil {
+		n, err := asInt(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", KeyStormWindowMinutes, err))
+		} else {
+			c.StormWindowMinutes = n
 		}
 	}
 	if v := get(KeySuppressions); v != nil {
@@ -198,6 +211,9 @@ func (c Config) Validate() error {
 	}
 	if err := suppress.Validate(c.Suppressions, nil); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", KeySuppressions, err))
+	}
+	if c.StormWindowMinutes < 1 || c.StormWindowMinutes > 60 {
+		errs = append(errs, fmt.Errorf("%s is %d; want 1 to 60 minutes", KeyStormWindowMinutes, c.StormWindowMinutes))
 	}
 	return errors.Join(errs...)
 }
@@ -310,6 +326,8 @@ const (
 	EnvSlackSecretName = "TRAILWATCH_SLACK_SECRET_NAME"
 	EnvTopicARN        = "TRAILWATCH_TOPIC_ARN"
 	EnvSettings        = "TRAILWATCH_SETTINGS"
+	EnvStateTable      = "TRAILWATCH_STATE_TABLE"
+	EnvStormWindow     = "TRAILWATCH_STORM_WINDOW_MINUTES"
 )
 
 // MaxSettingsBytes bounds the settings variable: Lambda allows 4 KB for
@@ -341,6 +359,11 @@ type Runtime struct {
 	SlackSecretName string
 	TopicARN        string
 	Settings        Settings
+	// StateTable names the DynamoDB table for delivery claims and storm
+	// windows; empty: no idempotency and no storm control.
+	StateTable string
+	// StormWindowMinutes is the storm window; zero means the default.
+	StormWindowMinutes int
 }
 
 // Env returns the function environment for r: the single place that names
@@ -357,6 +380,12 @@ func (r Runtime) Env() (map[string]string, error) {
 	env := map[string]string{EnvTopicARN: r.TopicARN, EnvSettings: string(settings)}
 	if r.SlackSecretName != "" {
 		env[EnvSlackSecretName] = r.SlackSecretName
+	}
+	if r.StateTable != "" {
+		env[EnvStateTable] = r.StateTable
+	}
+	if r.StormWindowMinutes > 0 {
+		env[EnvStormWindow] = strconv.Itoa(r.StormWindowMinutes)
 	}
 	return env, nil
 }
@@ -375,6 +404,14 @@ func RuntimeFromEnv(getenv func(string) string) (Runtime, error) {
 	}
 	if strings.Contains(r.SlackSecretName, "://") {
 		return r, fmt.Errorf("%s holds a URL; it must name a Secrets Manager secret", EnvSlackSecretName)
+	}
+	r.StateTable = strings.TrimSpace(getenv(EnvStateTable))
+	if s := strings.TrimSpace(getenv(EnvStormWindow)); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 60 {
+			return r, fmt.Errorf("%s %q: want 1 to 60 minutes", EnvStormWindow, s)
+		}
+		r.StormWindowMinutes = n
 	}
 	if s := getenv(EnvSettings); s != "" {
 		settings, err := ParseSettings([]byte(s))

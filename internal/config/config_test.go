@@ -20,14 +20,14 @@ func TestFromContext(t *testing.T) {
 		{
 			name: "strings as -c passes them",
 			ctx:  map[string]any{KeySlackSecretName: "trailwatch/slack-webhook", KeyEmails: "sec@example.com, ops@example.com", KeyRetentionDays: "400", KeyExistingTrail: "org-trail"},
-			want: Config{SlackSecretName: "trailwatch/slack-webhook", Emails: []string{"sec@example.com", "ops@example.com"}, RetentionDays: 400, ExistingTrail: "org-trail", ForwardRegions: []string{"us-east-1"}},
+			want: Config{StormWindowMinutes: 5, SlackSecretName: "trailwatch/slack-webhook", Emails: []string{"sec@example.com", "ops@example.com"}, RetentionDays: 400, ExistingTrail: "org-trail", ForwardRegions: []string{"us-east-1"}},
 		},
 		{
 			name: "JSON values from cdk.json",
 			ctx:  map[string]any{KeyEmails: []any{"sec@example.com"}, KeyRetentionDays: float64(730), KeyExistingTrail: "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail"},
-			want: Config{Emails: []string{"sec@example.com"}, RetentionDays: 730, ExistingTrail: "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail", ForwardRegions: []string{"us-east-1"}},
+			want: Config{StormWindowMinutes: 5, Emails: []string{"sec@example.com"}, RetentionDays: 730, ExistingTrail: "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail", ForwardRegions: []string{"us-east-1"}},
 		},
-		{name: "JSON list in a string", ctx: map[string]any{KeyEmails: `["a@example.com","b@example.com"]`}, want: Config{Emails: []string{"a@example.com", "b@example.com"}, RetentionDays: 365, ForwardRegions: []string{"us-east-1"}}},
+		{name: "JSON list in a string", ctx: map[string]any{KeyEmails: `["a@example.com","b@example.com"]`}, want: Config{StormWindowMinutes: 5, Emails: []string{"a@example.com", "b@example.com"}, RetentionDays: 365, ForwardRegions: []string{"us-east-1"}}},
 		{name: "retention too short", ctx: map[string]any{KeyRetentionDays: "90"}, wantErr: []string{"at least 365 days"}},
 		{name: "retention not a number", ctx: map[string]any{KeyRetentionDays: "a year"}, wantErr: []string{KeyRetentionDays, "whole number"}},
 		{name: "webhook URL instead of a secret name", ctx: map[string]any{KeySlackSecretName: "https://hooks.slack.com/services/T0/B0/XXXX"}, wantErr: []string{"looks like a webhook URL"}},
@@ -40,10 +40,11 @@ func TestFromContext(t *testing.T) {
 			ctx: map[string]any{KeyAllowedRegions: "eu-west-1,us-east-1", KeyAllowedInstanceTypes: []any{"g5.*"}, KeyTrailBuckets: "org-trail-logs",
 				KeyForwardRegions: "us-east-1,eu-central-1",
 				KeySuppressions:   `[{"detections":["security-group-changed"],"principals":["ci-deploy"],"reason":"Terraform owns security groups"}]`},
-			want: Config{RetentionDays: 365, AllowedRegions: []string{"eu-west-1", "us-east-1"}, AllowedInstanceTypes: []string{"g5.*"},
+			want: Config{StormWindowMinutes: 5, RetentionDays: 365, AllowedRegions: []string{"eu-west-1", "us-east-1"}, AllowedInstanceTypes: []string{"g5.*"},
 				TrailBuckets: []string{"org-trail-logs"}, ForwardRegions: []string{"us-east-1", "eu-central-1"},
 				Suppressions: []suppress.Rule{{Detections: []string{"security-group-changed"}, Principals: []string{"ci-deploy"}, Reason: "Terraform owns security groups"}}},
 		},
+		{name: "storm window", ctx: map[string]any{KeyStormWindowMinutes: "90"}, wantErr: []string{KeyStormWindowMinutes, "1 to 60"}},
 		{name: "bad region", ctx: map[string]any{KeyAllowedRegions: "europe"}, wantErr: []string{KeyAllowedRegions, `"europe" is not a region`}},
 		{name: "bad instance pattern", ctx: map[string]any{KeyAllowedInstanceTypes: "g5 large"}, wantErr: []string{"not an instance type"}},
 		{name: "suppression with a typo", ctx: map[string]any{KeySuppressions: `[{"detection":["x"],"reason":"r"}]`}, wantErr: []string{KeySuppressions, "unknown field"}},
@@ -90,7 +91,7 @@ func TestValidateNeverEchoesAWebhookURL(t *testing.T) {
 }
 
 func TestRuntimeEnvRoundTrip(t *testing.T) {
-	r := Runtime{SlackSecretName: "trailwatch/slack", TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts", Settings: Settings{
+	r := Runtime{SlackSecretName: "trailwatch/slack", TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts", StateTable: "trailwatch-state", StormWindowMinutes: 10, Settings: Settings{
 		Env:          detect.Env{TrailBuckets: []string{"org-trail-logs"}, MinRetentionDays: 400, AllowedRegions: []string{"eu-west-1"}},
 		Suppressions: []suppress.Rule{{Detections: []string{"security-group-changed"}, Principals: []string{"ci-deploy"}, Reason: "Terraform"}},
 	}}

@@ -9,14 +9,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/trailwatch/trailwatch/internal/alert"
+	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/deliver"
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/render"
+	"github.com/trailwatch/trailwatch/internal/state"
 	"github.com/trailwatch/trailwatch/internal/suppress"
 )
 
@@ -25,7 +29,25 @@ type Channel interface {
 	// Name is how logs and errors name the channel ("slack", "email").
 	Name() string
 	Send(ctx context.Context, a alert.Alert) error
+	SendDigest(ctx context.Context, d alert.Digest) error
 }
+
+// Ledger remembers deliveries, so an event EventBridge delivers twice, or
+// a retry after one channel failed, does not reach a channel twice.
+type Ledger interface {
+	// Claim returns false when the key was delivered or is being delivered.
+	Claim(ctx context.Context, key string) (bool, error)
+	Done(ctx context.Context, key string) error
+	Release(ctx context.Context, key string) error
+}
+
+// Storms counts repeats of a detection by one principal in a window.
+type Storms interface {
+	Record(ctx context.Context, w state.Window, o state.Occurrence, account, region string) (state.Tally, error)
+}
+
+// DefaultStormWindow is the storm window when none is configured.
+const DefaultStormWindow = 5 * time.Minute
 
 // Pipeline holds what processing an event needs.
 type Pipeline struct {
@@ -34,7 +56,15 @@ type Pipeline struct {
 	Suppressions []suppress.Rule
 	Enricher     *enrich.Enricher
 	Channels     []Channel
-	Log          *slog.Logger
+	// Ledger makes delivery idempotent; nil delivers every time.
+	Ledger Ledger
+	// Storms holds back repeats for a digest; nil alerts every event.
+	Storms Storms
+	// StormWindow is the length of storm windows; zero means 5 minutes.
+	StormWindow time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Result says what happened to one event.
@@ -50,6 +80,12 @@ type Result struct {
 	Deferred string
 	// Delivered lists the channels that accepted the alert.
 	Delivered []string
+	// AlreadyDelivered lists the channels that had the alert before
+	// (a repeated delivery of the event, or a retry).
+	AlreadyDelivered []string
+	// Repeat is set when the event repeats a detection the same principal
+	// triggered earlier in the storm window: it waits for the digest.
+	Repeat bool
 }
 
 // Suppressed is a finding an allow-list silenced.
@@ -96,14 +132,82 @@ func (p *Pipeline) Process(ctx context.Context, ev *event.Event, rule string) (R
 		}
 		log.Warn("invoked by a rule this catalog does not know; sending anyway", "rule", rule)
 	}
+	var note string
+	if p.Storms != nil && ev.CloudTrail != nil {
+		repeat, n := p.storm(ctx, ev, findings[0], log)
+		if repeat {
+			res.Repeat = true
+			return res, nil
+		}
+		note = n
+	}
 	a, err := p.Enricher.Alert(ctx, ev, findings)
 	if err != nil {
 		return res, fmt.Errorf("build alert: %w", err)
 	}
+	if note != "" {
+		a.Notes = append(a.Notes, note)
+	}
 	res.Alert = &a
-	res.Delivered, err = p.deliver(ctx, a)
-	log.Info("alert", "detection", primary, "severity", a.Severity.String(), "delivered", res.Delivered, "failed", err != nil)
+	res.Delivered, res.AlreadyDelivered, err = p.deliver(ctx, deliveryKey(ev), func(ctx context.Context, ch Channel) error { return ch.Send(ctx, a) })
+	log.Info("alert", "detection", primary, "severity", a.Severity.String(), "delivered", res.Delivered,
+		"already_delivered", res.AlreadyDelivered, "failed", err != nil)
 	return res, err
+}
+
+// storm records the event in its window and reports whether it repeats an
+// alerted one. When the store fails the event is alerted: a possible
+// duplicate is better than a lost alert.
+func (p *Pipeline) storm(ctx context.Context, ev *event.Event, f detect.Finding, log *slog.Logger) (repeat bool, note string) {
+	rec := ev.CloudTrail
+	window := p.StormWindow
+	if window <= 0 {
+		window = DefaultStormWindow
+	}
+	now := time.Now
+	if p.Now != nil {
+		now = p.Now
+	}
+	w := state.WindowOf(f.Detection.ID, f.Severity.String(), principalKey(rec), now(), window)
+	o := state.Occurrence{EventID: deliveryKey(ev), Time: rec.EventTime.UTC().Format(time.RFC3339), Resource: f.Resource.Name, Headline: f.Headline}
+	t, err := p.Storms.Record(ctx, w, o, rec.Account(), rec.AWSRegion)
+	if err != nil {
+		log.Warn("storm window unavailable; alerting", "error", err)
+		return false, ""
+	}
+	if !t.First {
+		log.Info("repeat within storm window: held for the digest", "detection", f.Detection.ID, "severity", f.Severity.String(),
+			"principal", w.Principal, "count", t.Count, "window_end", w.End)
+		return true, ""
+	}
+	return false, fmt.Sprintf("Further %s findings of this severity by this principal until %s are summarized in one digest.",
+		f.Detection.ID, w.End.Format("15:04 UTC"))
+}
+
+// principalKey identifies the caller for storm windows.
+func principalKey(rec *cloudtrail.Record) string {
+	id := rec.UserIdentity
+	for _, k := range []string{id.ARN, id.InvokedBy, id.PrincipalID, id.Type} {
+		if k != "" {
+			return k
+		}
+	}
+	return "unknown"
+}
+
+// deliveryKey identifies the event for idempotent delivery: CloudTrail's
+// eventID, the same however often EventBridge delivers it.
+func deliveryKey(ev *event.Event) string {
+	if ev.CloudTrail != nil && ev.CloudTrail.EventID != "" {
+		return ev.CloudTrail.EventID
+	}
+	return ev.ID()
+}
+
+// SendDigest delivers the digest of a storm window to every channel.
+func (p *Pipeline) SendDigest(ctx context.Context, d alert.Digest, key string) ([]string, error) {
+	delivered, _, err := p.deliver(ctx, "digest#"+key, func(ctx context.Context, ch Channel) error { return ch.SendDigest(ctx, d) })
+	return delivered, err
 }
 
 // suppress applies the allow-lists. Every silenced finding is logged with
@@ -133,34 +237,60 @@ func (p *Pipeline) suppress(ev *event.Event, findings []detect.Finding, log *slo
 }
 
 // deliver sends to every channel concurrently: one failing channel must not
-// keep the alert from the others, and any failure is returned.
-func (p *Pipeline) deliver(ctx context.Context, a alert.Alert) ([]string, error) {
+// keep the alert from the others, and any failure is returned. With a
+// Ledger each channel is claimed first (skipped when it already has the
+// alert), marked done after a send and released after a failure, so
+// Lambda's retry resends exactly what failed.
+func (p *Pipeline) deliver(ctx context.Context, key string, send func(context.Context, Channel) error) (delivered, already []string, err error) {
 	var (
-		mu        sync.Mutex
-		wg        sync.WaitGroup
-		delivered []string
-		errs      []error
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		errs []error
 	)
+	log := p.logger().With("key", key)
 	for _, ch := range p.Channels {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := ch.Send(ctx, a)
+		wg.Go(func() {
+			claim := "sent#" + key + "#" + ch.Name()
+			if p.Ledger != nil {
+				ok, err := p.Ledger.Claim(ctx, claim)
+				switch {
+				case err != nil:
+					log.Warn("delivery ledger unavailable; sending", "channel", ch.Name(), "error", err)
+				case !ok:
+					log.Info("already delivered; not sending again", "channel", ch.Name())
+					mu.Lock()
+					already = append(already, ch.Name())
+					mu.Unlock()
+					return
+				}
+			}
+			err := send(ctx, ch)
+			if p.Ledger != nil {
+				mark := p.Ledger.Done
+				if err != nil {
+					mark = p.Ledger.Release
+				}
+				if lerr := mark(ctx, claim); lerr != nil {
+					log.Warn("delivery ledger not updated", "channel", ch.Name(), "error", lerr)
+				}
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", ch.Name(), err))
-				p.logger().Error("delivery failed", "event_id", a.EventID, "channel", ch.Name(), "error", err)
+				log.Error("delivery failed", "channel", ch.Name(), "error", err)
 				return
 			}
 			delivered = append(delivered, ch.Name())
-		}()
+		})
 	}
 	wg.Wait()
+	slices.Sort(delivered)
+	slices.Sort(already)
 	if len(errs) > 0 {
-		return delivered, fmt.Errorf("%w: %w", ErrDelivery, errors.Join(errs...))
+		return delivered, already, fmt.Errorf("%w: %w", ErrDelivery, errors.Join(errs...))
 	}
-	return delivered, nil
+	return delivered, already, nil
 }
 
 func (p *Pipeline) logger() *slog.Logger {
@@ -197,6 +327,15 @@ func (s Slack) Send(ctx context.Context, a alert.Alert) error {
 	return s.Poster.Post(ctx, payload)
 }
 
+// SendDigest renders a storm digest and posts it.
+func (s Slack) SendDigest(ctx context.Context, d alert.Digest) error {
+	payload, err := render.DigestSlackJSON(d)
+	if err != nil {
+		return err
+	}
+	return s.Poster.Post(ctx, payload)
+}
+
 // EmailPublisher publishes an email (deliver.SNS).
 type EmailPublisher interface {
 	Publish(ctx context.Context, e deliver.Email) error
@@ -222,7 +361,25 @@ func (e Email) Send(ctx context.Context, a alert.Alert) error {
 	})
 }
 
+// SendDigest publishes a storm digest.
+func (e Email) SendDigest(ctx context.Context, d alert.Digest) error {
+	m := render.DigestEmail(d)
+	return e.Publisher.Publish(ctx, deliver.Email{
+		Subject: m.Subject,
+		Body:    m.Body,
+		Attributes: map[string]string{
+			"severity":  d.Severity.String(),
+			"detection": d.Detection.ID,
+			"digest":    "true",
+		},
+	})
+}
+
 var (
 	_ Channel = Slack{}
 	_ Channel = Email{}
+	_ Ledger  = (*state.Dynamo)(nil)
+	_ Ledger  = (*state.Memory)(nil)
+	_ Storms  = (*state.Dynamo)(nil)
+	_ Storms  = (*state.Memory)(nil)
 )

@@ -3,11 +3,13 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -17,22 +19,38 @@ import (
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/fixture"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
+	"github.com/trailwatch/trailwatch/internal/state"
 	"github.com/trailwatch/trailwatch/internal/suppress"
 )
 
-// recorder is a channel that records what it was asked to send.
+// recorder is a channel that records what it was asked to send; failures
+// makes its first sends fail.
 type recorder struct {
-	name string
-	err  error
-	mu   sync.Mutex
-	sent []alert.Alert
+	name     string
+	err      error
+	failures int
+	mu       sync.Mutex
+	sent     []alert.Alert
+	attempts int
+	digests  []alert.Digest
 }
 
 func (r *recorder) Name() string { return r.name }
 func (r *recorder) Send(_ context.Context, a alert.Alert) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.attempts++
+	if r.failures > 0 {
+		r.failures--
+		return errors.New("temporarily down")
+	}
 	r.sent = append(r.sent, a)
+	return r.err
+}
+func (r *recorder) SendDigest(_ context.Context, d alert.Digest) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.digests = append(r.digests, d)
 	return r.err
 }
 
@@ -195,5 +213,103 @@ func BenchmarkProcess(b *testing.B) {
 		if _, err := p.Process(context.Background(), ev, ""); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestDuplicateEventDeliveredOnce(t *testing.T) {
+	slackCh, emailCh := &recorder{name: "slack"}, &recorder{name: "email"}
+	p := newPipeline(t, slackCh, emailCh)
+	p.Ledger = state.NewMemory()
+	ev := decode(t, "s3/put-bucket-acl-canned-public-read-write.json")
+	first, err := p.Process(context.Background(), ev, "")
+	if err != nil || !slices.Equal(first.Delivered, []string{"email", "slack"}) {
+		t.Fatalf("first delivery: %v, %v", first.Delivered, err)
+	}
+	again, err := p.Process(context.Background(), decode(t, "s3/put-bucket-acl-canned-public-read-write.json"), "")
+	if err != nil || len(again.Delivered) != 0 || !slices.Equal(again.AlreadyDelivered, []string{"email", "slack"}) {
+		t.Fatalf("second delivery: delivered %v, already %v, %v", again.Delivered, again.AlreadyDelivered, err)
+	}
+	if len(slackCh.sent) != 1 || len(emailCh.sent) != 1 {
+		t.Errorf("sent slack %d, email %d; want 1 each", len(slackCh.sent), len(emailCh.sent))
+	}
+}
+
+// TestRetryResendsOnlyWhatFailed: email fails once; the retry Lambda makes
+// sends the email and does not repeat the Slack message.
+func TestRetryResendsOnlyWhatFailed(t *testing.T) {
+	slackCh, emailCh := &recorder{name: "slack"}, &recorder{name: "email", failures: 1}
+	p := newPipeline(t, slackCh, emailCh)
+	p.Ledger = state.NewMemory()
+	ev := decode(t, "s3/put-bucket-acl-canned-public-read-write.json")
+	if _, err := p.Process(context.Background(), ev, ""); !errors.Is(err, pipeline.ErrDelivery) {
+		t.Fatalf("first attempt: error %v, want a delivery error", err)
+	}
+	res, err := p.Process(context.Background(), ev, "")
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if !slices.Equal(res.Delivered, []string{"email"}) || !slices.Equal(res.AlreadyDelivered, []string{"slack"}) {
+		t.Errorf("retry delivered %v, already %v", res.Delivered, res.AlreadyDelivered)
+	}
+	if slackCh.attempts != 1 || emailCh.attempts != 2 || len(emailCh.sent) != 1 {
+		t.Errorf("slack attempts %d, email attempts %d sent %d", slackCh.attempts, emailCh.attempts, len(emailCh.sent))
+	}
+}
+
+// TestStormHoldsRepeatsForADigest: five public ACLs by one principal in one
+// window make one alert and one digest of four.
+func TestStormHoldsRepeatsForADigest(t *testing.T) {
+	rec := &recorder{name: "slack"}
+	p := newPipeline(t, rec)
+	store := state.NewMemory()
+	p.Storms, p.Ledger = store, store
+	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	p.Now = func() time.Time { return now }
+	for i := range 5 {
+		ev := decode(t, "s3/put-bucket-acl-canned-public-read-write.json")
+		ev.CloudTrail.EventID = fmt.Sprintf("storm-%d", i)
+		res, err := p.Process(context.Background(), ev, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Repeat != (i > 0) {
+			t.Errorf("event %d: Repeat = %v", i, res.Repeat)
+		}
+	}
+	if len(rec.sent) != 1 || len(rec.sent[0].Notes) != 1 || !strings.Contains(rec.sent[0].Notes[0], "summarized in one digest") {
+		t.Fatalf("sent %d alerts (notes %v), want 1 announcing the digest", len(rec.sent), rec.sent)
+	}
+	due, err := store.Due(context.Background())
+	if err != nil || len(due) != 1 || due[0].Repeats != 4 {
+		t.Fatalf("due = %+v, %v; want one digest of 4 repeats", due, err)
+	}
+	d, _ := p.Catalog.Get(due[0].Window.Detection)
+	if _, err := p.SendDigest(context.Background(), alert.Digest{Detection: d, Repeats: due[0].Repeats}, due[0].Window.Key()); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.digests) != 1 || rec.digests[0].Repeats != 4 {
+		t.Errorf("digests %+v", rec.digests)
+	}
+}
+
+// brokenStore fails every call, as DynamoDB would when unreachable.
+type brokenStore struct{}
+
+func (brokenStore) Claim(context.Context, string) (bool, error) { return false, errors.New("unreachable") }
+func (brokenStore) Done(context.Context, string) error          { return errors.New("unreachable") }
+func (brokenStore) Release(context.Context, string) error       { return errors.New("unreachable") }
+func (brokenStore) Record(context.Context, state.Window, state.Occurrence, string, string) (state.Tally, error) {
+	return state.Tally{}, errors.New("unreachable")
+}
+
+// TestBrokenStoreStillAlerts: when the state table is unreachable the
+// alert goes out (a possible duplicate beats a lost alert).
+func TestBrokenStoreStillAlerts(t *testing.T) {
+	rec := &recorder{name: "slack"}
+	p := newPipeline(t, rec)
+	p.Ledger, p.Storms = brokenStore{}, brokenStore{}
+	res, err := p.Process(context.Background(), decode(t, "s3/put-bucket-acl-canned-public-read-write.json"), "")
+	if err != nil || len(rec.sent) != 1 || res.Repeat {
+		t.Errorf("err %v, sent %d, repeat %v; want the alert sent", err, len(rec.sent), res.Repeat)
 	}
 }

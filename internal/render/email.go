@@ -80,6 +80,17 @@ func (w *bodyWriter) field(label, value string) {
 
 func (w *bodyWriter) line(s string) { w.b.WriteString(s + "\n") }
 
+// bullet writes an indented list item, wrapped under its first word.
+func (w *bodyWriter) bullet(value string) {
+	for i, l := range wrap(value, textWidth-4, true) {
+		if i == 0 {
+			w.line("  - " + l)
+		} else {
+			w.line("    " + l)
+		}
+	}
+}
+
 // wrap breaks a line at spaces to width runes. A word longer than a line
 // stays whole (ARNs and commands must copy cleanly), but in untrusted text
 // (hard) a word over three lines is cut so no line grows without bound.
@@ -196,12 +207,14 @@ func EmailBody(a alert.Alert) string {
 	if len(a.Unchecked) > 0 {
 		w.section("COULD NOT CHECK")
 		for _, u := range a.Unchecked {
-			for i, l := range wrap(emailText(u, maxLine), textWidth-4, true) {
-				if i == 0 {
-					w.line("  - " + l)
-				} else {
-					w.line("    " + l)
-				}
+			w.bullet(emailText(u, maxLine))
+		}
+	}
+	if len(a.Notes) > 0 {
+		w.section("NOTES")
+		for _, n := range a.Notes {
+			for _, l := range wrap(emailText(n, maxLine), textWidth-2, true) {
+				w.line("  " + l)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -129,7 +130,7 @@ func TestGolden(t *testing.T) {
 		t.Fatalf("only %d alerting fixtures found", len(cases))
 	}
 	// A golden file nobody renders any more is stale: fail so it is removed.
-	want := map[string]bool{}
+	want := map[string]bool{"digest.slack.json": true, "digest.email.txt": true}
 	for _, tc := range cases {
 		want[tc.name+".slack.json"], want[tc.name+".email.txt"] = true, true
 	}
@@ -424,5 +425,63 @@ func BenchmarkRender(b *testing.B) {
 			b.Fatal(err)
 		}
 		_ = render.RenderEmail(a)
+	}
+}
+
+func digestFor(t testing.TB, hostileText string) alert.Digest {
+	t.Helper()
+	c, err := detect.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := c.Get("security-group-changed")
+	if !ok {
+		t.Fatal("no security-group-changed detection")
+	}
+	dg := alert.Digest{
+		Detection: d, Severity: detect.SeverityLow, Principal: "arn:aws:sts::111122223333:assumed-role/terraform-apply/GitHubActions",
+		AccountID: "111122223333", Region: "eu-west-1",
+		WindowStart: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC), WindowEnd: time.Date(2026, 11, 20, 9, 5, 0, 0, time.UTC),
+		Repeats: 37,
+	}
+	for i := range 22 {
+		dg.Occurrences = append(dg.Occurrences, alert.Occurrence{
+			EventID: fmt.Sprintf("e-%02d", i), Time: fmt.Sprintf("2026-11-20T09:0%d:%02dZ", i/12, i*5%60),
+			Resource: fmt.Sprintf("sg-0a1b2c3d4e5f%04d", i), Headline: "Rule added to security group sg-0a1b2c3d4e5f" + fmt.Sprintf("%04d", i) + hostileText,
+		})
+	}
+	return dg
+}
+
+func TestDigestGolden(t *testing.T) {
+	dg := digestFor(t, "")
+	payload, err := render.DigestSlackJSON(dg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, payload, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, filepath.Join("testdata", "digest.slack.json"), append(pretty.Bytes(), '\n'))
+	m := render.DigestEmail(dg)
+	golden(t, filepath.Join("testdata", "digest.email.txt"), []byte("Subject: "+m.Subject+"\n\n"+m.Body))
+}
+
+func TestDigestTextIsInert(t *testing.T) {
+	dg := digestFor(t, " <!channel> <https://evil|x>\n`x``` *y*")
+	dg.Principal = "<!here> evil\nprincipal"
+	payload, err := render.DigestSlackJSON(dg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range texts(t, payload) {
+		if strings.ContainsAny(text, "<>") || strings.Count(text, "`")%2 != 0 || strings.Contains(text, "https://") {
+			t.Errorf("unsafe digest text %q", text)
+		}
+	}
+	m := render.DigestEmail(dg)
+	if len(m.Subject) > render.MaxSubject || strings.ContainsAny(m.Subject, "\r\n") || strings.Contains(m.Body, "https://") {
+		t.Errorf("unsafe digest email: %q\n%s", m.Subject, m.Body)
 	}
 }

@@ -191,6 +191,9 @@ func Slack(a alert.Alert) SlackMessage {
 	if len(a.Unchecked) > 0 {
 		elems = append(elems, mrkdwn("Could not check: "+slackEscape(strings.Join(a.Unchecked, "; "), 2000)))
 	}
+	for _, n := range a.Notes {
+		elems = append(elems, mrkdwn(slackEscape(n, 500)))
+	}
 	blocks = append(blocks, slack.NewContextBlock("", elems...))
 
 	return SlackMessage{Text: slackSummary(a), Blocks: blocks}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/trailwatch/trailwatch/internal/alert"
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/eventfile"
@@ -31,8 +32,11 @@ var Formats = []string{FormatText, FormatJSON, FormatSlack, FormatEmail}
 // Runner replays events.
 type Runner struct {
 	Pipeline *pipeline.Pipeline
-	Format   string
-	Out      io.Writer
+	// Digests, when set, runs at the end of the replay: the storm windows
+	// the run filled are summarized as production would after they close.
+	Digests *pipeline.Digests
+	Format  string
+	Out     io.Writer
 	// Errs receives one line per unreadable input and per failed delivery.
 	Errs io.Writer
 }
@@ -41,6 +45,8 @@ type Runner struct {
 type Summary struct {
 	Events           int
 	Alerts           int
+	Repeats          int
+	Digests          int
 	Unreadable       int
 	DeliveryFailures int
 }
@@ -74,7 +80,39 @@ func (r *Runner) Run(ctx context.Context, paths []string) (Summary, error) {
 		sum.Events++
 		return r.one(ctx, it, &sum)
 	})
-	return sum, err
+	if err != nil || r.Digests == nil {
+		return sum, err
+	}
+	r.Digests.Built = r.printDigest
+	n, derr := r.Digests.Run(ctx)
+	sum.Digests = n
+	if derr != nil {
+		sum.DeliveryFailures++
+		if _, werr := fmt.Fprintf(r.Errs, "trailwatch: digests: %v\n", derr); werr != nil {
+			return sum, werr
+		}
+	}
+	return sum, nil
+}
+
+// printDigest writes a digest in the run's format (the JSON format lists
+// detections per event and has no digests).
+func (r *Runner) printDigest(d alert.Digest) error {
+	var err error
+	switch r.Format {
+	case FormatSlack:
+		var b []byte
+		if b, err = render.DigestSlackJSON(d); err == nil {
+			_, err = fmt.Fprintf(r.Out, "%s\n", b)
+		}
+	case FormatEmail:
+		m := render.DigestEmail(d)
+		_, err = fmt.Fprintf(r.Out, "Subject: %s\n\n%s\n%s\n", m.Subject, m.Body, strings.Repeat("-", 76))
+	case FormatText:
+		m := render.DigestEmail(d)
+		_, err = fmt.Fprintf(r.Out, "%s\n%s\n%s\n%s\n", m.Subject, strings.Repeat("=", len(m.Subject)), m.Body, strings.Repeat("-", 76))
+	}
+	return err
 }
 
 func (r *Runner) one(ctx context.Context, it eventfile.Item, sum *Summary) error {
@@ -92,6 +130,9 @@ func (r *Runner) one(ctx context.Context, it eventfile.Item, sum *Summary) error
 	}
 	if res.Alert != nil {
 		sum.Alerts++
+	}
+	if res.Repeat {
+		sum.Repeats++
 	}
 	switch r.Format {
 	case FormatJSON:
@@ -135,6 +176,10 @@ func (r *Runner) one(ctx context.Context, it eventfile.Item, sum *Summary) error
 				s.Finding.Detection.ID, s.Rule, render.Clean(s.Reason, 300)); err != nil {
 				return err
 			}
+		}
+		if res.Repeat {
+			_, err := fmt.Fprintf(r.Out, "%s: %s: repeat of an alerted detection, held for the digest\n\n", render.Clean(it.Where, 300), render.Clean(summary(ev), 300))
+			return err
 		}
 		if res.Alert == nil {
 			_, err := fmt.Fprintf(r.Out, "%s: %s: no alert\n\n", render.Clean(it.Where, 300), render.Clean(summary(ev), 300))

@@ -1,0 +1,117 @@
+package state
+
+import (
+	"context"
+	"sort"
+	"sync"
+)
+
+// Memory keeps state in process, for one run of the CLI: the same
+// semantics as Dynamo without persistence. Safe for concurrent use.
+type Memory struct {
+	mu      sync.Mutex
+	claims  map[string]string // key -> status
+	windows map[string]*memWindow
+}
+
+type memWindow struct {
+	w           Window
+	account     string
+	region      string
+	first       string
+	ids         map[string]bool
+	occurrences map[string]Occurrence
+	digested    bool
+}
+
+// NewMemory returns an empty in-process store.
+func NewMemory() *Memory {
+	return &Memory{claims: map[string]string{}, windows: map[string]*memWindow{}}
+}
+
+// Claim is Dynamo.Claim in process.
+func (m *Memory) Claim(_ context.Context, key string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.claims[key]; ok {
+		return false, nil
+	}
+	m.claims[key] = statusPending
+	return true, nil
+}
+
+// Done is Dynamo.Done in process.
+func (m *Memory) Done(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.claims[key] = statusSent
+	return nil
+}
+
+// Release is Dynamo.Release in process.
+func (m *Memory) Release(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.claims, key)
+	return nil
+}
+
+// Record is Dynamo.Record in process.
+func (m *Memory) Record(_ context.Context, w Window, o Occurrence, account, region string) (Tally, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mw := m.windows[w.Key()]
+	if mw == nil {
+		mw = &memWindow{w: w, account: account, region: region, first: o.EventID, ids: map[string]bool{}, occurrences: map[string]Occurrence{}}
+		m.windows[w.Key()] = mw
+	}
+	mw.ids[o.EventID] = true
+	t := Tally{First: mw.first == o.EventID, Count: len(mw.ids)}
+	if !t.First && len(mw.occurrences) < MaxDigestEvents {
+		mw.occurrences[o.EventID] = o
+	}
+	return t, nil
+}
+
+// Due returns every window with repeats not digested yet, ended or not: a
+// replay is over when it asks.
+func (m *Memory) Due(context.Context) ([]Digest, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Digest
+	for key, mw := range m.windows {
+		if mw.digested || len(mw.ids) < 2 {
+			continue
+		}
+		dg := Digest{Window: mw.w, Account: mw.account, Region: mw.region, Repeats: len(mw.ids) - 1, key: key}
+		for _, o := range mw.occurrences {
+			dg.Occurrences = append(dg.Occurrences, o)
+		}
+		sort.Slice(dg.Occurrences, func(i, j int) bool { return dg.Occurrences[i].Time < dg.Occurrences[j].Time })
+		out = append(out, dg)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out, nil
+}
+
+// ClaimDigest is Dynamo.ClaimDigest in process.
+func (m *Memory) ClaimDigest(_ context.Context, dg Digest) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mw := m.windows[dg.key]
+	if mw == nil || mw.digested {
+		return false, nil
+	}
+	mw.digested = true
+	return true, nil
+}
+
+// ReleaseDigest is Dynamo.ReleaseDigest in process.
+func (m *Memory) ReleaseDigest(_ context.Context, dg Digest) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if mw := m.windows[dg.key]; mw != nil {
+		mw.digested = false
+	}
+	return nil
+}

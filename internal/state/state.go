@@ -1,0 +1,424 @@
+// Package state is trailwatch's memory between invocations, in DynamoDB (or
+// in process for the CLI): which alerts were delivered to which channel, so
+// an event EventBridge delivers twice is sent once; and storm windows, so a
+// principal that triggers one detection two hundred times in five minutes
+// gets one alert and then a digest, not two hundred messages.
+//
+// Every item expires by DynamoDB TTL. Items hold names, IDs and headlines of
+// events, never secrets.
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Attribute names of the table. The partition key is "pk" (string); TTL
+// is on "expires" (epoch seconds).
+const (
+	KeyAttribute = "pk"
+	TTLAttribute = "expires"
+)
+
+// Claim outcomes.
+const (
+	statusPending = "pending"
+	statusSent    = "sent"
+)
+
+// MaxDigestEvents bounds how many repeats a window keeps for its digest;
+// the count goes on beyond it.
+const MaxDigestEvents = 20
+
+// maxWindowIDs bounds the event IDs a window item keeps for counting
+// without double counting; past it, repeats are counted in "overflow".
+const maxWindowIDs = 2000
+
+// DynamoAPI is the part of the DynamoDB client the store uses.
+type DynamoAPI interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+}
+
+var _ DynamoAPI = (*dynamodb.Client)(nil)
+
+// Dynamo keeps state in a DynamoDB table.
+type Dynamo struct {
+	Client DynamoAPI
+	Table  string
+	// ClaimTTL is how long a delivery is remembered; default 24 h (longer
+	// than EventBridge's and Lambda's retries together).
+	ClaimTTL time.Duration
+	// StaleAfter is when a pending claim (its holder crashed or timed out)
+	// may be taken over; default 2 minutes, longer than the function runs.
+	StaleAfter time.Duration
+	// Timeout bounds each call; default 3 s.
+	Timeout time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (d *Dynamo) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func (d *Dynamo) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	t := d.Timeout
+	if t <= 0 {
+		t = 3 * time.Second
+	}
+	return context.WithTimeout(ctx, t)
+}
+
+func orDefault(v, def time.Duration) time.Duration {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// Claim marks key as being delivered now. It returns false when a delivery
+// under key already happened or is under way (a pending claim younger than
+// StaleAfter).
+func (d *Dynamo) Claim(ctx context.Context, key string) (bool, error) {
+	ctx, cancel := d.ctx(ctx)
+	defer cancel()
+	now := d.now()
+	_, err := d.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(d.Table),
+		Item: map[string]types.AttributeValue{
+			KeyAttribute: s(key),
+			TTLAttribute: n(now.Add(orDefault(d.ClaimTTL, 24*time.Hour)).Unix()),
+			"status":     s(statusPending),
+			"claimedAt":  n(now.Unix()),
+		},
+		ConditionExpression:      aws.String("attribute_not_exists(pk) OR expires < :now OR (#status = :pending AND claimedAt < :stale)"),
+		ExpressionAttributeNames: map[string]string{"#status": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now":     n(now.Unix()),
+			":pending": s(statusPending),
+			":stale":   n(now.Add(-orDefault(d.StaleAfter, 2*time.Minute)).Unix()),
+		},
+	})
+	var cond *types.ConditionalCheckFailedException
+	if errors.As(err, &cond) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// Done marks a claimed delivery as sent.
+func (d *Dynamo) Done(ctx context.Context, key string) error {
+	ctx, cancel := d.ctx(ctx)
+	defer cancel()
+	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(d.Table),
+		Key:                       map[string]types.AttributeValue{KeyAttribute: s(key)},
+		UpdateExpression:          aws.String("SET #status = :sent"),
+		ExpressionAttributeNames:  map[string]string{"#status": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":sent": s(statusSent)},
+	})
+	if err != nil {
+		return fmt.Errorf("mark %s sent: %w", key, err)
+	}
+	return nil
+}
+
+// Release forgets a claim whose delivery failed, so a retry delivers.
+func (d *Dynamo) Release(ctx context.Context, key string) error {
+	ctx, cancel := d.ctx(ctx)
+	defer cancel()
+	_, err := d.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(d.Table),
+		Key:       map[string]types.AttributeValue{KeyAttribute: s(key)},
+	})
+	if err != nil {
+		return fmt.Errorf("release %s: %w", key, err)
+	}
+	return nil
+}
+
+// Window identifies a storm window: one detection at one severity by one
+// principal, in one window of time.
+type Window struct {
+	Detection string
+	Severity  string
+	Principal string
+	// Start and End bound the window.
+	Start, End time.Time
+}
+
+// WindowOf returns the tumbling window of length size holding t.
+func WindowOf(detection, severity, principal string, t time.Time, size time.Duration) Window {
+	start := t.UTC().Truncate(size)
+	return Window{Detection: detection, Severity: severity, Principal: principal, Start: start, End: start.Add(size)}
+}
+
+// Key is the window's item key.
+func (w Window) Key() string {
+	return fmt.Sprintf("storm#%s#%s#%s#%d", w.Detection, w.Severity, w.Principal, w.Start.Unix())
+}
+
+// Occurrence is one event in a window, as the digest lists it.
+type Occurrence struct {
+	EventID  string `json:"eventId"`
+	Time     string `json:"time"`
+	Resource string `json:"resource"`
+	Headline string `json:"headline"`
+}
+
+// Tally is what Record learned about the window.
+type Tally struct {
+	// First is set when this event opened the window (its first event, also
+	// on a retry of that event): the caller alerts.
+	First bool
+	// Count is how many distinct events the window has seen.
+	Count int
+}
+
+// Record adds an event to its window. The window counts each event ID once,
+// so a retried or duplicated event is neither a repeat nor counted twice.
+func (d *Dynamo) Record(ctx context.Context, w Window, o Occurrence, account, region string) (Tally, error) {
+	ctx, cancel := d.ctx(ctx)
+	defer cancel()
+	key := map[string]types.AttributeValue{KeyAttribute: s(w.Key())}
+	values := map[string]types.AttributeValue{
+		":id":        &types.AttributeValueMemberSS{Value: []string{o.EventID}},
+		":first":     s(o.EventID),
+		":exp":       n(w.End.Add(24 * time.Hour).Unix()),
+		":end":       n(w.End.Unix()),
+		":start":     n(w.Start.Unix()),
+		":det":       s(w.Detection),
+		":sev":       s(w.Severity),
+		":principal": s(w.Principal),
+		":account":   s(account),
+		":region":    s(region),
+		":max":       n(maxWindowIDs),
+	}
+	out, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(d.Table),
+		Key:       key,
+		UpdateExpression: aws.String("ADD ids :id SET firstEvent = if_not_exists(firstEvent, :first), expires = if_not_exists(expires, :exp), " +
+			"windowEnd = if_not_exists(windowEnd, :end), windowStart = if_not_exists(windowStart, :start), detection = :det, severity = :sev, principal = :principal, " +
+			"account = if_not_exists(account, :account), #region = if_not_exists(#region, :region)"),
+		ConditionExpression:       aws.String("attribute_not_exists(ids) OR size(ids) < :max"),
+		ExpressionAttributeNames:  map[string]string{"#region": "region"},
+		ExpressionAttributeValues: values,
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	var cond *types.ConditionalCheckFailedException
+	if errors.As(err, &cond) {
+		// The window is full: count the repeat without its ID.
+		return d.overflow(ctx, key)
+	}
+	if err != nil {
+		return Tally{}, fmt.Errorf("record %s: %w", w.Key(), err)
+	}
+	t := Tally{Count: countOf(out.Attributes)}
+	if f, ok := out.Attributes["firstEvent"].(*types.AttributeValueMemberS); ok {
+		t.First = f.Value == o.EventID
+	}
+	if !t.First && t.Count <= MaxDigestEvents+1 {
+		if err := d.keep(ctx, key, o); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+func (d *Dynamo) overflow(ctx context.Context, key map[string]types.AttributeValue) (Tally, error) {
+	out, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(d.Table),
+		Key:                       key,
+		UpdateExpression:          aws.String("ADD overflow :one"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": n(1)},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return Tally{}, fmt.Errorf("count overflow: %w", err)
+	}
+	return Tally{Count: countOf(out.Attributes)}, nil
+}
+
+// keep stores a repeat for the digest, keyed by event ID so a retry
+// overwrites instead of adding.
+func (d *Dynamo) keep(ctx context.Context, key map[string]types.AttributeValue, o Occurrence) error {
+	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        aws.String(d.Table),
+		Key:              key,
+		UpdateExpression: aws.String("SET occurrences = if_not_exists(occurrences, :empty)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":empty": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}},
+		},
+	})
+	if err == nil {
+		_, err = d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                aws.String(d.Table),
+			Key:                      key,
+			UpdateExpression:         aws.String("SET occurrences.#id = :o"),
+			ExpressionAttributeNames: map[string]string{"#id": o.EventID},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+				"time": s(o.Time), "resource": s(o.Resource), "headline": s(o.Headline),
+			}}},
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("keep occurrence %s: %w", o.EventID, err)
+	}
+	return nil
+}
+
+func countOf(attrs map[string]types.AttributeValue) int {
+	c := 0
+	if ids, ok := attrs["ids"].(*types.AttributeValueMemberSS); ok {
+		c = len(ids.Value)
+	}
+	if o, ok := attrs["overflow"].(*types.AttributeValueMemberN); ok {
+		v, _ := strconv.Atoi(o.Value)
+		c += v
+	}
+	return c
+}
+
+// Digest is a closed window with repeats, to be summarized in one message.
+type Digest struct {
+	Window  Window
+	Account string
+	Region  string
+	// Repeats is how many events after the first were not alerted.
+	Repeats     int
+	Occurrences []Occurrence
+	key         string
+}
+
+// Key identifies the digest's window, for idempotent delivery.
+func (d Digest) Key() string { return d.key }
+
+// Due returns the windows that have ended, saw repeats, and were not
+// digested yet.
+func (d *Dynamo) Due(ctx context.Context) ([]Digest, error) {
+	ctx, cancel := d.ctx(ctx)
+	defer cancel()
+	var out []Digest
+	var start map[string]types.AttributeValue
+	for {
+		res, err := d.Client.Scan(ctx, &dynamodb.ScanInput{
+			TableName:                 aws.String(d.Table),
+			FilterExpression:          aws.String("begins_with(pk, :storm) AND windowEnd <= :now AND attribute_not_exists(digested)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":storm": s("storm#"), ":now": n(d.now().Unix())},
+			ExclusiveStartKey:         start,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("scan for due digests: %w", err)
+		}
+		for _, item := range res.Items {
+			if dg, ok := digestOf(item); ok && dg.Repeats > 0 {
+				out = append(out, dg)
+			}
+		}
+		if len(res.LastEvaluatedKey) == 0 {
+			break
+		}
+		start = res.LastEvaluatedKey
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out, nil
+}
+
+func digestOf(item map[string]types.AttributeValue) (Digest, bool) {
+	str := func(k string) string {
+		if v, ok := item[k].(*types.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	end, _ := item["windowEnd"].(*types.AttributeValueMemberN)
+	if end == nil {
+		return Digest{}, false
+	}
+	e, _ := strconv.ParseInt(end.Value, 10, 64)
+	var st int64
+	if start, ok := item["windowStart"].(*types.AttributeValueMemberN); ok {
+		st, _ = strconv.ParseInt(start.Value, 10, 64)
+	}
+	dg := Digest{
+		Window: Window{Detection: str("detection"), Severity: str("severity"), Principal: str("principal"),
+			Start: time.Unix(st, 0).UTC(), End: time.Unix(e, 0).UTC()},
+		Account: str("account"), Region: str("region"),
+		Repeats: countOf(item) - 1, key: str(KeyAttribute),
+	}
+	if occ, ok := item["occurrences"].(*types.AttributeValueMemberM); ok {
+		for id, v := range occ.Value {
+			m, _ := v.(*types.AttributeValueMemberM)
+			if m == nil {
+				continue
+			}
+			field := func(k string) string {
+				if x, ok := m.Value[k].(*types.AttributeValueMemberS); ok {
+					return x.Value
+				}
+				return ""
+			}
+			dg.Occurrences = append(dg.Occurrences, Occurrence{EventID: id, Time: field("time"), Resource: field("resource"), Headline: field("headline")})
+		}
+		sort.Slice(dg.Occurrences, func(i, j int) bool { return dg.Occurrences[i].Time < dg.Occurrences[j].Time })
+	}
+	return dg, true
+}
+
+// ClaimDigest marks a digest as being sent; false when another run has it.
+func (d *Dynamo) ClaimDigest(ctx context.Context, dg Digest) (bool, error) {
+	ctx, cancel := d.ctx(ctx)
+	defer cancel()
+	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(d.Table),
+		Key:                       map[string]types.AttributeValue{KeyAttribute: s(dg.key)},
+		UpdateExpression:          aws.String("SET digested = :now"),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(digested)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": n(d.now().Unix())},
+	})
+	var cond *types.ConditionalCheckFailedException
+	if errors.As(err, &cond) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim digest %s: %w", dg.key, err)
+	}
+	return true, nil
+}
+
+// ReleaseDigest undoes ClaimDigest after a failed delivery.
+func (d *Dynamo) ReleaseDigest(ctx context.Context, dg Digest) error {
+	ctx, cancel := d.ctx(ctx)
+	defer cancel()
+	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        aws.String(d.Table),
+		Key:              map[string]types.AttributeValue{KeyAttribute: s(dg.key)},
+		UpdateExpression: aws.String("REMOVE digested"),
+	})
+	if err != nil {
+		return fmt.Errorf("release digest %s: %w", dg.key, err)
+	}
+	return nil
+}
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func n(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
