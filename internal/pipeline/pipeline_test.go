@@ -295,9 +295,11 @@ func TestStormHoldsRepeatsForADigest(t *testing.T) {
 // brokenStore fails every call, as DynamoDB would when unreachable.
 type brokenStore struct{}
 
-func (brokenStore) Claim(context.Context, string) (bool, error) { return false, errors.New("unreachable") }
-func (brokenStore) Done(context.Context, string) error          { return errors.New("unreachable") }
-func (brokenStore) Release(context.Context, string) error       { return errors.New("unreachable") }
+func (brokenStore) Claim(context.Context, string) (bool, error) {
+	return false, errors.New("unreachable")
+}
+func (brokenStore) Done(context.Context, string) error    { return errors.New("unreachable") }
+func (brokenStore) Release(context.Context, string) error { return errors.New("unreachable") }
 func (brokenStore) Record(context.Context, state.Window, state.Occurrence, string, string) (state.Tally, error) {
 	return state.Tally{}, errors.New("unreachable")
 }
