@@ -20,6 +20,8 @@ type AlarmsProps struct {
 	Topic           awssns.ITopic
 	DeadLetterQueue awssqs.IQueue
 	Function        awslambda.IFunction
+	// Digest is the digest function.
+	Digest awslambda.IFunction
 }
 
 // Alarms watch trailwatch itself and report through the topic, which does
@@ -31,6 +33,8 @@ type Alarms struct {
 	DeadLetters awscloudwatch.Alarm
 	// FunctionErrors fires when an invocation of the function failed.
 	FunctionErrors awscloudwatch.Alarm
+	// DigestErrors fires when the digest function failed.
+	DigestErrors awscloudwatch.Alarm
 }
 
 // NewAlarms creates the alarms.
@@ -67,5 +71,18 @@ func NewAlarms(scope constructs.Construct, id string, props *AlarmsProps) *Alarm
 	})
 	functionErrors.AddAlarmAction(action)
 
-	return &Alarms{Construct: this, DeadLetters: deadLetters, FunctionErrors: functionErrors}
+	digestErrors := awscloudwatch.NewAlarm(this, jsii.String("DigestErrors"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String("The trailwatch digest function failed: digests of held-back repeats are delayed. See its log group."),
+		Metric: props.Digest.MetricErrors(&awscloudwatch.MetricOptions{
+			Period:    period,
+			Statistic: jsii.String("Sum"),
+		}),
+		Threshold:          jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	digestErrors.AddAlarmAction(action)
+
+	return &Alarms{Construct: this, DeadLetters: deadLetters, FunctionErrors: functionErrors, DigestErrors: digestErrors}
 }

@@ -20,6 +20,7 @@ func TestAlarmsReportThroughTopic(t *testing.T) {
 	}{
 		{"dead letters", "AWS/SQS", "ApproximateNumberOfMessagesVisible", obj{"Name": "QueueName", "Value": getAtt(queueID, "QueueName")}},
 		{"function errors", "AWS/Lambda", "Errors", obj{"Name": "FunctionName", "Value": ref(fnID)}},
+		{"digest errors", "AWS/Lambda", "Errors", obj{"Name": "FunctionName", "Value": ref(logicalID(t, s.stack.Stack, s.stack.Digest.Function))}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,5 +38,5 @@ func TestAlarmsReportThroughTopic(t *testing.T) {
 			})
 		})
 	}
-	assert(t, "alarm count", func() { s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(2)) })
+	assert(t, "alarm count", func() { s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(3)) })
 }

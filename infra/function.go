@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
@@ -42,10 +43,22 @@ type AlertFunctionProps struct {
 	// Settings are the detection settings and allow-lists the function
 	// decides with.
 	Settings config.Settings
+	// Description says what the function is for.
+	Description string
+	// Lookups grants the enrichment look-ups (bucket exposure, account
+	// alias, event history): the CloudTrail function needs them, the digest
+	// function does not.
+	Lookups bool
+	// StateTable holds delivery claims and storm windows; Scan lets the
+	// function list windows due for a digest.
+	StateTable awsdynamodb.ITable
+	Scan       bool
+	// StormWindowMinutes is the storm window.
+	StormWindowMinutes int
 }
 
-// AlertFunction is the CloudTrail Lambda function with its own role, which
-// holds exactly what the function calls, and its own log group.
+// AlertFunction is one of trailwatch's Lambda functions with its own role,
+// which holds exactly what the function calls, and its own log group.
 type AlertFunction struct {
 	constructs.Construct
 	Function awslambda.Function
@@ -53,7 +66,7 @@ type AlertFunction struct {
 	LogGroup awslogs.LogGroup
 }
 
-// NewAlertFunction creates the CloudTrail function, its role and its log group.
+// NewAlertFunction creates a function, its role and its log group.
 func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctionProps) *AlertFunction {
 	this := constructs.NewConstruct(scope, jsii.String(id))
 	stack := awscdk.Stack_Of(this)
@@ -68,24 +81,37 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 	// function may write only to its own log group.
 	role := awsiam.NewRole(this, jsii.String("Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String("trailwatch CloudTrail function: reads S3 and account settings named in events, publishes alerts"),
+		Description: jsii.String(props.Description),
 	})
 	logGroup.GrantWrite(role)
 
-	// Enrichment looks at the bucket an event names, which can be any
-	// bucket of the account.
-	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("ReadBucketExposure"),
-		Actions:   jsii.Strings("s3:GetBucketPolicyStatus", "s3:GetBucketPublicAccessBlock", "s3:GetBucketAcl"),
-		Resources: &[]*string{jsii.String("arn:" + *awscdk.Aws_PARTITION() + ":s3:::*")},
-	}))
-	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid: jsii.String("ReadAccountSettings"),
-		// cloudtrail:LookupEvents finds the Block Public Access settings a
-		// change replaced, in the account's event history.
-		Actions:   jsii.Strings("s3:GetAccountPublicAccessBlock", "iam:ListAccountAliases", "cloudtrail:LookupEvents"),
-		Resources: jsii.Strings("*"),
-	}))
+	if props.Lookups {
+		// Enrichment looks at the bucket an event names, which can be any
+		// bucket of the account.
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReadBucketExposure"),
+			Actions:   jsii.Strings("s3:GetBucketPolicyStatus", "s3:GetBucketPublicAccessBlock", "s3:GetBucketAcl"),
+			Resources: &[]*string{jsii.String("arn:" + *awscdk.Aws_PARTITION() + ":s3:::*")},
+		}))
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("ReadAccountSettings"),
+			// cloudtrail:LookupEvents finds the Block Public Access settings a
+			// change replaced, in the account's event history.
+			Actions:   jsii.Strings("s3:GetAccountPublicAccessBlock", "iam:ListAccountAliases", "cloudtrail:LookupEvents"),
+			Resources: jsii.Strings("*"),
+		}))
+	}
+	if props.StateTable != nil {
+		actions := []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+		if props.Scan {
+			actions = append(actions, "dynamodb:Scan")
+		}
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("DeliveryStateTable"),
+			Actions:   jsii.Strings(actions...),
+			Resources: &[]*string{props.StateTable.TableArn()},
+		}))
+	}
 	// sns:Publish on the topic, kms:GenerateDataKey*/kms:Decrypt on its key.
 	props.Topic.GrantPublish(role)
 	if props.SlackSecretName != "" {
@@ -103,7 +129,12 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 		}))
 	}
 
-	env, err := config.Runtime{SlackSecretName: props.SlackSecretName, TopicARN: *props.Topic.TopicArn(), Settings: props.Settings}.Env()
+	rt := config.Runtime{SlackSecretName: props.SlackSecretName, TopicARN: *props.Topic.TopicArn(), Settings: props.Settings,
+		StormWindowMinutes: props.StormWindowMinutes}
+	if props.StateTable != nil {
+		rt.StateTable = *props.StateTable.TableName()
+	}
+	env, err := rt.Env()
 	if err != nil {
 		panic(err)
 	}
@@ -113,7 +144,7 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 	}
 
 	fn := awslambda.NewFunction(this, jsii.String("Function"), &awslambda.FunctionProps{
-		Description:   jsii.String("trailwatch: turns dangerous CloudTrail events into Slack and email alerts"),
+		Description:   jsii.String(props.Description),
 		Code:          awslambda.Code_FromAsset(jsii.String(props.CodeDir), nil),
 		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:  awslambda.Architecture_ARM_64(),
@@ -123,29 +154,30 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 		Role:          role,
 		Environment:   &environment,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
+		Tracing:       awslambda.Tracing_ACTIVE,
 		LogGroup:      logGroup,
 		RetryAttempts: jsii.Number(functionRetryAttempts),
 		OnFailure:     awslambdadestinations.NewSqsDestination(props.DeadLetterQueue),
 	})
 
-	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{
-		{
+	suppressions := []*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		AppliesTo: &[]any{"Action::kms:GenerateDataKey*"},
+		Reason:    jsii.String("Publishing to a KMS-encrypted SNS topic needs kms:GenerateDataKey* on the topic's key (SNS developer guide); the resource is that one key."),
+	}, {
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		AppliesTo: &[]any{"Resource::*"},
+		Reason:    jsii.String("Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (Service Authorization Reference); lookups add s3:GetAccountPublicAccessBlock, iam:ListAccountAliases and cloudtrail:LookupEvents, which support none either."),
+	}}
+	if props.Lookups {
+		suppressions = append(suppressions, &cdknag.NagPackSuppression{
 			Id:        jsii.String("AwsSolutions-IAM5"),
 			AppliesTo: &[]any{"Resource::arn:<AWS::Partition>:s3:::*"},
 			Reason: jsii.String("s3:GetBucketPolicyStatus, s3:GetBucketPublicAccessBlock and s3:GetBucketAcl are called on the bucket an event names; " +
 				"those buckets are not known at deploy time. The actions only read exposure settings, never objects."),
-		},
-		{
-			Id:        jsii.String("AwsSolutions-IAM5"),
-			AppliesTo: &[]any{"Resource::*"},
-			Reason:    jsii.String("s3:GetAccountPublicAccessBlock, iam:ListAccountAliases and cloudtrail:LookupEvents support no resource-level permissions (Service Authorization Reference): Resource must be *."),
-		},
-		{
-			Id:        jsii.String("AwsSolutions-IAM5"),
-			AppliesTo: &[]any{"Action::kms:GenerateDataKey*"},
-			Reason:    jsii.String("Publishing to a KMS-encrypted SNS topic needs kms:GenerateDataKey* on the topic's key (SNS developer guide); the resource is that one key."),
-		},
-	}, jsii.Bool(true))
+		})
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &suppressions, jsii.Bool(true))
 
 	return &AlertFunction{Construct: this, Function: fn, Role: role, LogGroup: logGroup}
 }

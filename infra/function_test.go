@@ -21,7 +21,7 @@ func TestFunction(t *testing.T) {
 	topicID := logicalID(t, s.stack.Stack, s.stack.Notifications.Topic)
 	queueID := logicalID(t, s.stack.Stack, s.stack.Notifications.DeadLetterQueue)
 
-	assert(t, "one function", func() { s.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(1)) })
+	assert(t, "two functions", func() { s.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(2)) })
 	assert(t, "function properties", func() {
 		s.template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), like(obj{
 			"Runtime":       "provided.al2023",
@@ -47,19 +47,34 @@ func TestFunction(t *testing.T) {
 	// The environment is exactly what config.Runtime.Env names, with the
 	// topic's ARN as a reference.
 	want := map[string]any{}
-	env, err := config.Runtime{SlackSecretName: testSlackSecretName, TopicARN: "topic", Settings: s.cfg.Settings()}.Env()
+	env, err := config.Runtime{SlackSecretName: testSlackSecretName, TopicARN: "topic", Settings: s.cfg.Settings(),
+		StateTable: "table", StormWindowMinutes: s.cfg.StormWindowMinutes}.Env()
 	if err != nil {
 		t.Fatal(err)
 	}
+	tableID := logicalID(t, s.stack.Stack, s.stack.StateTable)
 	for k, v := range env {
 		want[k] = v
-		if v == "topic" {
+		switch v {
+		case "topic":
 			want[k] = ref(topicID)
+		case "table":
+			want[k] = ref(tableID)
 		}
 	}
-	if got := functionEnv(t, s.json); !equalJSON(got, want) {
-		t.Errorf("environment = %v, want %v", got, want)
+	for _, fn := range []*AlertFunction{s.stack.Function, s.stack.Digest} {
+		if got := functionEnv(t, s.json, logicalID(t, s.stack.Stack, fn.Function)); !equalJSON(got, want) {
+			t.Errorf("environment = %v, want %v", got, want)
+		}
 	}
+	assert(t, "state table", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), like(obj{
+			"KeySchema":                        arr{obj{"AttributeName": "pk", "KeyType": "HASH"}},
+			"BillingMode":                      "PAY_PER_REQUEST",
+			"TimeToLiveSpecification":          obj{"AttributeName": "expires", "Enabled": true},
+			"PointInTimeRecoverySpecification": obj{"PointInTimeRecoveryEnabled": true},
+		}))
+	})
 }
 
 func TestFunctionRoleIsLeastPrivilege(t *testing.T) {
@@ -86,6 +101,7 @@ func TestFunctionRoleIsLeastPrivilege(t *testing.T) {
 	topicKeyID := logicalID(t, s.stack.Stack, s.stack.Notifications.TopicKey)
 	queueID := logicalID(t, s.stack.Stack, s.stack.Notifications.DeadLetterQueue)
 	logGroupID := logicalID(t, s.stack.Stack, s.stack.Function.LogGroup)
+	tableID := logicalID(t, s.stack.Stack, s.stack.StateTable)
 	// What each action may touch, flattened (see flat).
 	want := map[string]string{
 		"logs:CreateLogStream":           "${" + logGroupID + ".Arn}",
@@ -100,6 +116,12 @@ func TestFunctionRoleIsLeastPrivilege(t *testing.T) {
 		"kms:GenerateDataKey*":           "${" + topicKeyID + ".Arn}",
 		"kms:Decrypt":                    "${" + topicKeyID + ".Arn}",
 		"secretsmanager:GetSecretValue":  "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:" + testSlackSecretName + "-??????",
+		"dynamodb:PutItem":               "${" + tableID + ".Arn}",
+		"dynamodb:UpdateItem":            "${" + tableID + ".Arn}",
+		"dynamodb:DeleteItem":            "${" + tableID + ".Arn}",
+		// Active tracing; X-Ray has no resource-level permissions.
+		"xray:PutTraceSegments":    "*",
+		"xray:PutTelemetryRecords": "*",
 		// The on-failure destination, granted by awslambdadestinations.
 		"sqs:SendMessage":        "${" + queueID + ".Arn}",
 		"sqs:GetQueueAttributes": "${" + queueID + ".Arn}",
@@ -140,7 +162,7 @@ func TestNoSecretInTemplate(t *testing.T) {
 			t.Errorf("%s template creates %d secrets; the webhook secret is made by hand", name, n)
 		}
 	}
-	env := functionEnv(t, s.json)
+	env := functionEnv(t, s.json, logicalID(t, s.stack.Stack, s.stack.Function.Function))
 	if got := env[config.EnvSlackSecretName]; got != testSlackSecretName {
 		t.Errorf("%s = %v, want the secret's name %q", config.EnvSlackSecretName, got, testSlackSecretName)
 	}
@@ -149,24 +171,21 @@ func TestNoSecretInTemplate(t *testing.T) {
 			t.Errorf("environment %s holds a URL: %q", k, s)
 		}
 	}
-	if _, ok := functionEnv(t, s.existingJSON)[config.EnvSlackSecretName]; ok {
+	if _, ok := functionEnv(t, s.existingJSON, logicalID(t, s.existing.Stack, s.existing.Function.Function))[config.EnvSlackSecretName]; ok {
 		t.Errorf("stack without Slack sets %s", config.EnvSlackSecretName)
 	}
 }
 
-// functionEnv returns the environment of the template's only function.
-func functionEnv(t *testing.T, tmpl map[string]any) map[string]any {
+// functionEnv returns the environment of a function of the template.
+func functionEnv(t *testing.T, tmpl map[string]any, logicalID string) map[string]any {
 	t.Helper()
-	fns := resources(tmpl, "AWS::Lambda::Function")
-	if len(fns) != 1 {
-		t.Fatalf("%d functions, want 1", len(fns))
+	fn, ok := resources(tmpl, "AWS::Lambda::Function")[logicalID]
+	if !ok {
+		t.Fatalf("no function %s", logicalID)
 	}
-	for _, fn := range fns {
-		env, _ := props(fn)["Environment"].(obj)
-		vars, _ := env["Variables"].(obj)
-		return vars
-	}
-	return nil
+	env, _ := props(fn)["Environment"].(obj)
+	vars, _ := env["Variables"].(obj)
+	return vars
 }
 
 // rolePermissions maps every action the role's inline policies allow to the
@@ -224,4 +243,33 @@ func flat(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestDigestRoleIsLeastPrivilege: the digest function reads and updates the
+// state table and publishes; it looks nothing up.
+func TestDigestRoleIsLeastPrivilege(t *testing.T) {
+	s := synth(t)
+	d := s.stack.Digest
+	tableID := logicalID(t, s.stack.Stack, s.stack.StateTable)
+	want := map[string]string{
+		"logs:CreateLogStream":          "${" + logicalID(t, s.stack.Stack, d.LogGroup) + ".Arn}",
+		"logs:PutLogEvents":             "${" + logicalID(t, s.stack.Stack, d.LogGroup) + ".Arn}",
+		"sns:Publish":                   "${" + logicalID(t, s.stack.Stack, s.stack.Notifications.Topic) + "}",
+		"kms:GenerateDataKey*":          "${" + logicalID(t, s.stack.Stack, s.stack.Notifications.TopicKey) + ".Arn}",
+		"kms:Decrypt":                   "${" + logicalID(t, s.stack.Stack, s.stack.Notifications.TopicKey) + ".Arn}",
+		"secretsmanager:GetSecretValue": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:" + testSlackSecretName + "-??????",
+		"dynamodb:PutItem":              "${" + tableID + ".Arn}",
+		"dynamodb:UpdateItem":           "${" + tableID + ".Arn}",
+		"dynamodb:DeleteItem":           "${" + tableID + ".Arn}",
+		"dynamodb:Scan":                 "${" + tableID + ".Arn}",
+		"xray:PutTraceSegments":         "*",
+		"xray:PutTelemetryRecords":      "*",
+		"sqs:SendMessage":               "${" + logicalID(t, s.stack.Stack, s.stack.Notifications.DeadLetterQueue) + ".Arn}",
+		"sqs:GetQueueAttributes":        "${" + logicalID(t, s.stack.Stack, s.stack.Notifications.DeadLetterQueue) + ".Arn}",
+		"sqs:GetQueueUrl":               "${" + logicalID(t, s.stack.Stack, s.stack.Notifications.DeadLetterQueue) + ".Arn}",
+	}
+	got := rolePermissions(t, s.json, logicalID(t, s.stack.Stack, d.Role))
+	if !equalJSON(got, want) {
+		t.Errorf("digest role may\n%v\nwant\n%v", got, want)
+	}
 }

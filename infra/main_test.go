@@ -87,11 +87,13 @@ func TestCheckFunctions(t *testing.T) {
 		t.Error("checkFunctions accepts a directory named bootstrap")
 	}
 	other := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(other, "cloudtrail"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(other, "cloudtrail", "bootstrap"), []byte("x"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, name := range requiredFunctions {
+		if err := os.MkdirAll(filepath.Join(other, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(other, name, "bootstrap"), []byte("x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := checkFunctions(other); err != nil {
 		t.Errorf("checkFunctions with bootstrap present: %v", err)

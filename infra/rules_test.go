@@ -38,6 +38,9 @@ func templateRules(t *testing.T, tmpl map[string]any, catalog *detect.Catalog) m
 	out := map[string]templateRule{}
 	for id, res := range resources(tmpl, "AWS::Events::Rule") {
 		p := props(res)
+		if _, scheduled := p["ScheduleExpression"]; scheduled {
+			continue // the digest schedule; TestDigestSchedule checks it
+		}
 		targets, _ := p["Targets"].(arr)
 		if len(targets) != 1 {
 			t.Errorf("rule %s has %d targets, want 1", id, len(targets))
@@ -61,7 +64,8 @@ func TestOneRulePerDetection(t *testing.T) {
 	s := synth(t)
 	all := s.catalog.All()
 	assert(t, "rule count", func() {
-		s.template.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(float64(len(all))))
+		// One per detection, plus the digest schedule.
+		s.template.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(float64(len(all)+1)))
 	})
 	rules := templateRules(t, s.json, s.catalog)
 	if len(rules) != len(all) {
@@ -135,16 +139,19 @@ func TestRulesMayInvokeAndDeadLetter(t *testing.T) {
 	fnID := logicalID(t, s.stack.Stack, s.stack.Function.Function)
 	rulesArn := "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/Trailwatch-*"
 
-	perms := resources(s.json, "AWS::Lambda::Permission")
-	if len(perms) != 1 {
-		t.Errorf("%d Lambda permissions, want 1 for all rules", len(perms))
-	}
-	for id, p := range perms {
+	perms := 0
+	for id, p := range resources(s.json, "AWS::Lambda::Permission") {
 		pp := props(p)
-		if pp["Principal"] != "events.amazonaws.com" || pp["Action"] != "lambda:InvokeFunction" ||
-			flat(pp["SourceArn"]) != rulesArn || !equalJSON(pp["FunctionName"], getAtt(fnID, "Arn")) {
+		if !equalJSON(pp["FunctionName"], getAtt(fnID, "Arn")) {
+			continue // the digest function's, see TestDigestSchedule
+		}
+		perms++
+		if pp["Principal"] != "events.amazonaws.com" || pp["Action"] != "lambda:InvokeFunction" || flat(pp["SourceArn"]) != rulesArn {
 			t.Errorf("permission %s = %v, want events.amazonaws.com to invoke the function from %s", id, pp, rulesArn)
 		}
+	}
+	if perms != 1 {
+		t.Errorf("%d Lambda permissions on the CloudTrail function, want 1 for all rules", perms)
 	}
 
 	found := false
@@ -152,6 +159,9 @@ func TestRulesMayInvokeAndDeadLetter(t *testing.T) {
 		for _, st := range statements(t, props(qp)["PolicyDocument"]) {
 			if st["Effect"] != "Allow" {
 				continue
+			}
+			if st["Sid"] == "AllowDigestScheduleToDeadLetter" {
+				continue // TestDigestSchedule
 			}
 			cond, _ := st["Condition"].(obj)
 			like, _ := cond["ArnLike"].(obj)
@@ -189,5 +199,36 @@ func TestRuleNamesFitEventBridge(t *testing.T) {
 		if strings.ContainsAny(d.ID, " /") {
 			t.Errorf("detection ID %q cannot be part of a rule name", d.ID)
 		}
+	}
+}
+
+// TestDigestSchedule: the digest function runs every storm window, with the
+// rules' retry policy and dead-letter queue, and may be invoked by that
+// schedule only.
+func TestDigestSchedule(t *testing.T) {
+	s := synth(t)
+	scheduleID := logicalID(t, s.stack.Stack, s.stack.DigestSchedule)
+	digestID := logicalID(t, s.stack.Stack, s.stack.Digest.Function)
+	queueID := logicalID(t, s.stack.Stack, s.stack.Notifications.DeadLetterQueue)
+	rule := props(resources(s.json, "AWS::Events::Rule")[scheduleID])
+	if rule["ScheduleExpression"] != "rate(5 minutes)" || rule["State"] != ruleEnabled {
+		t.Errorf("schedule %v, state %v", rule["ScheduleExpression"], rule["State"])
+	}
+	target := rule["Targets"].(arr)[0].(obj)
+	if !equalJSON(target["Arn"], getAtt(digestID, "Arn")) || !equalJSON(target["DeadLetterConfig"], obj{"Arn": getAtt(queueID, "Arn")}) || target["RetryPolicy"] == nil {
+		t.Errorf("schedule target %v", target)
+	}
+	found := false
+	for _, p := range resources(s.json, "AWS::Lambda::Permission") {
+		pp := props(p)
+		if equalJSON(pp["FunctionName"], getAtt(digestID, "Arn")) {
+			found = true
+			if !equalJSON(pp["SourceArn"], getAtt(scheduleID, "Arn")) || pp["Principal"] != "events.amazonaws.com" {
+				t.Errorf("digest permission %v", pp)
+			}
+		}
+	}
+	if !found {
+		t.Error("the schedule may not invoke the digest function")
 	}
 }

@@ -151,12 +151,14 @@ func buildTestApp() (*synthesized, error) {
 		return nil, err
 	}
 	tempDirs = append(tempDirs, dir)
-	// The template test needs a file called bootstrap, not a real binary.
-	if err := os.MkdirAll(filepath.Join(dir, "cloudtrail"), 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "cloudtrail", "bootstrap"), []byte("placeholder for tests\n"), 0o755); err != nil {
-		return nil, err
+	// The template test needs files called bootstrap, not real binaries.
+	for _, name := range requiredFunctions {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "bootstrap"), []byte("placeholder for tests\n"), 0o755); err != nil {
+			return nil, err
+		}
 	}
 
 	catalog, err := detect.Builtin()

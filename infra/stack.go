@@ -2,10 +2,16 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -33,8 +39,13 @@ type TrailwatchStack struct {
 	Trail         *Trail
 	Notifications *Notifications
 	Function      *AlertFunction
-	Rules         *DetectionRules
-	Alarms        *Alarms
+	// Digest sends storm digests on a schedule.
+	Digest     *AlertFunction
+	StateTable awsdynamodb.Table
+	// DigestSchedule invokes the digest function every storm window.
+	DigestSchedule awsevents.CfnRule
+	Rules          *DetectionRules
+	Alarms         *Alarms
 }
 
 // NewTrailwatchStack creates the stack: the trail (unless an existing one is
@@ -65,13 +76,30 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 	}
 
 	s.Notifications = NewNotifications(stack, "Notifications", &NotificationsProps{Emails: cfg.Emails})
+	s.StateTable = NewStateTable(stack, "State")
 	s.Function = NewAlertFunction(stack, "CloudTrailFunction", &AlertFunctionProps{
-		CodeDir:         filepath.Join(props.FunctionsDir, "cloudtrail"),
-		SlackSecretName: cfg.SlackSecretName,
-		Settings:        cfg.Settings(),
-		Topic:           s.Notifications.Topic,
-		DeadLetterQueue: s.Notifications.DeadLetterQueue,
+		CodeDir:            filepath.Join(props.FunctionsDir, "cloudtrail"),
+		Description:        "trailwatch: turns dangerous CloudTrail events into Slack and email alerts",
+		Lookups:            true,
+		SlackSecretName:    cfg.SlackSecretName,
+		Settings:           cfg.Settings(),
+		Topic:              s.Notifications.Topic,
+		DeadLetterQueue:    s.Notifications.DeadLetterQueue,
+		StateTable:         s.StateTable,
+		StormWindowMinutes: cfg.StormWindowMinutes,
 	})
+	s.Digest = NewAlertFunction(stack, "DigestFunction", &AlertFunctionProps{
+		CodeDir:            filepath.Join(props.FunctionsDir, "digest"),
+		Description:        "trailwatch: sends one digest per storm window of held-back repeats",
+		SlackSecretName:    cfg.SlackSecretName,
+		Settings:           cfg.Settings(),
+		Topic:              s.Notifications.Topic,
+		DeadLetterQueue:    s.Notifications.DeadLetterQueue,
+		StateTable:         s.StateTable,
+		Scan:               true,
+		StormWindowMinutes: cfg.StormWindowMinutes,
+	})
+	s.DigestSchedule = newSchedule(stack, "DigestSchedule", s.Digest.Function, s.Notifications.DeadLetterQueue, cfg.StormWindowMinutes)
 	s.Rules = NewDetectionRules(stack, "Detections", &DetectionRulesProps{
 		Detections:      props.Catalog.All(),
 		Function:        s.Function.Function,
@@ -81,6 +109,7 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 		Topic:           s.Notifications.Topic,
 		DeadLetterQueue: s.Notifications.DeadLetterQueue,
 		Function:        s.Function.Function,
+		Digest:          s.Digest.Function,
 	})
 
 	if cfg.SlackSecretName == "" {
@@ -91,7 +120,43 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 	output(stack, "TopicArn", s.Notifications.Topic.TopicArn(), "SNS topic for email alerts and trailwatch's own alarms")
 	output(stack, "DeadLetterQueueUrl", s.Notifications.DeadLetterQueue.QueueUrl(), "Events trailwatch could not deliver")
 	output(stack, "FunctionName", s.Function.Function.FunctionName(), "The CloudTrail function")
+	output(stack, "StateTableName", s.StateTable.TableName(), "Delivery claims and storm windows")
 	return s
+}
+
+// newSchedule invokes fn every `minutes` minutes, with the same retry
+// policy and dead-letter queue as the detection rules.
+func newSchedule(stack awscdk.Stack, id string, fn awslambda.IFunction, dlq awssqs.IQueue, minutes int) awsevents.CfnRule {
+	unit := "minutes"
+	if minutes == 1 {
+		unit = "minute"
+	}
+	rule := awsevents.NewCfnRule(stack, jsii.String(id), &awsevents.CfnRuleProps{
+		Description:        jsii.String("trailwatch: send digests of closed storm windows"),
+		ScheduleExpression: jsii.String(fmt.Sprintf("rate(%d %s)", minutes, unit)),
+		State:              jsii.String(ruleEnabled),
+		Targets: []any{&awsevents.CfnRule_TargetProperty{
+			Id:  jsii.String("Digest"),
+			Arn: fn.FunctionArn(),
+			RetryPolicy: &awsevents.CfnRule_RetryPolicyProperty{
+				MaximumEventAgeInSeconds: jsii.Number(targetMaxEventAgeSeconds),
+				MaximumRetryAttempts:     jsii.Number(targetMaxRetryAttempts),
+			},
+			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: dlq.QueueArn()},
+		}},
+	})
+	fn.AddPermission(jsii.String("InvokeByDigestSchedule"), &awslambda.Permission{
+		Principal: awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+		SourceArn: rule.AttrArn(),
+	})
+	dlq.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowDigestScheduleToDeadLetter"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  &[]*string{dlq.QueueArn()},
+		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": rule.AttrArn()}},
+	}))
+	return rule
 }
 
 func (p *TrailwatchStackProps) validate() error {
