@@ -22,30 +22,47 @@ import (
 	"github.com/trailwatch/trailwatch/internal/fixture"
 )
 
-// slackServer is a local Slack incoming webhook.
+// slackReply is one answer of the local Slack webhook.
+type slackReply struct {
+	status     int
+	body       string
+	retryAfter string
+}
+
+// slackServer is a local Slack incoming webhook answering with replies in
+// order; the last repeats.
 type slackServer struct {
 	*httptest.Server
 	mu       sync.Mutex
 	payloads [][]byte
-	status   int
+	replies  []slackReply
 }
 
-func newSlack(t *testing.T, status int) *slackServer {
-	s := &slackServer{status: status}
+func newSlack(t *testing.T, replies ...slackReply) *slackServer {
+	if len(replies) == 0 {
+		replies = []slackReply{{status: http.StatusOK, body: "ok"}}
+	}
+	s := &slackServer{replies: replies}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
 		s.payloads = append(s.payloads, b)
+		reply := s.replies[min(len(s.payloads), len(s.replies))-1]
 		s.mu.Unlock()
-		w.WriteHeader(s.status)
-		if s.status == http.StatusOK {
-			_, _ = io.WriteString(w, "ok")
-		} else {
-			_, _ = io.WriteString(w, "internal_error")
+		if reply.retryAfter != "" {
+			w.Header().Set("Retry-After", reply.retryAfter)
 		}
+		w.WriteHeader(reply.status)
+		_, _ = io.WriteString(w, reply.body)
 	}))
 	t.Cleanup(s.Close)
 	return s
+}
+
+func (s *slackServer) posts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.payloads)
 }
 
 const (
@@ -62,17 +79,30 @@ type env struct {
 	h     lambda.Handler
 }
 
+// faults are what the local services answer; zero values answer as AWS
+// and Slack do when all is well.
+type faults struct {
+	slack  []slackReply
+	secret awstest.Response
+	sns    []awstest.Response
+}
+
 // setUpEnv starts local AWS and Slack and builds the handler with main's
 // own wiring (setUp), pointed at them.
-func setUpEnv(t *testing.T, slackStatus int, secret awstest.Response) *env {
+func setUpEnv(t *testing.T, f faults) *env {
 	t.Helper()
-	e := &env{aws: awstest.NewServer(t), slack: newSlack(t, slackStatus), logs: &bytes.Buffer{}}
+	e := &env{aws: awstest.NewServer(t), slack: newSlack(t, f.slack...), logs: &bytes.Buffer{}}
+	secret := f.secret
 	if secret.Body == "" {
 		secret.Body = strings.Replace(awstest.Recorded(t, "deliver", "secretsmanager-get-secret-value-local.json"), "__WEBHOOK_URL__", e.slack.URL+webhookPath, 1)
 	}
+	publish := f.sns
+	if len(publish) == 0 {
+		publish = []awstest.Response{{Body: awstest.Recorded(t, "deliver", "sns-publish.xml")}}
+	}
 	a := e.aws
 	a.Handle(awstest.Target("secretsmanager.GetSecretValue"), secret)
-	a.Handle(awstest.Action("Publish"), awstest.Response{Body: awstest.Recorded(t, "deliver", "sns-publish.xml")})
+	a.Handle(awstest.Action("Publish"), publish...)
 	a.Handle(awstest.Action("ListAccountAliases"), awstest.Response{Body: awstest.Recorded(t, "awslookup", "iam-list-account-aliases.xml")})
 	a.Handle(awstest.REST("GET", "/", "policyStatus"), awstest.Response{Body: awstest.Recorded(t, "awslookup", "s3-policy-status-public.xml")})
 	a.Handle(awstest.REST("GET", "/", "acl"), awstest.Response{Body: awstest.Recorded(t, "awslookup", "s3-acl-private.xml")})
@@ -126,7 +156,7 @@ func (e *env) publishes() []string {
 // Slack and email say who, from where, on which bucket, what changed
 // (previous values from event history) and that the bucket is public now.
 func TestCanonicalScenario(t *testing.T) {
-	e := setUpEnv(t, http.StatusOK, awstest.Response{})
+	e := setUpEnv(t, faults{})
 	if _, err := e.h.Invoke(context.Background(), ruleInput(t, "s3-bucket-public-access-block-disabled", "s3/put-bucket-public-access-block-sso-policy-off.json")); err != nil {
 		t.Fatalf("Invoke: %v", err)
 	}
@@ -157,36 +187,55 @@ func TestCanonicalScenario(t *testing.T) {
 	}
 }
 
-// TestFailedChannelKeepsTheEvent: Slack or its secret failing makes the
-// invocation fail (so Lambda retries and the DLQ keeps the event) while
-// the email still goes out; the secret never reaches the logs.
-func TestFailedChannelKeepsTheEvent(t *testing.T) {
+// TestFaults injects faults into every delivery dependency: each ends
+// delivered after a retry, or in an error that makes Lambda retry and then
+// keep the event in the dead-letter queue; never in a silent success. The
+// other channel is delivered either way, and no error or log line carries
+// the webhook URL.
+func TestFaults(t *testing.T) {
+	ok := slackReply{status: http.StatusOK, body: "ok"}
 	for _, tc := range []struct {
-		name   string
-		status int
-		secret awstest.Response
+		name       string
+		faults     faults
+		wantErr    string
+		slackPosts int
+		publishes  int
 	}{
-		{"slack answers 500", http.StatusInternalServerError, awstest.Response{}},
-		{"secret access denied", http.StatusOK, awstest.Response{Status: 400, Body: awstest.Recorded(t, "deliver", "secretsmanager-access-denied.json")}},
+		{name: "slack 429 then accepted", faults: faults{slack: []slackReply{{status: 429, body: "rate_limited", retryAfter: "1"}, ok}}, slackPosts: 2, publishes: 1},
+		{name: "slack 500 then accepted", faults: faults{slack: []slackReply{{status: 500, body: "internal_error"}, ok}}, slackPosts: 2, publishes: 1},
+		{name: "slack 500 always", faults: faults{slack: []slackReply{{status: 500, body: "internal_error"}}}, wantErr: "slack", slackPosts: 3, publishes: 1},
+		{name: "slack channel deleted (404)", faults: faults{slack: []slackReply{{status: 404, body: "channel_not_found"}}}, wantErr: "channel_not_found", slackPosts: 1, publishes: 1},
+		{name: "slack archived channel (410)", faults: faults{slack: []slackReply{{status: 410, body: "channel_is_archived"}}}, wantErr: "channel_is_archived", slackPosts: 1, publishes: 1},
+		{name: "slack 429 longer than we wait", faults: faults{slack: []slackReply{{status: 429, body: "rate_limited", retryAfter: "3600"}}}, wantErr: "rate limited", slackPosts: 1, publishes: 1},
+		{name: "secret access denied", faults: faults{secret: awstest.Response{Status: 400, Body: awstest.Recorded(t, "deliver", "secretsmanager-access-denied.json")}}, wantErr: "AccessDenied", publishes: 1},
+		{name: "secret not found", faults: faults{secret: awstest.Response{Status: 400, Body: awstest.Recorded(t, "deliver", "secretsmanager-resource-not-found.json")}}, wantErr: "ResourceNotFound", publishes: 1},
+		{name: "sns authorization error", faults: faults{sns: []awstest.Response{{Status: 403, Body: awstest.Recorded(t, "deliver", "sns-authorization-error.xml")}}}, wantErr: "email", slackPosts: 1, publishes: 1},
+		{name: "sns throttled then accepted", faults: faults{sns: []awstest.Response{{Status: 429, Body: awstest.Recorded(t, "deliver", "sns-throttled.xml")}, {Body: awstest.Recorded(t, "deliver", "sns-publish.xml")}}}, slackPosts: 1, publishes: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := setUpEnv(t, tc.status, tc.secret)
+			e := setUpEnv(t, tc.faults)
 			_, err := e.h.Invoke(context.Background(), ruleInput(t, "s3-bucket-policy-public", "s3/put-bucket-policy-public-read.json"))
-			if err == nil || !strings.Contains(err.Error(), "slack") {
-				t.Fatalf("Invoke error = %v, want a Slack delivery error", err)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("Invoke: %v; want delivered after retry", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("Invoke error = %v, want one mentioning %q so Lambda retries and the DLQ keeps the event", err, tc.wantErr)
 			}
-			if strings.Contains(err.Error(), webhookPath) || strings.Contains(e.logs.String(), webhookPath) {
+			if got := e.slack.posts(); got != tc.slackPosts {
+				t.Errorf("Slack got %d posts, want %d", got, tc.slackPosts)
+			}
+			if got := len(e.publishes()); got != tc.publishes {
+				t.Errorf("SNS got %d publishes, want %d", got, tc.publishes)
+			}
+			if (err != nil && strings.Contains(err.Error(), webhookPath)) || strings.Contains(e.logs.String(), webhookPath) {
 				t.Error("the webhook URL reached an error or a log line")
-			}
-			if len(e.publishes()) != 1 {
-				t.Errorf("email publishes = %d, want 1 despite Slack failing", len(e.publishes()))
 			}
 		})
 	}
 }
 
 func TestBadInputIsSkippedWithoutCalls(t *testing.T) {
-	e := setUpEnv(t, http.StatusOK, awstest.Response{})
+	e := setUpEnv(t, faults{})
 	for _, in := range []string{`{"detail-type":`, `{"version":"0","id":"x","detail-type":"Unknown","source":"aws.x","detail":{}}`, `null`} {
 		if _, err := e.h.Invoke(context.Background(), []byte(in)); err != nil {
 			t.Errorf("Invoke(%s) = %v; bad input must be logged and skipped", in, err)

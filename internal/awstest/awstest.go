@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -94,6 +95,8 @@ type route struct {
 	match     Matcher
 	responses []Response
 	served    int
+	// proxy, when set, forwards the request instead of answering.
+	proxy *httputil.ReverseProxy
 }
 
 // Server is the local AWS stand-in.
@@ -133,6 +136,24 @@ func (s *Server) Handle(m Matcher, responses ...Response) {
 	s.routes = append(s.routes, &route{match: m, responses: responses})
 }
 
+// Proxy forwards requests the matcher accepts to a real server (such as
+// dynalite for DynamoDB), so one endpoint serves every service a test uses.
+func (s *Server) Proxy(m Matcher, target string) {
+	u, err := url.Parse(target)
+	if err != nil {
+		s.t.Fatalf("awstest: proxy target %q: %v", target, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.routes = append(s.routes, &route{match: m, proxy: httputil.NewSingleHostReverseProxy(u)})
+}
+
+// TargetPrefix matches JSON-protocol operations of one service by the
+// prefix of their X-Amz-Target ("DynamoDB_20120810.").
+func TargetPrefix(prefix string) Matcher {
+	return func(r Request) bool { return strings.HasPrefix(r.Header.Get("X-Amz-Target"), prefix) }
+}
+
 // Requests returns what the server received so far.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
@@ -146,8 +167,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests = append(s.requests, req)
 	var resp *Response
+	var proxy *httputil.ReverseProxy
 	for _, rt := range s.routes {
 		if rt.match(req) {
+			if rt.proxy != nil {
+				proxy = rt.proxy
+				break
+			}
 			i := min(rt.served, len(rt.responses)-1)
 			rt.served++
 			resp = &rt.responses[i]
@@ -155,6 +181,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
+	if proxy != nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		proxy.ServeHTTP(w, r)
+		return
+	}
 	if resp == nil {
 		s.t.Errorf("awstest: no recorded response for %s (host %s)", req.Operation(), req.Host)
 		http.Error(w, "no recorded response", http.StatusBadRequest)

@@ -1,24 +1,14 @@
 package state_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/trailwatch/trailwatch/internal/fixture"
+	"github.com/trailwatch/trailwatch/internal/dynalite"
 	"github.com/trailwatch/trailwatch/internal/state"
 )
 
@@ -38,110 +28,18 @@ var (
 	_ store = (*state.Memory)(nil)
 )
 
-// dynalite starts the DynamoDB-compatible dynalite server (from the npm
-// packages `npm ci` installs) on a free loopback port, once per test
-// binary. Without it the DynamoDB tests are skipped, unless
-// TRAILWATCH_REQUIRE_DYNALITE is set, as .ci/run does: then they fail.
-var (
-	dynaliteOnce sync.Once
-	dynaliteURL  string
-	dynaliteErr  error
-)
-
-func startDynalite(t *testing.T) string {
-	t.Helper()
-	dynaliteOnce.Do(func() {
-		cli := filepath.Join(fixture.Root(t), "node_modules", "dynalite", "cli.js")
-		if _, err := os.Stat(cli); err != nil {
-			dynaliteErr = fmt.Errorf("dynalite is not installed (run npm ci): %w", err)
-			return
-		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			dynaliteErr = err
-			return
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
-		cmd := exec.Command("node", cli, "--port", fmt.Sprint(port))
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			dynaliteErr = err
-			return
-		}
-		if err := cmd.Start(); err != nil {
-			dynaliteErr = fmt.Errorf("start dynalite: %w", err)
-			return
-		}
-		ready := make(chan error, 1)
-		go func() {
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				if strings.Contains(sc.Text(), "listening") {
-					ready <- nil
-					return
-				}
-			}
-			ready <- fmt.Errorf("dynalite exited before listening")
-		}()
-		select {
-		case dynaliteErr = <-ready:
-		case <-time.After(30 * time.Second):
-			dynaliteErr = fmt.Errorf("dynalite did not start within 30s")
-		}
-		// The process lives as long as the test binary: exec.Cmd has no
-		// parent-death signal here, so kill it at exit via TestMain.
-		dynaliteCmd = cmd
-		dynaliteURL = fmt.Sprintf("http://127.0.0.1:%d", port)
-	})
-	if dynaliteErr != nil {
-		if os.Getenv("TRAILWATCH_REQUIRE_DYNALITE") != "" {
-			t.Fatal(dynaliteErr)
-		}
-		t.Skip(dynaliteErr)
-	}
-	return dynaliteURL
-}
-
-var dynaliteCmd *exec.Cmd
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if dynaliteCmd != nil && dynaliteCmd.Process != nil {
-		_ = dynaliteCmd.Process.Kill()
-		_ = dynaliteCmd.Wait()
-	}
+	dynalite.Stop()
 	os.Exit(code)
 }
-
-var tableCount int
 
 // newDynamo creates a fresh table on dynalite and a store on it, through
 // the real SDK client.
 func newDynamo(t *testing.T, now func() time.Time) *state.Dynamo {
 	t.Helper()
-	url := startDynalite(t)
-	client := dynamodb.NewFromConfig(aws.Config{
-		Region:       "eu-west-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDDYNALITE", "secret", ""),
-		BaseEndpoint: aws.String(url),
-	})
-	tableCount++
-	table := fmt.Sprintf("trailwatch-test-%d-%d", time.Now().UnixNano(), tableCount)
-	_, err := client.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(state.KeyAttribute), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(state.KeyAttribute), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatalf("create table: %v", err)
-	}
-	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 50 * time.Millisecond })
-	if err := waiter.Wait(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 10*time.Second); err != nil {
-		t.Fatalf("wait for table: %v", err)
-	}
-	return &state.Dynamo{Client: client, Table: table, Now: now}
+	client := dynalite.Client(t)
+	return &state.Dynamo{Client: client, Table: dynalite.Table(t, client), Now: now}
 }
 
 type clock struct {
