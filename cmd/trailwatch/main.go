@@ -2,11 +2,13 @@
 //
 //	trailwatch replay [--format text|json|slack|email] [--slack-webhook URL] [--sns-topic-arn ARN] [--offline] [--verbose] PATH...
 //	trailwatch rules [--format table|json|markdown]
+//	trailwatch redrive --queue-url URL --function NAME_OR_ARN [--max N] [--dry-run]
 //
 // replay reads EventBridge events, CloudTrail records, CloudTrail log files
 // (plain or .gz), JSON arrays and JSON Lines, files or folders, and runs
 // them through the same catalog, enrichment and renderers as the Lambda
 // function. With --slack-webhook or --sns-topic-arn it delivers for real.
+// redrive sends what the dead-letter queue keeps back to the function.
 //
 // Exit status: 0 success; 1 a delivery failed; 2 usage error; 3 some input
 // could not be read (the rest still ran).
@@ -41,6 +43,7 @@ func main() {
 const usage = `usage:
   trailwatch replay [--format text|json|slack|email] [--slack-webhook URL] [--sns-topic-arn ARN] [--offline] [--verbose] PATH...
   trailwatch rules [--format table|json|markdown]
+  trailwatch redrive --queue-url URL --function NAME_OR_ARN [--max N] [--dry-run]
 `
 
 // run is main without the process: testable end to end.
@@ -54,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, loadAWS a
 		return replayCmd(ctx, args[1:], stdout, stderr, loadAWS)
 	case "rules":
 		return rulesCmd(args[1:], stdout, stderr)
+	case "redrive":
+		return redriveCmd(ctx, args[1:], stdout, stderr, loadAWS)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
