@@ -71,7 +71,9 @@ func TestDigestFunction(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	d, err := setUp(ctx, func(k string) string { return env[k] },
-		func(context.Context, ...func(*awsconfig.LoadOptions) error) (aws.Config, error) { return srv.Config("eu-west-1"), nil },
+		func(context.Context, ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
+			return srv.Config("eu-west-1"), nil
+		},
 		slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
