@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/trailwatch/trailwatch/internal/awslookup"
+	"github.com/trailwatch/trailwatch/internal/ec2lookup"
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/deliver"
 	"github.com/trailwatch/trailwatch/internal/detect"
@@ -108,8 +109,13 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loa
 	// One run is one process: an in-process store makes replay behave as
 	// production does (an event delivered once, storms summarized).
 	store := state.NewMemory()
+	catalog, err = catalog.WithEnv(settings.Env)
+	if err != nil {
+		fmt.Fprintf(stderr, "trailwatch: %v\n", err)
+		return exitUsage
+	}
 	p := &pipeline.Pipeline{
-		Catalog:      catalog.WithEnv(settings.Env),
+		Catalog:      catalog,
 		Suppressions: settings.Suppressions,
 		Enricher:     enricher,
 		Channels:     channels,
@@ -168,6 +174,8 @@ func onlineEnricher(ctx context.Context, cfg aws.Config) *enrich.Enricher {
 		Aliases: &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},
 		Buckets: &awslookup.Buckets{S3: s3.NewFromConfig(cfg), Control: s3control.NewFromConfig(cfg)},
 		History: &awslookup.History{CloudTrail: cloudtrail.NewFromConfig(cfg)},
+		// Alarm and GuardDuty events: the instances, who launched them.
+		Instances: ec2lookup.New(cfg),
 	}
 	account, err := awslookup.CallerAccount(ctx, sts.NewFromConfig(cfg), 5*time.Second)
 	if err != nil {

@@ -35,6 +35,18 @@ type Alert struct {
 	// the question does not apply.
 	Exposure *Exposure
 
+	// Source is where the event came from: SourceCloudTrail (""),
+	// SourceCloudWatch or SourceGuardDuty.
+	Source string
+	// Alarm is set for CloudWatch alarm alerts.
+	Alarm *Alarm
+	// Instances are the EC2 instances an alarm or GuardDuty finding is
+	// about, hottest first.
+	Instances []Instance
+	// Resolved is set when the alert reports the end of a condition (an
+	// alarm back to OK), not a new one.
+	Resolved bool
+
 	Links   []Link
 	Runbook string
 	// Unchecked lists what could not be looked up, and why.
@@ -137,4 +149,58 @@ type Exposure struct {
 type Link struct {
 	Label string
 	URL   string
+}
+
+// Sources of alerts other than CloudTrail.
+const (
+	SourceCloudTrail = ""
+	SourceCloudWatch = "cloudwatch"
+	SourceGuardDuty  = "guardduty"
+)
+
+// Alarm is what a CloudWatch alarm reported.
+type Alarm struct {
+	Name          string
+	State         string
+	PreviousState string
+	// Shape is "single metric", "metric math", "Metrics Insights query".
+	Shape  string
+	Metric string
+	Query  string
+	Reason string
+	// Threshold is nil when the event does not carry it.
+	Threshold *float64
+	// Datapoints are the values CloudWatch evaluated.
+	Datapoints []float64
+	Statistic  string
+	Period     time.Duration
+}
+
+// Instance is an EC2 instance an alert is about. Tags and Name are chosen
+// by whoever can tag the instance: attacker-controlled.
+type Instance struct {
+	ID   string
+	Name string
+	Tags []Tag
+	// CPU is the average CPU over the alarm window, when known.
+	CPU        *float64
+	Type       string
+	Zone       string
+	LaunchTime time.Time
+	Image      string
+	Profile    string
+	State      string
+	PublicIP   string
+	// OpenIngress lists security group rules open to the whole internet.
+	OpenIngress []string
+	// LaunchedBy says who ran RunInstances, and how.
+	LaunchedBy string
+	// Missing says why EC2 could not describe the instance.
+	Missing string
+}
+
+// Tag is a resource tag.
+type Tag struct {
+	Key   string
+	Value string
 }

@@ -97,3 +97,7 @@ func describe(err error) string {
 	}
 	return err.Error()
 }
+
+// Describe says why an AWS call failed in one short line, for alerts that
+// list what could not be checked.
+func Describe(err error) string { return describe(err) }

@@ -34,11 +34,47 @@ type matcher struct {
 	q  *quamina.Quamina
 }
 
-// WithEnv returns the catalog deciding with the given settings.
-func (c *Catalog) WithEnv(env Env) *Catalog {
+// WithEnv returns the catalog deciding with the given settings. When some
+// detection narrows its pattern to the settings, the patterns are compiled
+// again, so the matcher stays what the deployed rules are.
+func (c *Catalog) WithEnv(env Env) (*Catalog, error) {
 	cp := *c
 	cp.env = env
-	return &cp
+	if !slices.ContainsFunc(c.detections, func(d *Detection) bool { return d.Narrow != nil }) {
+		return &cp, nil
+	}
+	m, err := compile(c.detections, func(d *Detection) Pattern { return cp.PatternOf(d) })
+	if err != nil {
+		return nil, err
+	}
+	cp.m = m
+	return &cp, nil
+}
+
+// PatternOf returns the detection's EventBridge pattern under the
+// catalog's settings.
+func (c *Catalog) PatternOf(d *Detection) Pattern {
+	if d.Narrow == nil {
+		return d.Pattern
+	}
+	return d.Narrow(d.Pattern, &c.env)
+}
+
+func compile(detections []*Detection, pattern func(*Detection) Pattern) (*matcher, error) {
+	q, err := quamina.New()
+	if err != nil {
+		return nil, fmt.Errorf("new matcher: %w", err)
+	}
+	for _, d := range detections {
+		p, err := pattern(d).JSON()
+		if err != nil {
+			return nil, fmt.Errorf("detection %q: %w", d.ID, err)
+		}
+		if err := q.AddPattern(d.ID, p); err != nil {
+			return nil, fmt.Errorf("detection %q: pattern not understood by the matcher: %w", d.ID, err)
+		}
+	}
+	return &matcher{q: q}, nil
 }
 
 // Env returns the settings the catalog decides with.

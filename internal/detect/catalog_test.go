@@ -26,7 +26,11 @@ func builtin(t testing.TB) *detect.Catalog {
 	if err != nil {
 		t.Fatalf("Builtin(): %v", err)
 	}
-	return c.WithEnv(fixtureEnv)
+	c, err = c.WithEnv(fixtureEnv)
+	if err != nil {
+		t.Fatalf("WithEnv: %v", err)
+	}
+	return c
 }
 
 func decodeFixture(t testing.TB, name string) *event.Event {

@@ -82,6 +82,14 @@ type Detection struct {
 	// Pattern becomes the EventBridge rule; it must stay within what quamina
 	// understands so tests can prove it against fixtures.
 	Pattern Pattern
+	// Narrow, when set, adapts Pattern to the deployment's settings (alarm
+	// names the user adds, alarm states to report). The CDK rule and the
+	// handler's matcher both use the narrowed pattern (Catalog.PatternOf).
+	Narrow func(p Pattern, env *Env) Pattern
+	// Function names the Lambda function the rule targets: "" for the
+	// CloudTrail function, FunctionInstance for the function that enriches
+	// EC2 instances (alarms, GuardDuty findings).
+	Function string
 	// Evaluate is the precise decision on an event the pattern matched. env
 	// holds the deployment's settings (never nil).
 	Evaluate func(ev *event.Event, env *Env) (Finding, bool)
@@ -119,6 +127,9 @@ type Detection struct {
 	Tests Tests
 }
 
+// FunctionInstance is the function for alarm and GuardDuty detections.
+const FunctionInstance = "instance"
+
 // Env holds the deployment settings some decisions depend on. The function
 // reads them from its configuration; replay uses the zero value plus flags.
 type Env struct {
@@ -133,6 +144,13 @@ type Env struct {
 	// AllowedInstanceTypes are instance type patterns ("g5.xlarge", "p4d.*")
 	// that are expected even though they are GPU or very large types.
 	AllowedInstanceTypes []string `json:"allowedInstanceTypes,omitempty"`
+	// AlarmNames are CloudWatch alarms of the user's own that are reported
+	// like trailwatch's CPU alarms.
+	AlarmNames []string `json:"alarmNames,omitempty"`
+	// SkipResolved sends no message when an alarm goes back to OK.
+	SkipResolved bool `json:"skipResolved,omitempty"`
+	// AlarmInsufficientData reports alarms that enter INSUFFICIENT_DATA.
+	AlarmInsufficientData bool `json:"alarmInsufficientData,omitempty"`
 }
 
 // RetentionDays is MinRetentionDays with its default.
@@ -171,6 +189,9 @@ type Finding struct {
 	Evidence []Evidence
 	// Attempt is set when AWS rejected the request: nothing changed.
 	Attempt bool
+	// Resolved is set when the finding reports the end of a condition an
+	// earlier alert announced (an alarm back to OK).
+	Resolved bool
 }
 
 // Resource is what the event acted on.

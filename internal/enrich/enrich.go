@@ -46,6 +46,8 @@ type Enricher struct {
 	Aliases AliasLookup
 	Buckets BucketInspector
 	History History
+	// Instances looks up EC2 instances for alarm and GuardDuty alerts.
+	Instances InstanceInspector
 	// HomeAccount is the account whose credentials the look-ups use. Events
 	// of other accounts are not looked up (the answer would be about the
 	// wrong account, or AccessDenied). Empty: look up every account.
@@ -69,7 +71,10 @@ func (e *Enricher) Alert(ctx context.Context, ev *event.Event, findings []detect
 	}
 	rec := ev.CloudTrail
 	if rec == nil {
-		return alert.Alert{}, fmt.Errorf("enrich: event %s carries no CloudTrail record", ev.ID())
+		if ev.Alarm != nil || ev.GuardDuty != nil {
+			return e.computeAlert(ctx, ev, findings), nil
+		}
+		return alert.Alert{}, fmt.Errorf("enrich: event %s carries no CloudTrail record, alarm or finding", ev.ID())
 	}
 	now := time.Now
 	if e.Now != nil {

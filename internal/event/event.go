@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
+	"github.com/trailwatch/trailwatch/internal/cwalarm"
+	"github.com/trailwatch/trailwatch/internal/guardduty"
 )
 
 // MaxSize is the largest event accepted, in bytes: EventBridge's limit for
@@ -48,6 +50,10 @@ type Event struct {
 	JSON []byte
 	// CloudTrail is set for the CloudTrail detail types.
 	CloudTrail *cloudtrail.Record
+	// Alarm is set for CloudWatch alarm state changes.
+	Alarm *cwalarm.StateChange
+	// GuardDuty is set for GuardDuty findings.
+	GuardDuty *guardduty.Finding
 }
 
 // Sentinel errors let callers tell bad input (log and skip) from other failures.
@@ -66,6 +72,13 @@ func (e *Event) ID() string {
 		return e.CloudTrail.EventID
 	}
 	return ""
+}
+
+// Known reports whether the event's detail was decoded into a type
+// trailwatch evaluates: a CloudTrail record, an alarm state change or a
+// GuardDuty finding.
+func (e *Event) Known() bool {
+	return e.CloudTrail != nil || e.Alarm != nil || e.GuardDuty != nil
 }
 
 // IsCloudTrail reports whether a detail type carries a CloudTrail record.
@@ -101,6 +114,21 @@ func Decode(data []byte) (*Event, error) {
 			return nil, fmt.Errorf("%w: detail: %w", ErrMalformed, err)
 		}
 		ev.CloudTrail = rec
+		return ev, nil
+	}
+	switch {
+	case env.DetailType == cwalarm.DetailType && env.Source == cwalarm.Source:
+		sc, err := cwalarm.Decode(env.Detail)
+		if err != nil {
+			return nil, fmt.Errorf("%w: detail: %w", ErrMalformed, err)
+		}
+		ev.Alarm = sc
+	case env.DetailType == guardduty.DetailType && env.Source == guardduty.Source:
+		f, err := guardduty.Decode(env.Detail)
+		if err != nil {
+			return nil, fmt.Errorf("%w: detail: %w", ErrMalformed, err)
+		}
+		ev.GuardDuty = f
 	}
 	return ev, nil
 }

@@ -31,7 +31,7 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) error {
 		log.Warn("skipped undecodable input", "reason", err.Error(), "bytes", len(payload), "id", probeID(payload))
 		return nil
 	}
-	if inv.Event.CloudTrail == nil {
+	if !inv.Event.Known() {
 		log.Warn("skipped event of an unsupported type", "event_id", inv.Event.ID(), "detail_type", inv.Event.Envelope.DetailType, "source", inv.Event.Envelope.Source)
 		return nil
 	}

@@ -19,7 +19,7 @@ type Email struct {
 
 // Subject is the email subject: severity and headline on one ASCII line.
 func Subject(a alert.Alert) string {
-	return asciiLine(fmt.Sprintf("[trailwatch] %s: %s", severityLabel(a.Severity), a.Title), MaxSubject)
+	return asciiLine(fmt.Sprintf("[trailwatch] %s: %s", label(a), a.Title), MaxSubject)
 }
 
 // asciiLine keeps printable ASCII only (everything else becomes '?') and
@@ -129,28 +129,15 @@ func wrap(s string, width int, hard bool) []string {
 func EmailBody(a alert.Alert) string {
 	var w bodyWriter
 	d := a.Primary.Detection
-	w.line(fmt.Sprintf("%s: %s", severityLabel(a.Severity), emailText(a.Title, maxLine)))
+	w.line(fmt.Sprintf("%s: %s", label(a), emailText(a.Title, maxLine)))
 	if a.SeverityNote != "" {
 		w.line("Severity " + emailText(a.SeverityNote, maxLine))
 	}
 
-	w.section("WHO")
-	name, rest := whoLine(a.Who)
-	w.field("Principal", emailText(name, maxName))
-	w.field("", emailText(rest, maxLine))
-	if a.Who.ARN != "" {
-		w.field("ARN", emailText(a.Who.ARN, maxName))
-	}
-	w.field("MFA", emailText(a.Who.MFA, maxLine))
-	if a.Who.AccessKey != "" {
-		w.field("Access key", emailText(a.Who.AccessKey, maxName))
-	}
-	w.field("Client", emailText(a.Who.Via, maxLine))
-	if a.Who.InvokedBy != "" {
-		w.field("Invoked by", emailText(a.Who.InvokedBy, maxName))
-	}
-	if a.Who.UserAgent != "" {
-		w.field("User agent", emailText(a.Who.UserAgent, maxUserAgent))
+	if isCompute(a) {
+		w.computeSections(a)
+	} else {
+		w.whoSection(a)
 	}
 
 	w.section("WHAT")
@@ -191,7 +178,9 @@ func EmailBody(a alert.Alert) string {
 	if a.Where.SourceNote != "" {
 		src += " (" + emailText(a.Where.SourceNote, maxLine) + ")"
 	}
-	w.field("Source IP", src)
+	if !isCompute(a) {
+		w.field("Source IP", src)
+	}
 
 	w.section("WHAT TO DO")
 	for _, l := range wrap(emailText(a.Runbook, 2500), textWidth-2, false) {
@@ -226,7 +215,9 @@ func EmailBody(a alert.Alert) string {
 	for _, o := range a.Others {
 		w.field("Also matched", o.Detection.ID+" ("+o.Severity.String()+"): "+emailText(o.Headline, maxLine))
 	}
-	w.field("Event ID", emailText(a.EventID, maxName))
+	if a.EventID != a.EnvelopeID {
+		w.field("Event ID", emailText(a.EventID, maxName))
+	}
 	if a.EnvelopeID != "" {
 		w.field("EventBridge ID", emailText(a.EnvelopeID, maxName))
 	}
@@ -242,4 +233,55 @@ func RenderEmail(a alert.Alert) Email {
 func Text(a alert.Alert) string {
 	subject := Subject(a)
 	return subject + "\n" + strings.Repeat("=", len(subject)) + "\n" + EmailBody(a)
+}
+
+// whoSection is the caller of an API call and how they authenticated.
+func (w *bodyWriter) whoSection(a alert.Alert) {
+	w.section("WHO")
+	name, rest := whoLine(a.Who)
+	w.field("Principal", emailText(name, maxName))
+	w.field("", emailText(rest, maxLine))
+	if a.Who.ARN != "" {
+		w.field("ARN", emailText(a.Who.ARN, maxName))
+	}
+	w.field("MFA", emailText(a.Who.MFA, maxLine))
+	if a.Who.AccessKey != "" {
+		w.field("Access key", emailText(a.Who.AccessKey, maxName))
+	}
+	w.field("Client", emailText(a.Who.Via, maxLine))
+	if a.Who.InvokedBy != "" {
+		w.field("Invoked by", emailText(a.Who.InvokedBy, maxName))
+	}
+	if a.Who.UserAgent != "" {
+		w.field("User agent", emailText(a.Who.UserAgent, maxUserAgent))
+	}
+}
+
+// computeSections describe an alarm or a finding: its source, the alarm's
+// numbers and the instances involved.
+func (w *bodyWriter) computeSections(a alert.Alert) {
+	w.section("SOURCE")
+	w.field("Reported by", emailText(a.Who.Name+", "+a.Who.Detail, maxLine))
+	if a.Alarm != nil {
+		w.section("ALARM")
+		w.facts(alarmFacts(a.Alarm))
+	}
+	if len(a.Instances) == 0 {
+		return
+	}
+	w.section("INSTANCES")
+	for i, in := range a.Instances {
+		if i == maxInstancesShown {
+			w.line(fmt.Sprintf("  ... and %d more instances", len(a.Instances)-maxInstancesShown))
+			break
+		}
+		w.field("Instance", emailText(instanceTitle(in), maxName))
+		w.facts(instanceFacts(in))
+	}
+}
+
+func (w *bodyWriter) facts(facts []fact) {
+	for _, f := range facts {
+		w.field(f.Label, emailText(f.Value, maxLine))
+	}
 }

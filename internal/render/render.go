@@ -96,6 +96,22 @@ func endsWithScheme(s string) bool {
 // severityLabel is the severity in capitals, as alert titles show it.
 func severityLabel(s detect.Severity) string { return strings.ToUpper(s.String()) }
 
+// label is the severity in capitals, or RESOLVED for the end of a
+// condition.
+func label(a alert.Alert) string {
+	if a.Resolved {
+		return "RESOLVED"
+	}
+	return severityLabel(a.Severity)
+}
+
+func emoji(a alert.Alert) string {
+	if a.Resolved {
+		return ":white_check_mark:"
+	}
+	return severityEmoji(a.Severity)
+}
+
 func severityEmoji(s detect.Severity) string {
 	switch s {
 	case detect.SeverityCritical:

@@ -66,6 +66,27 @@ func withLiveAnswers(a alert.Alert) alert.Alert {
 	return a
 }
 
+// withLiveInstances is an alarm alert whose look-ups found the hot
+// instances, with tags an attacker chose.
+func withLiveInstances(a alert.Alert) alert.Alert {
+	a.Where.AccountAlias = "acme-prod"
+	a.Unchecked = nil
+	cpu1, cpu2 := 99.4, 97.25
+	a.Instances = []alert.Instance{
+		{
+			ID: "i-0a1b2c3d4e5f60718", Name: "web-1 <!channel> <https://evil.example|click>", CPU: &cpu1,
+			Type: "c5.4xlarge", Zone: "eu-west-1b", State: "running", LaunchTime: time.Date(2026, 11, 19, 21, 2, 11, 0, time.UTC),
+			Image: "ami-0123456789abcdef0", Profile: "arn:aws:iam::111122223333:instance-profile/web-app", PublicIP: "203.0.113.77",
+			OpenIngress: []string{"sg-0c1d2e3f4a5b6c7d8 (web-open): tcp 22 from anywhere", "sg-0c1d2e3f4a5b6c7d8 (web-open): all traffic from anywhere"},
+			LaunchedBy:  "IAM user deploy-bot via AWS CLI 2.22.4 from 198.51.100.7 at 2026-11-19T21:02:10Z",
+			Tags:        []alert.Tag{{Key: "team", Value: "storefront\nBcc: x@evil.example"}, {Key: "owner", Value: "<@U123> *admin*"}},
+		},
+		{ID: "i-07a8b9c0d1e2f3a4b", CPU: &cpu2, Missing: "EC2 does not know the instance (terminated more than an hour ago?)",
+			LaunchedBy: "not in the last 90 days of CloudTrail event history"},
+	}
+	return a
+}
+
 func golden(t *testing.T, path string, got []byte) {
 	t.Helper()
 	if *update {
@@ -107,6 +128,10 @@ func goldenCases(t *testing.T) []goldenCase {
 	for _, h := range hostile {
 		names[h] = true
 	}
+	// Each alarm shape and the resolved message.
+	names["cloudwatch/ec2-cpu-spike-insights-query-alarm.json"] = true
+	names["cloudwatch/ec2-cpu-spike-metric-math-alarm.json"] = true
+	names["cloudwatch/ec2-cpu-spike-single-metric-ok.json"] = true
 	var cases []goldenCase
 	for _, name := range fixture.All(t) {
 		if !names[name] {
@@ -121,6 +146,8 @@ func goldenCases(t *testing.T) []goldenCase {
 	}
 	a, _ := alertFor(t, "s3/put-bucket-public-access-block-sso-policy-off.json")
 	cases = append(cases, goldenCase{"live-answers", withLiveAnswers(a), "s3/put-bucket-public-access-block-sso-policy-off.json"})
+	a, _ = alertFor(t, "cloudwatch/ec2-cpu-spike-insights-query-alarm.json")
+	cases = append(cases, goldenCase{"live-instances", withLiveInstances(a), "cloudwatch/ec2-cpu-spike-insights-query-alarm.json"})
 	return cases
 }
 

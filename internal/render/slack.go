@@ -100,8 +100,8 @@ func Slack(a alert.Alert) SlackMessage {
 	name, rest := whoLine(a.Who)
 
 	var blocks []slack.Block
-	blocks = append(blocks, slack.NewHeaderBlock(plainText(fmt.Sprintf("%s: %s", severityLabel(a.Severity), d.Title), 150)))
-	intro := severityEmoji(a.Severity) + " " + slackEscape(a.Title, maxLine)
+	blocks = append(blocks, slack.NewHeaderBlock(plainText(fmt.Sprintf("%s: %s", label(a), d.Title), 150)))
+	intro := emoji(a) + " " + slackEscape(a.Title, maxLine)
 	if a.SeverityNote != "" {
 		intro += "\n_Severity " + slackEscape(a.SeverityNote, maxLine) + "_"
 	}
@@ -123,9 +123,25 @@ func Slack(a alert.Alert) SlackMessage {
 	if a.Where.SourceNote != "" {
 		where += " (" + slackEscape(a.Where.SourceNote, maxLine) + ")"
 	}
-	blocks = append(blocks, slack.NewSectionBlock(nil, []*slack.TextBlockObject{
-		mrkdwn(who), mrkdwn(auth), mrkdwn(what), mrkdwn(res), mrkdwn(when), mrkdwn(where),
-	}, nil))
+	fields := []*slack.TextBlockObject{mrkdwn(who), mrkdwn(auth), mrkdwn(what), mrkdwn(res), mrkdwn(when), mrkdwn(where)}
+	if isCompute(a) {
+		// An alarm or a finding has no caller: the source replaces who and
+		// how, and there is no source IP.
+		src := "*Source*\n" + code(a.Who.Name, maxName) + "\n" + slackEscape(a.Who.Detail, maxLine)
+		where = "*Where*\nAccount " + code(accountText(a.Where), maxName) + "\nRegion " + code(a.Where.Region, maxName)
+		fields = []*slack.TextBlockObject{mrkdwn(src), mrkdwn(what), mrkdwn(res), mrkdwn(when), mrkdwn(where)}
+	}
+	blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
+	if a.Alarm != nil {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*Alarm*"+slackFacts(alarmFacts(a.Alarm))), nil, nil))
+	}
+	for i, in := range a.Instances {
+		if i == maxInstancesShown {
+			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("%d more instances not shown", len(a.Instances)-maxInstancesShown))))
+			break
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*Instance* "+code(instanceTitle(in), maxName)+slackFacts(instanceFacts(in))), nil, nil))
+	}
 
 	if len(a.What.Changes) > 0 {
 		var b strings.Builder
@@ -176,7 +192,9 @@ func Slack(a alert.Alert) SlackMessage {
 	for _, r := range references(d) {
 		ctx = append(ctx, slackEscape(r, maxName))
 	}
-	ctx = append(ctx, "event "+code(a.EventID, maxName))
+	if a.EventID != "" {
+		ctx = append(ctx, "event "+code(a.EventID, maxName))
+	}
 	elems := []slack.MixedElement{mrkdwn(strings.Join(ctx, " · "))}
 	if a.Who.UserAgent != "" {
 		elems = append(elems, mrkdwn("User agent "+code(a.Who.UserAgent, maxUserAgent)))
@@ -204,8 +222,23 @@ func Slack(a alert.Alert) SlackMessage {
 // principal, account and region.
 func slackSummary(a alert.Alert) string {
 	s := fmt.Sprintf("[%s] %s. By %s (%s) from %s in account %s, %s.",
-		severityLabel(a.Severity), a.Title, a.Who.Name, a.Who.Kind, a.Where.SourceIP, accountText(a.Where), a.Where.Region)
+		label(a), a.Title, a.Who.Name, a.Who.Kind, a.Where.SourceIP, accountText(a.Where), a.Where.Region)
+	if isCompute(a) {
+		s = fmt.Sprintf("[%s] %s. Reported by %s in account %s, %s.", label(a), a.Title, a.Who.Name, accountText(a.Where), a.Where.Region)
+		if len(a.Instances) > 0 {
+			s += " Instance " + instanceTitle(a.Instances[0]) + "."
+		}
+	}
 	return slackEscape(s, 1000)
+}
+
+// slackFacts renders facts as escaped "\nLabel: value" lines.
+func slackFacts(facts []fact) string {
+	var b strings.Builder
+	for _, f := range facts {
+		b.WriteString("\n" + f.Label + ": " + slackEscape(f.Value, maxLine))
+	}
+	return b.String()
 }
 
 func hasUnknownBefore(a alert.Alert) bool {

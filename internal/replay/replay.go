@@ -58,6 +58,9 @@ type Detection struct {
 	Severity detect.Severity `json:"severity"`
 	CIS      []string        `json:"cis"`
 	MITRE    []string        `json:"mitre"`
+	// Resolved marks the end of a condition (an alarm back to OK), never
+	// a new one.
+	Resolved bool `json:"resolved,omitempty"`
 }
 
 // Line is what the JSON format prints per input event.
@@ -118,7 +121,7 @@ func (r *Runner) printDigest(d alert.Digest) error {
 func (r *Runner) one(ctx context.Context, it eventfile.Item, sum *Summary) error {
 	ev := it.Event
 	var res pipeline.Result
-	if ev.CloudTrail != nil {
+	if ev.Known() {
 		var err error
 		res, err = r.Pipeline.Process(ctx, ev, "")
 		if err != nil {
@@ -144,7 +147,7 @@ func (r *Runner) one(ctx context.Context, it eventfile.Item, sum *Summary) error
 			}
 			line.Detections = append(line.Detections, Detection{
 				ID: f.Detection.ID, Title: f.Detection.Title, Severity: sev,
-				CIS: nonNil(f.Detection.CIS), MITRE: nonNil(f.Detection.MITRE),
+				CIS: nonNil(f.Detection.CIS), MITRE: nonNil(f.Detection.MITRE), Resolved: f.Resolved,
 			})
 		}
 		b, err := json.Marshal(line)
@@ -193,7 +196,12 @@ func (r *Runner) one(ctx context.Context, it eventfile.Item, sum *Summary) error
 // summary names an event that raised nothing, in one line.
 func summary(ev *event.Event) string {
 	rec := ev.CloudTrail
-	if rec == nil {
+	switch {
+	case ev.Alarm != nil:
+		return fmt.Sprintf("alarm %s %s -> %s", ev.Alarm.AlarmName, firstNonEmpty(ev.Alarm.PreviousState.Value, "?"), ev.Alarm.State.Value)
+	case ev.GuardDuty != nil:
+		return "GuardDuty finding " + ev.GuardDuty.Type
+	case rec == nil:
 		return "unsupported event type " + ev.Envelope.DetailType
 	}
 	return fmt.Sprintf("%s by %s", rec.EventName, firstNonEmpty(rec.UserIdentity.ARN, rec.UserIdentity.Type, "unknown principal"))

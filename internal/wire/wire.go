@@ -49,8 +49,12 @@ func Pipeline(rt config.Runtime, cfg aws.Config, log *slog.Logger) (Built, error
 	if rt.TopicARN != "" {
 		channels = append(channels, pipeline.Email{Publisher: &deliver.SNS{Client: sns.NewFromConfig(cfg), TopicARN: rt.TopicARN}})
 	}
+	catalog, err = catalog.WithEnv(rt.Settings.Env)
+	if err != nil {
+		return Built{}, fmt.Errorf("catalog: %w", err)
+	}
 	p := &pipeline.Pipeline{
-		Catalog:      catalog.WithEnv(rt.Settings.Env),
+		Catalog:      catalog,
 		Suppressions: rt.Settings.Suppressions,
 		Enricher: &enrich.Enricher{
 			Aliases:     &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},

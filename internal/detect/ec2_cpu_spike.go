@@ -1,0 +1,164 @@
+package detect
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/trailwatch/trailwatch/internal/cwalarm"
+	"github.com/trailwatch/trailwatch/internal/event"
+)
+
+// CPUAlarmPrefix starts the names of the CPU alarms trailwatch creates.
+const CPUAlarmPrefix = "Trailwatch-Cpu-"
+
+func init() {
+	register(&Detection{
+		ID:    "ec2-cpu-spike",
+		Title: "Sustained CPU spike on EC2 instances (possible crypto-mining)",
+		Description: "A CloudWatch alarm on EC2 CPUUtilization went to ALARM: one or more instances ran hot for the " +
+			"alarm's whole evaluation window. trailwatch's own alarms (named " + CPUAlarmPrefix + "...) cover every " +
+			"instance of the region through a Metrics Insights query, plus the instances and Auto Scaling groups named in " +
+			"the configuration; alarms listed in trailwatch:alarmNames are reported the same way. Crypto-mining on a " +
+			"compromised instance shows as a long plateau near 100%, which CloudTrail cannot see. High when the alarm " +
+			"fires; the return to OK after an alarm is reported as resolved (info, unless turned off); INSUFFICIENT_DATA " +
+			"is reported at low severity only when configured.",
+		Severity: SeverityHigh,
+		Pattern: Pattern{
+			Source:     []any{cwalarm.Source},
+			DetailType: []string{cwalarm.DetailType},
+			Detail: map[string]any{
+				"alarmName": []any{map[string]any{"prefix": CPUAlarmPrefix}},
+				"state":     map[string]any{"value": []any{cwalarm.StateAlarm, cwalarm.StateOK}},
+			},
+		},
+		Narrow:   narrowAlarmPattern,
+		Function: FunctionInstance,
+		Evaluate: evaluateCPUAlarm,
+		MITRE:    []string{"T1496.001"},
+		Runbook: "Treat the hot instance as compromised until shown otherwise: isolate it (replace its security groups " +
+			"with one that allows no traffic: aws ec2 modify-instance-attribute --instance-id ID --groups sg-ISOLATION), " +
+			"snapshot its volumes for forensics (aws ec2 create-snapshots --instance-specification InstanceId=ID), then " +
+			"investigate (unknown processes, outbound connections to mining pools on ports 3333/4444/5555/14444, new " +
+			"users or keys, who launched it and with which role), and stop it (aws ec2 stop-instances) once evidence is " +
+			"kept. Rotate the credentials of its instance profile if anything was found.",
+		References: []string{
+			"https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-metrics-insights-alarms.html",
+			"https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html",
+			"https://attack.mitre.org/techniques/T1496/001/",
+		},
+		FalsePositives: []string{
+			"Batch, build or machine-learning jobs that legitimately run at full CPU for long stretches: raise the " +
+				"threshold, or leave those instances out through per-group alarms.",
+		},
+		Tests: Tests{
+			Positive: []Example{
+				{"cloudwatch/ec2-cpu-spike-single-metric-alarm.json", SeverityHigh},
+				{"cloudwatch/ec2-cpu-spike-metric-math-alarm.json", SeverityHigh},
+				{"cloudwatch/ec2-cpu-spike-insights-query-alarm.json", SeverityHigh},
+				{"cloudwatch/ec2-cpu-spike-single-metric-ok.json", SeverityInfo},
+			},
+			Negative: []string{
+				"cloudwatch/ec2-cpu-spike-ok-from-insufficient-data.json",
+				"cloudwatch/ec2-cpu-spike-insufficient-data.json",
+				"cloudwatch/ec2-cpu-spike-other-alarm.json",
+			},
+		},
+	})
+}
+
+// narrowAlarmPattern adds the user's alarm names and the states the
+// configuration wants reported.
+func narrowAlarmPattern(p Pattern, env *Env) Pattern {
+	names := []any{map[string]any{"prefix": CPUAlarmPrefix}}
+	for _, n := range env.AlarmNames {
+		names = append(names, n)
+	}
+	states := []any{cwalarm.StateAlarm}
+	if !env.SkipResolved {
+		states = append(states, cwalarm.StateOK)
+	}
+	if env.AlarmInsufficientData {
+		states = append(states, cwalarm.StateInsufficientData)
+	}
+	return p.Where("alarmName", names...).Where("state.value", states...)
+}
+
+func evaluateCPUAlarm(ev *event.Event, env *Env) (Finding, bool) {
+	a := ev.Alarm
+	if a == nil {
+		return Finding{}, false
+	}
+	if !strings.HasPrefix(a.AlarmName, CPUAlarmPrefix) && !slices.Contains(env.AlarmNames, a.AlarmName) {
+		return Finding{}, false
+	}
+	f := Finding{Resource: alarmResource(ev)}
+	change := Change{Setting: "Alarm state", Before: a.PreviousState.Value, After: a.State.Value}
+	if change.Before == "" {
+		change.Before = NotRecorded
+	}
+	f.Changes = []Change{change}
+	if a.State.Reason != "" {
+		f.Evidence = append(f.Evidence, Evidence{Label: "CloudWatch's reason", Text: a.State.Reason})
+	}
+	if q := a.Query(); q != "" {
+		f.Evidence = append(f.Evidence, Evidence{Label: "Metrics Insights query", Text: q})
+	}
+	switch a.State.Value {
+	case cwalarm.StateAlarm:
+		f.Severity = SeverityHigh
+		f.Headline = fmt.Sprintf("CPU alarm %s: %s", a.AlarmName, breachPhrase(a))
+	case cwalarm.StateOK:
+		if env.SkipResolved || a.PreviousState.Value != cwalarm.StateAlarm {
+			return Finding{}, false
+		}
+		f.Severity = SeverityInfo
+		f.Resolved = true
+		f.Headline = fmt.Sprintf("CPU alarm %s is back to OK", a.AlarmName)
+	case cwalarm.StateInsufficientData:
+		if !env.AlarmInsufficientData {
+			return Finding{}, false
+		}
+		f.Severity = SeverityLow
+		f.Headline = fmt.Sprintf("CPU alarm %s has insufficient data (instance stopped or terminated, or metrics missing)", a.AlarmName)
+	default:
+		return Finding{}, false
+	}
+	return f, true
+}
+
+// alarmResource is the instance when the alarm watches exactly one, else
+// the alarm itself.
+func alarmResource(ev *event.Event) Resource {
+	a := ev.Alarm
+	region := ev.Envelope.Region
+	if ids := a.Dimension("InstanceId"); len(ids) == 1 {
+		return Resource{Type: "EC2 instance", Name: ids[0], ARN: partitionARN(region, "ec2", region, ev.Envelope.Account, "instance/"+ids[0]), Region: region}
+	}
+	res := Resource{Type: "CloudWatch alarm", Name: a.AlarmName, Region: region}
+	for _, r := range ev.Envelope.Resources {
+		if strings.Contains(r, ":alarm:") {
+			res.ARN = r
+		}
+	}
+	return res
+}
+
+// breachPhrase says what crossed the threshold: "CPU at 97.3% (threshold
+// 80%) for 3 datapoints".
+func breachPhrase(a *cwalarm.StateChange) string {
+	threshold, points := a.Breach()
+	if len(points) == 0 {
+		return "CPU above its threshold"
+	}
+	s := "CPU at " + percent(slices.Max(points))
+	if threshold != nil {
+		s += " (threshold " + percent(*threshold) + ")"
+	}
+	return s + " for " + countPhrase(len(points), "datapoint", "datapoints")
+}
+
+func percent(v float64) string {
+	return strconv.FormatFloat(v, 'f', 1, 64) + "%"
+}

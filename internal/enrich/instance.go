@@ -1,0 +1,326 @@
+package enrich
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/alert"
+	"github.com/trailwatch/trailwatch/internal/cloudtrail"
+	"github.com/trailwatch/trailwatch/internal/cwalarm"
+	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/guardduty"
+)
+
+// InstanceInspector answers questions about EC2 instances
+// (ec2lookup.Inspector).
+type InstanceInspector interface {
+	// HotInstances ranks the region's instances by average CPU.
+	HotInstances(ctx context.Context, region string, start, end time.Time, period time.Duration) ([]alert.Instance, error)
+	// Describe fills in what EC2 says about the instances.
+	Describe(ctx context.Context, region string, instances []alert.Instance) ([]alert.Instance, error)
+	// LaunchEvent returns the RunInstances record of the instance, or nil.
+	LaunchEvent(ctx context.Context, region, instanceID string) (*cloudtrail.Record, error)
+}
+
+var (
+	instanceIDRe = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
+	alarmNameRe  = regexp.MustCompile(`^[A-Za-z0-9 ._-]{1,255}$`)
+	findingIDRe  = regexp.MustCompile(`^[0-9a-f]{32}$`)
+)
+
+// computeAlert builds the alert for a CloudWatch alarm or a GuardDuty
+// finding: the instances involved, what they are and who launched them.
+func (e *Enricher) computeAlert(ctx context.Context, ev *event.Event, findings []detect.Finding) alert.Alert {
+	now := time.Now
+	if e.Now != nil {
+		now = e.Now
+	}
+	primary := findings[0]
+	a := alert.Alert{
+		EventID:    ev.Envelope.ID,
+		EnvelopeID: ev.Envelope.ID,
+		Severity:   primary.Severity,
+		Title:      primary.Headline,
+		Primary:    primary,
+		Others:     findings[1:],
+		Resolved:   primary.Resolved,
+		What: alert.What{
+			Resource: primary.Resource,
+			Changes:  primary.Changes,
+			Evidence: primary.Evidence,
+		},
+		When:    alert.When{EventTime: ev.Envelope.Time, ProcessedAt: now().UTC(), Replayed: e.Replay},
+		Where:   alert.Where{AccountID: ev.Envelope.Account, Region: ev.Envelope.Region},
+		Runbook: primary.Detection.Runbook,
+	}
+	var candidates []alert.Instance
+	var hot bool // candidates must come from GetMetricData
+	switch {
+	case ev.Alarm != nil:
+		al := ev.Alarm
+		a.Source = alert.SourceCloudWatch
+		a.Who = alert.Who{Kind: "AWS service", Name: "CloudWatch", Detail: "alarm " + al.AlarmName}
+		a.What.Action = "cloudwatch:AlarmStateChange"
+		a.What.Outcome = strings.TrimSpace(al.PreviousState.Value + " -> " + al.State.Value)
+		if !al.State.Timestamp.IsZero() {
+			a.When.EventTime = al.State.Timestamp.Time
+		}
+		a.Alarm = alarmFacts(al)
+		for _, id := range al.Dimension("InstanceId") {
+			candidates = append(candidates, alert.Instance{ID: id})
+		}
+		if len(candidates) == 1 && len(a.Alarm.Datapoints) > 0 && al.State.Value == cwalarm.StateAlarm && al.Watches("AWS/EC2", "CPUUtilization") {
+			peak := slices.Max(a.Alarm.Datapoints)
+			candidates[0].CPU = &peak
+		}
+		hot = len(candidates) == 0 && (al.Query() != "" || len(al.Dimension("AutoScalingGroupName")) > 0)
+	case ev.GuardDuty != nil:
+		g := ev.GuardDuty
+		a.Source = alert.SourceGuardDuty
+		a.Who = alert.Who{Kind: "AWS service", Name: "GuardDuty", Detail: "finding " + g.Type}
+		a.What.Action = "guardduty:" + g.Type
+		a.What.Outcome = "reported"
+		if !g.UpdatedAt.IsZero() {
+			a.When.EventTime = g.UpdatedAt
+		}
+		if g.AccountID != "" {
+			a.Where.AccountID = g.AccountID
+		}
+		if g.Region != "" {
+			a.Where.Region = g.Region
+		}
+		if d := g.Resource.InstanceDetails; d != nil && d.InstanceID != "" {
+			candidates = append(candidates, fromFinding(d))
+		}
+	}
+	if !e.Replay {
+		a.When.Delay = a.When.ProcessedAt.Sub(a.When.EventTime).Round(time.Second)
+	}
+	if a.Resolved {
+		// A resolved alarm is a short message: no look-ups.
+		a.Instances = candidates
+		a.Links = computeLinks(ev, &a)
+		return a
+	}
+	e.lookUpInstances(ctx, &a, candidates, hot)
+	a.Links = computeLinks(ev, &a)
+	return a
+}
+
+func alarmFacts(al *cwalarm.StateChange) *alert.Alarm {
+	f := &alert.Alarm{
+		Name:          al.AlarmName,
+		State:         al.State.Value,
+		PreviousState: al.PreviousState.Value,
+		Shape:         al.Shape(),
+		Query:         al.Query(),
+		Reason:        al.State.Reason,
+		Period:        time.Duration(al.Period()) * time.Second,
+	}
+	f.Threshold, f.Datapoints = al.Breach()
+	if d := al.State.Data; d != nil {
+		f.Statistic = d.Statistic
+	}
+	for _, m := range al.Configuration.Metrics {
+		if ms := m.MetricStat; ms != nil {
+			f.Metric = ms.Metric.Namespace + " " + ms.Metric.Name
+			if f.Statistic == "" {
+				f.Statistic = ms.Stat
+			}
+			break
+		}
+	}
+	return f
+}
+
+func fromFinding(d *guardduty.InstanceDetails) alert.Instance {
+	in := alert.Instance{ID: d.InstanceID, Type: d.InstanceType, Zone: d.AvailabilityZone, Image: d.ImageID, State: d.InstanceState}
+	if t, err := time.Parse(time.RFC3339, d.LaunchTime); err == nil {
+		in.LaunchTime = t.UTC()
+	}
+	if d.IAMInstanceProfile != nil {
+		in.Profile = d.IAMInstanceProfile.ARN
+	}
+	for _, n := range d.NetworkInterfaces {
+		if n.PublicIP != "" && in.PublicIP == "" {
+			in.PublicIP = n.PublicIP
+		}
+	}
+	for _, t := range d.Tags {
+		if t.Key == "Name" {
+			in.Name = t.Value
+			continue
+		}
+		in.Tags = append(in.Tags, alert.Tag{Key: t.Key, Value: t.Value})
+	}
+	return in
+}
+
+// lookUpInstances finds the hot instances (when the alarm covers many),
+// describes them and finds who launched each, under one deadline, and
+// looks up the account alias alongside.
+func (e *Enricher) lookUpInstances(ctx context.Context, a *alert.Alert, candidates []alert.Instance, hot bool) {
+	a.Instances = candidates
+	if skip := e.skipReason(a.Where.AccountID); skip != "" {
+		a.Unchecked = append(a.Unchecked, "account alias: "+skip)
+		if hot {
+			a.Unchecked = append(a.Unchecked, "which instances are hot: "+skip)
+		}
+		if len(candidates) > 0 {
+			a.Unchecked = append(a.Unchecked, "instance details and who launched it: "+skip)
+		}
+		return
+	}
+	timeout := e.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	var alias string
+	var aliasErr error
+	if e.Aliases != nil {
+		wg.Go(func() { alias, aliasErr = e.Aliases.AccountAlias(ctx, a.Where.AccountID) })
+	}
+	var unchecked []string
+	if e.Instances == nil {
+		if hot || len(candidates) > 0 {
+			unchecked = append(unchecked, "instance details: no EC2, CloudWatch or CloudTrail client configured")
+		}
+	} else {
+		wg.Go(func() { unchecked = e.inspect(ctx, a, hot) })
+	}
+	wg.Wait()
+	switch {
+	case e.Aliases == nil:
+		a.Unchecked = append(a.Unchecked, "account alias: no IAM client configured")
+	case aliasErr != nil:
+		a.Unchecked = append(a.Unchecked, "account alias: "+aliasErr.Error())
+	default:
+		a.Where.AccountAlias = alias
+	}
+	a.Unchecked = append(a.Unchecked, unchecked...)
+}
+
+// inspect runs the instance look-ups in order: hot instances, then details
+// and launch events concurrently. It writes a.Instances only.
+func (e *Enricher) inspect(ctx context.Context, a *alert.Alert, hot bool) []string {
+	var unchecked []string
+	region := a.Where.Region
+	if hot {
+		period := 5 * time.Minute
+		points := 3
+		if a.Alarm != nil {
+			if a.Alarm.Period > 0 {
+				period = a.Alarm.Period
+			}
+			points = max(points, len(a.Alarm.Datapoints))
+		}
+		end := a.When.EventTime
+		found, err := e.Instances.HotInstances(ctx, region, end.Add(-time.Duration(points)*period), end, period)
+		if err != nil {
+			return append(unchecked, "which instances are hot: "+err.Error())
+		}
+		if len(found) == 0 {
+			return append(unchecked, "which instances are hot: CloudWatch returned no EC2 CPU data for the alarm window")
+		}
+		a.Instances = found
+	}
+	if len(a.Instances) == 0 {
+		return unchecked
+	}
+	var wg sync.WaitGroup
+	var described []alert.Instance
+	var descErr error
+	wg.Go(func() { described, descErr = e.Instances.Describe(ctx, region, a.Instances) })
+	launched := make([]string, len(a.Instances))
+	launchErrs := make([]error, len(a.Instances))
+	for i, in := range a.Instances {
+		wg.Go(func() {
+			rec, err := e.Instances.LaunchEvent(ctx, region, in.ID)
+			switch {
+			case err != nil:
+				launchErrs[i] = err
+			case rec == nil:
+				launched[i] = "not in the last 90 days of CloudTrail event history"
+			default:
+				launched[i] = launchedBy(rec)
+			}
+		})
+	}
+	wg.Wait()
+	if described != nil {
+		a.Instances = described
+	}
+	if descErr != nil {
+		unchecked = append(unchecked, "instance details: "+descErr.Error())
+	}
+	for i := range a.Instances {
+		if launchErrs[i] != nil {
+			unchecked = append(unchecked, "who launched "+a.Instances[i].ID+": "+launchErrs[i].Error())
+			continue
+		}
+		a.Instances[i].LaunchedBy = launched[i]
+	}
+	return unchecked
+}
+
+// launchedBy describes the principal of a RunInstances record.
+func launchedBy(rec *cloudtrail.Record) string {
+	w := Principal(rec)
+	s := w.Kind
+	if w.Name != "" {
+		s += " " + w.Name
+	}
+	if w.Detail != "" {
+		s += " (" + w.Detail + ")"
+	}
+	if w.Via != "" {
+		s += " via " + w.Via
+	}
+	if rec.SourceIPAddress != "" {
+		s += " from " + rec.SourceIPAddress
+	}
+	return s + " at " + rec.EventTime.UTC().Format(time.RFC3339)
+}
+
+// computeLinks builds console links to the instances, the alarm and the
+// finding from values checked against AWS's naming rules first.
+func computeLinks(ev *event.Event, a *alert.Alert) []alert.Link {
+	region := a.Where.Region
+	if !regionRe.MatchString(region) {
+		return nil
+	}
+	host := consoleHost(region)
+	var out []alert.Link
+	for i, in := range a.Instances {
+		if i == 3 || !instanceIDRe.MatchString(in.ID) {
+			break
+		}
+		out = append(out, alert.Link{Label: "Instance " + in.ID,
+			URL: fmt.Sprintf("https://%s.%s/ec2/home?region=%s#InstanceDetails:instanceId=%s", region, host, region, in.ID)})
+	}
+	if a.Alarm != nil && alarmNameRe.MatchString(a.Alarm.Name) {
+		out = append(out, alert.Link{Label: "Alarm and metric",
+			URL: fmt.Sprintf("https://%s.%s/cloudwatch/home?region=%s#alarmsV2:alarm/%s", region, host, region, url.PathEscape(a.Alarm.Name))})
+	}
+	if len(a.Instances) > 0 && instanceIDRe.MatchString(a.Instances[0].ID) {
+		out = append(out, alert.Link{Label: "CPU metric",
+			URL: fmt.Sprintf("https://%s.%s/cloudwatch/home?region=%s#metricsV2?graph=~(metrics~(~(~'AWS*2fEC2~'CPUUtilization~'InstanceId~'%s))~period~300~stat~'Average)",
+				region, host, region, a.Instances[0].ID)})
+	}
+	if g := ev.GuardDuty; g != nil && findingIDRe.MatchString(g.ID) {
+		out = append(out, alert.Link{Label: "GuardDuty finding",
+			URL: fmt.Sprintf("https://%s.%s/guardduty/home?region=%s#/findings?macros=current&fId=%s", region, host, region, g.ID)})
+	}
+	return out
+}
