@@ -19,10 +19,10 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/trailwatch/trailwatch/internal/awslookup"
-	"github.com/trailwatch/trailwatch/internal/ec2lookup"
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/deliver"
 	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/ec2lookup"
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/replay"
