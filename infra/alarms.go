@@ -22,6 +22,8 @@ type AlarmsProps struct {
 	Function        awslambda.IFunction
 	// Digest is the digest function.
 	Digest awslambda.IFunction
+	// Instance is the function for alarms and GuardDuty findings.
+	Instance awslambda.IFunction
 }
 
 // Alarms watch trailwatch itself and report through the topic, which does
@@ -35,6 +37,8 @@ type Alarms struct {
 	FunctionErrors awscloudwatch.Alarm
 	// DigestErrors fires when the digest function failed.
 	DigestErrors awscloudwatch.Alarm
+	// InstanceErrors fires when the instance function failed.
+	InstanceErrors awscloudwatch.Alarm
 }
 
 // NewAlarms creates the alarms.
@@ -84,5 +88,21 @@ func NewAlarms(scope constructs.Construct, id string, props *AlarmsProps) *Alarm
 	})
 	digestErrors.AddAlarmAction(action)
 
-	return &Alarms{Construct: this, DeadLetters: deadLetters, FunctionErrors: functionErrors, DigestErrors: digestErrors}
+	a := &Alarms{Construct: this, DeadLetters: deadLetters, FunctionErrors: functionErrors, DigestErrors: digestErrors}
+	if props.Instance != nil {
+		a.InstanceErrors = awscloudwatch.NewAlarm(this, jsii.String("InstanceErrors"), &awscloudwatch.AlarmProps{
+			AlarmDescription: jsii.String("The trailwatch instance function (CPU alarms, GuardDuty findings) failed; Lambda retries, " +
+				"then the event goes to the dead-letter queue. See the function's log group."),
+			Metric: props.Instance.MetricErrors(&awscloudwatch.MetricOptions{
+				Period:    period,
+				Statistic: jsii.String("Sum"),
+			}),
+			Threshold:          jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(1),
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		a.InstanceErrors.AddAlarmAction(action)
+	}
+	return a
 }

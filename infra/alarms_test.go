@@ -21,6 +21,7 @@ func TestAlarmsReportThroughTopic(t *testing.T) {
 		{"dead letters", "AWS/SQS", "ApproximateNumberOfMessagesVisible", obj{"Name": "QueueName", "Value": getAtt(queueID, "QueueName")}},
 		{"function errors", "AWS/Lambda", "Errors", obj{"Name": "FunctionName", "Value": ref(fnID)}},
 		{"digest errors", "AWS/Lambda", "Errors", obj{"Name": "FunctionName", "Value": ref(logicalID(t, s.stack.Stack, s.stack.Digest.Function))}},
+		{"instance function errors", "AWS/Lambda", "Errors", obj{"Name": "FunctionName", "Value": ref(logicalID(t, s.stack.Stack, s.stack.Instance.Function))}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,5 +39,6 @@ func TestAlarmsReportThroughTopic(t *testing.T) {
 			})
 		})
 	}
-	assert(t, "alarm count", func() { s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(3)) })
+	// The four above and the three CPU alarms (TestFleetAlarmCoversEveryInstance).
+	assert(t, "alarm count", func() { s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(7)) })
 }

@@ -49,6 +49,10 @@ type AlertFunctionProps struct {
 	// alias, event history): the CloudTrail function needs them, the digest
 	// function does not.
 	Lookups bool
+	// InstanceLookups grants what alerts about EC2 instances look up: the
+	// instances and their security groups, their CPU, who launched them,
+	// the account alias.
+	InstanceLookups bool
 	// StateTable holds delivery claims and storm windows; Scan lets the
 	// function list windows due for a digest.
 	StateTable awsdynamodb.ITable
@@ -98,6 +102,14 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 			// cloudtrail:LookupEvents finds the Block Public Access settings a
 			// change replaced, in the account's event history.
 			Actions:   jsii.Strings("s3:GetAccountPublicAccessBlock", "iam:ListAccountAliases", "cloudtrail:LookupEvents"),
+			Resources: jsii.Strings("*"),
+		}))
+	}
+	if props.InstanceLookups {
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("DescribeInstances"),
+			Actions: jsii.Strings("ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "cloudwatch:GetMetricData",
+				"cloudtrail:LookupEvents", "iam:ListAccountAliases"),
 			Resources: jsii.Strings("*"),
 		}))
 	}
@@ -167,7 +179,7 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 	}, {
 		Id:        jsii.String("AwsSolutions-IAM5"),
 		AppliesTo: &[]any{"Resource::*"},
-		Reason:    jsii.String("Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (Service Authorization Reference); lookups add s3:GetAccountPublicAccessBlock, iam:ListAccountAliases and cloudtrail:LookupEvents, which support none either."),
+		Reason:    jsii.String("Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (Service Authorization Reference); lookups add s3:GetAccountPublicAccessBlock, iam:ListAccountAliases and cloudtrail:LookupEvents, and instance lookups ec2:DescribeInstances, ec2:DescribeSecurityGroups and cloudwatch:GetMetricData, which support none either."),
 	}}
 	if props.Lookups {
 		suppressions = append(suppressions, &cdknag.NagPackSuppression{

@@ -21,7 +21,7 @@ func TestFunction(t *testing.T) {
 	topicID := logicalID(t, s.stack.Stack, s.stack.Notifications.Topic)
 	queueID := logicalID(t, s.stack.Stack, s.stack.Notifications.DeadLetterQueue)
 
-	assert(t, "two functions", func() { s.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(2)) })
+	assert(t, "three functions", func() { s.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(3)) })
 	assert(t, "function properties", func() {
 		s.template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), like(obj{
 			"Runtime":       "provided.al2023",

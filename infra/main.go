@@ -32,7 +32,7 @@ const stackName = "Trailwatch"
 var functionsDir = filepath.Join("build", "functions")
 
 // requiredFunctions must each have a bootstrap in functionsDir.
-var requiredFunctions = []string{"cloudtrail", "digest"}
+var requiredFunctions = []string{"cloudtrail", "digest", "instance"}
 
 func main() {
 	code := run(os.Stderr)

@@ -39,8 +39,14 @@ const maxRuleNameLength = 64
 type DetectionRulesProps struct {
 	// Detections each get one rule; usually catalog.All().
 	Detections []*detect.Detection
-	// Function is the target of every rule.
+	// Function is the target of the rules of CloudTrail detections.
 	Function awslambda.IFunction
+	// InstanceFunction is the target of detections whose Function is
+	// detect.FunctionInstance (alarms, GuardDuty findings).
+	InstanceFunction awslambda.IFunction
+	// Pattern returns a detection's pattern under the deployment's
+	// settings (detect.Catalog.PatternOf); nil means Detection.Pattern.
+	Pattern func(*detect.Detection) detect.Pattern
 	// DeadLetterQueue receives events the function could not be invoked
 	// with after the retry policy.
 	DeadLetterQueue awssqs.IQueue
@@ -69,10 +75,21 @@ func NewDetectionRules(scope constructs.Construct, id string, props *DetectionRu
 	prefix := *stack.StackName() + "-"
 	rules := make(map[string]awsevents.CfnRule, len(props.Detections))
 
+	patternFor := props.Pattern
+	if patternFor == nil {
+		patternFor = func(d *detect.Detection) detect.Pattern { return d.Pattern }
+	}
 	for _, d := range props.Detections {
-		pattern, err := patternOf(d)
+		pattern, err := patternJSON(d.ID, patternFor(d))
 		if err != nil {
 			panic(err)
+		}
+		target := props.Function
+		if d.Function == detect.FunctionInstance {
+			if props.InstanceFunction == nil {
+				panic(fmt.Sprintf("detection %q needs the instance function", d.ID))
+			}
+			target = props.InstanceFunction
 		}
 		name := prefix + d.ID
 		if len(name) > maxRuleNameLength {
@@ -86,7 +103,7 @@ func NewDetectionRules(scope constructs.Construct, id string, props *DetectionRu
 			State:        jsii.String(state),
 			Targets: []any{&awsevents.CfnRule_TargetProperty{
 				Id:  jsii.String("Function"),
-				Arn: props.Function.FunctionArn(),
+				Arn: target.FunctionArn(),
 				// <aws.events.event.json> is EventBridge's variable for the
 				// whole event; it needs no InputPathsMap.
 				InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
@@ -111,10 +128,14 @@ func NewDetectionRules(scope constructs.Construct, id string, props *DetectionRu
 		ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 	})
 	eventsPrincipal := awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)
-	props.Function.AddPermission(jsii.String("InvokeByDetectionRules"), &awslambda.Permission{
-		Principal: eventsPrincipal,
-		SourceArn: rulesArn,
-	})
+	for _, fn := range []awslambda.IFunction{props.Function, props.InstanceFunction} {
+		if fn != nil {
+			fn.AddPermission(jsii.String("InvokeByDetectionRules"), &awslambda.Permission{
+				Principal: eventsPrincipal,
+				SourceArn: rulesArn,
+			})
+		}
+	}
 	props.DeadLetterQueue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("AllowDetectionRulesToDeadLetter"),
 		Principals: &[]awsiam.IPrincipal{eventsPrincipal},
@@ -130,13 +151,18 @@ func NewDetectionRules(scope constructs.Construct, id string, props *DetectionRu
 // patternOf returns the detection's EventBridge pattern as a generic JSON
 // value, so the template holds exactly what the catalog marshals.
 func patternOf(d *detect.Detection) (map[string]any, error) {
-	s, err := d.Pattern.JSON()
+	return patternJSON(d.ID, d.Pattern)
+}
+
+// patternJSON returns a pattern as a generic JSON value.
+func patternJSON(id string, p detect.Pattern) (map[string]any, error) {
+	s, err := p.JSON()
 	if err != nil {
-		return nil, fmt.Errorf("detection %q: %w", d.ID, err)
+		return nil, fmt.Errorf("detection %q: %w", id, err)
 	}
 	var m map[string]any
 	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return nil, fmt.Errorf("detection %q: decode pattern: %w", d.ID, err)
+		return nil, fmt.Errorf("detection %q: decode pattern: %w", id, err)
 	}
 	return m, nil
 }

@@ -72,7 +72,12 @@ func TestOneRulePerDetection(t *testing.T) {
 		t.Errorf("%d rules serve detections, want %d (one per detection)", len(rules), len(all))
 	}
 	fnID := logicalID(t, s.stack.Stack, s.stack.Function.Function)
+	instanceID := logicalID(t, s.stack.Stack, s.stack.Instance.Function)
 	queueID := logicalID(t, s.stack.Stack, s.stack.Notifications.DeadLetterQueue)
+	deployed, err := s.catalog.WithEnv(s.cfg.Settings().Env)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	for _, d := range all {
 		t.Run(d.ID, func(t *testing.T) {
@@ -93,7 +98,7 @@ func TestOneRulePerDetection(t *testing.T) {
 			if got, want := r.Props["Name"], "Trailwatch-"+d.ID; got != want {
 				t.Errorf("Name = %v, want %v", got, want)
 			}
-			wantPattern, err := patternOf(d)
+			wantPattern, err := patternJSON(d.ID, deployed.PatternOf(d))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,8 +108,12 @@ func TestOneRulePerDetection(t *testing.T) {
 			if got, want := r.InputTemplate(), event.RuleInputTemplate(d.ID); got != want {
 				t.Errorf("InputTemplate = %s, want %s", got, want)
 			}
-			if got := r.Target["Arn"]; !equalJSON(got, getAtt(fnID, "Arn")) {
-				t.Errorf("target = %v, want the function", got)
+			wantFn := fnID
+			if d.Function == detect.FunctionInstance {
+				wantFn = instanceID
+			}
+			if got := r.Target["Arn"]; !equalJSON(got, getAtt(wantFn, "Arn")) {
+				t.Errorf("target = %v, want function %s", got, wantFn)
 			}
 			if got := r.Target["DeadLetterConfig"]; !equalJSON(got, obj{"Arn": getAtt(queueID, "Arn")}) {
 				t.Errorf("DeadLetterConfig = %v, want the dead-letter queue", got)

@@ -32,6 +32,9 @@ var (
 	testEmails          = []string{"secops@example.com", "oncall@example.com"}
 	testSlackSecretName = "trailwatch/slack-webhook"
 	testRetentionDays   = 400
+	testCPUInstance     = "i-0a1b2c3d4e5f60718"
+	testCPUGroup        = "batch-workers"
+	testUserAlarm       = "web-cpu-high"
 )
 
 // The forwarder test stack forwards us-east-1 to a home in eu-west-1.
@@ -179,6 +182,9 @@ func buildTestApp() (*synthesized, error) {
 	cfg.Emails = testEmails
 	cfg.SlackSecretName = testSlackSecretName
 	cfg.RetentionDays = testRetentionDays
+	cfg.CPUAlarmInstances = []string{testCPUInstance}
+	cfg.CPUAlarmGroups = []string{testCPUGroup}
+	cfg.AlarmNames = []string{testUserAlarm}
 	existingCfg := config.Default()
 	existingCfg.ExistingTrail = "organization-trail"
 

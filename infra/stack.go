@@ -39,6 +39,8 @@ type TrailwatchStack struct {
 	Trail         *Trail
 	Notifications *Notifications
 	Function      *AlertFunction
+	// Instance handles CPU alarms and GuardDuty findings.
+	Instance *AlertFunction
 	// Digest sends storm digests on a schedule.
 	Digest     *AlertFunction
 	StateTable awsdynamodb.Table
@@ -46,6 +48,7 @@ type TrailwatchStack struct {
 	DigestSchedule awsevents.CfnRule
 	Rules          *DetectionRules
 	Alarms         *Alarms
+	CPUAlarms      *CPUAlarms
 }
 
 // NewTrailwatchStack creates the stack: the trail (unless an existing one is
@@ -75,6 +78,7 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 			"Trail that must keep recording management events for the detection rules to see them")
 	}
 
+	settings := cfg.Settings()
 	s.Notifications = NewNotifications(stack, "Notifications", &NotificationsProps{Emails: cfg.Emails})
 	s.StateTable = NewStateTable(stack, "State")
 	s.Function = NewAlertFunction(stack, "CloudTrailFunction", &AlertFunctionProps{
@@ -82,7 +86,7 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 		Description:        "trailwatch: turns dangerous CloudTrail events into Slack and email alerts",
 		Lookups:            true,
 		SlackSecretName:    cfg.SlackSecretName,
-		Settings:           cfg.Settings(),
+		Settings:           settings,
 		Topic:              s.Notifications.Topic,
 		DeadLetterQueue:    s.Notifications.DeadLetterQueue,
 		StateTable:         s.StateTable,
@@ -92,24 +96,51 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 		CodeDir:            filepath.Join(props.FunctionsDir, "digest"),
 		Description:        "trailwatch: sends one digest per storm window of held-back repeats",
 		SlackSecretName:    cfg.SlackSecretName,
-		Settings:           cfg.Settings(),
+		Settings:           settings,
 		Topic:              s.Notifications.Topic,
 		DeadLetterQueue:    s.Notifications.DeadLetterQueue,
 		StateTable:         s.StateTable,
 		Scan:               true,
 		StormWindowMinutes: cfg.StormWindowMinutes,
 	})
+	s.Instance = NewAlertFunction(stack, "InstanceFunction", &AlertFunctionProps{
+		CodeDir:            filepath.Join(props.FunctionsDir, "instance"),
+		Description:        "trailwatch: turns CPU alarms and GuardDuty mining findings into alerts that name the instance",
+		InstanceLookups:    true,
+		SlackSecretName:    cfg.SlackSecretName,
+		Settings:           settings,
+		Topic:              s.Notifications.Topic,
+		DeadLetterQueue:    s.Notifications.DeadLetterQueue,
+		StateTable:         s.StateTable,
+		StormWindowMinutes: cfg.StormWindowMinutes,
+	})
+	s.CPUAlarms = NewCPUAlarms(stack, "CpuAlarms", &CPUAlarmsProps{
+		ThresholdPercent: cfg.CPUThreshold,
+		PeriodMinutes:    cfg.CPUPeriodMinutes,
+		Datapoints:       cfg.CPUDatapoints,
+		Instances:        cfg.CPUAlarmInstances,
+		Groups:           cfg.CPUAlarmGroups,
+	})
 	s.DigestSchedule = newSchedule(stack, "DigestSchedule", s.Digest.Function, s.Notifications.DeadLetterQueue, cfg.StormWindowMinutes)
+	// The rules use the patterns under the deployment's settings (the
+	// alarm names and states to report), as the functions' matchers do.
+	catalog, err := props.Catalog.WithEnv(settings.Env)
+	if err != nil {
+		panic(err)
+	}
 	s.Rules = NewDetectionRules(stack, "Detections", &DetectionRulesProps{
-		Detections:      props.Catalog.All(),
-		Function:        s.Function.Function,
-		DeadLetterQueue: s.Notifications.DeadLetterQueue,
+		Detections:       catalog.All(),
+		Function:         s.Function.Function,
+		InstanceFunction: s.Instance.Function,
+		Pattern:          catalog.PatternOf,
+		DeadLetterQueue:  s.Notifications.DeadLetterQueue,
 	})
 	s.Alarms = NewAlarms(stack, "Alarms", &AlarmsProps{
 		Topic:           s.Notifications.Topic,
 		DeadLetterQueue: s.Notifications.DeadLetterQueue,
 		Function:        s.Function.Function,
 		Digest:          s.Digest.Function,
+		Instance:        s.Instance.Function,
 	})
 
 	if cfg.SlackSecretName == "" {
@@ -120,6 +151,7 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 	output(stack, "TopicArn", s.Notifications.Topic.TopicArn(), "SNS topic for email alerts and trailwatch's own alarms")
 	output(stack, "DeadLetterQueueUrl", s.Notifications.DeadLetterQueue.QueueUrl(), "Events trailwatch could not deliver")
 	output(stack, "FunctionName", s.Function.Function.FunctionName(), "The CloudTrail function")
+	output(stack, "InstanceFunctionName", s.Instance.Function.FunctionName(), "The function for CPU alarms and GuardDuty findings")
 	output(stack, "StateTableName", s.StateTable.TableName(), "Delivery claims and storm windows")
 	return s
 }

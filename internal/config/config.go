@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -42,6 +43,23 @@ const (
 	// KeyStormWindowMinutes is how long repeats of one detection by one
 	// principal are held back for a digest after the first alert.
 	KeyStormWindowMinutes = "trailwatch:stormWindowMinutes"
+	// KeyCPUThreshold is the CPU percentage (1-100) the CPU alarms fire at.
+	KeyCPUThreshold = "trailwatch:cpuThreshold"
+	// KeyCPUPeriodMinutes is the CPU alarms' period.
+	KeyCPUPeriodMinutes = "trailwatch:cpuPeriodMinutes"
+	// KeyCPUDatapoints is how many consecutive periods must breach.
+	KeyCPUDatapoints = "trailwatch:cpuDatapoints"
+	// KeyCPUAlarmInstances lists instances that get an alarm of their own.
+	KeyCPUAlarmInstances = "trailwatch:cpuAlarmInstances"
+	// KeyCPUAlarmGroups lists Auto Scaling groups that get an alarm of
+	// their own.
+	KeyCPUAlarmGroups = "trailwatch:cpuAlarmAutoScalingGroups"
+	// KeyAlarmNames lists existing alarms to report like trailwatch's.
+	KeyAlarmNames = "trailwatch:alarmNames"
+	// KeyAlarmResolved turns the "resolved" message off (false).
+	KeyAlarmResolved = "trailwatch:alarmResolved"
+	// KeyAlarmInsufficientData reports alarms entering INSUFFICIENT_DATA.
+	KeyAlarmInsufficientData = "trailwatch:alarmInsufficientData"
 )
 
 // MinRetentionDays is the shortest trail log retention trailwatch accepts.
@@ -71,11 +89,25 @@ type Config struct {
 	ForwardRegions []string
 	// StormWindowMinutes is the storm window (1-60).
 	StormWindowMinutes int
+	// CPU alarms: threshold in percent, period, consecutive datapoints.
+	CPUThreshold     int
+	CPUPeriodMinutes int
+	CPUDatapoints    int
+	// CPUAlarmInstances and CPUAlarmGroups get alarms of their own.
+	CPUAlarmInstances []string
+	CPUAlarmGroups    []string
+	// AlarmNames are existing alarms reported like trailwatch's.
+	AlarmNames []string
+	// AlarmResolved sends a message when an alarm goes back to OK.
+	AlarmResolved bool
+	// AlarmInsufficientData reports alarms entering INSUFFICIENT_DATA.
+	AlarmInsufficientData bool
 }
 
 // Default is the configuration when no context is given.
 func Default() Config {
-	return Config{RetentionDays: MinRetentionDays, ForwardRegions: []string{"us-east-1"}, StormWindowMinutes: 5}
+	return Config{RetentionDays: MinRetentionDays, ForwardRegions: []string{"us-east-1"}, StormWindowMinutes: 5,
+		CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true}
 }
 
 // FromContext reads the configuration through get, which returns a context
@@ -121,6 +153,9 @@ func FromContext(get func(key string) any) (Config, error) {
 		{KeyAllowedRegions, &c.AllowedRegions},
 		{KeyAllowedInstanceTypes, &c.AllowedInstanceTypes},
 		{KeyForwardRegions, &c.ForwardRegions},
+		{KeyCPUAlarmInstances, &c.CPUAlarmInstances},
+		{KeyCPUAlarmGroups, &c.CPUAlarmGroups},
+		{KeyAlarmNames, &c.AlarmNames},
 	} {
 		if v := get(l.key); v != nil {
 			list, err := asList(v)
@@ -130,12 +165,38 @@ func FromContext(get func(key string) any) (Config, error) {
 			*l.dst = list
 		}
 	}
-	if v := get(KeyStormWindowMinutes); v != nil {
-		n, err := asInt(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", KeyStormWindowMinutes, err))
-		} else {
-			c.StormWindowMinutes = n
+	for _, n := range []struct {
+		key string
+		dst *int
+	}{
+		{KeyStormWindowMinutes, &c.StormWindowMinutes},
+		{KeyCPUThreshold, &c.CPUThreshold},
+		{KeyCPUPeriodMinutes, &c.CPUPeriodMinutes},
+		{KeyCPUDatapoints, &c.CPUDatapoints},
+	} {
+		if v := get(n.key); v != nil {
+			i, err := asInt(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", n.key, err))
+			} else {
+				*n.dst = i
+			}
+		}
+	}
+	for _, b := range []struct {
+		key string
+		dst *bool
+	}{
+		{KeyAlarmResolved, &c.AlarmResolved},
+		{KeyAlarmInsufficientData, &c.AlarmInsufficientData},
+	} {
+		if v := get(b.key); v != nil {
+			x, err := asBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", b.key, err))
+			} else {
+				*b.dst = x
+			}
 		}
 	}
 	if v := get(KeySuppressions); v != nil {
@@ -152,6 +213,9 @@ func FromContext(get func(key string) any) (Config, error) {
 }
 
 var (
+	instanceIDRe = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
+	asgNameRe    = regexp.MustCompile(`^[A-Za-z0-9 ._/-]{1,200}$`)
+	alarmNameRe  = regexp.MustCompile(`^[^\x00-\x1f]{1,255}$`)
 	secretNameRe = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
 	trailNameRe  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$`)
 	trailARNRe   = regexp.MustCompile(`^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:trail/[A-Za-z0-9._-]{3,128}$`)
@@ -179,6 +243,30 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %q is listed twice", KeyEmails, e))
 		}
 		seen[strings.ToLower(e)] = true
+	}
+	if c.CPUThreshold < 1 || c.CPUThreshold > 100 {
+		errs = append(errs, fmt.Errorf("%s is %d; want a CPU percentage from 1 to 100", KeyCPUThreshold, c.CPUThreshold))
+	}
+	if !slices.Contains([]int{1, 5, 10, 15, 30, 60}, c.CPUPeriodMinutes) {
+		errs = append(errs, fmt.Errorf("%s is %d; want 1, 5, 10, 15, 30 or 60 (CloudWatch alarm periods)", KeyCPUPeriodMinutes, c.CPUPeriodMinutes))
+	}
+	if c.CPUDatapoints < 1 || c.CPUPeriodMinutes*c.CPUDatapoints > 24*60 {
+		errs = append(errs, fmt.Errorf("%s is %d; want at least 1, and at most one day of periods", KeyCPUDatapoints, c.CPUDatapoints))
+	}
+	for _, id := range c.CPUAlarmInstances {
+		if !instanceIDRe.MatchString(id) {
+			errs = append(errs, fmt.Errorf("%s: %q is not an EC2 instance ID", KeyCPUAlarmInstances, id))
+		}
+	}
+	for _, g := range c.CPUAlarmGroups {
+		if !asgNameRe.MatchString(g) {
+			errs = append(errs, fmt.Errorf("%s: %q is not an Auto Scaling group name trailwatch accepts (letters, digits, space and ._/-)", KeyCPUAlarmGroups, g))
+		}
+	}
+	for _, n := range c.AlarmNames {
+		if !alarmNameRe.MatchString(n) {
+			errs = append(errs, fmt.Errorf("%s: %q is not a CloudWatch alarm name", KeyAlarmNames, n))
+		}
 	}
 	if c.RetentionDays < MinRetentionDays {
 		errs = append(errs, fmt.Errorf("%s is %d; trail logs must be kept at least %d days", KeyRetentionDays, c.RetentionDays, MinRetentionDays))
@@ -345,10 +433,13 @@ type Settings struct {
 func (c Config) Settings() Settings {
 	return Settings{
 		Env: detect.Env{
-			TrailBuckets:         c.TrailBuckets,
-			MinRetentionDays:     c.RetentionDays,
-			AllowedRegions:       c.AllowedRegions,
-			AllowedInstanceTypes: c.AllowedInstanceTypes,
+			TrailBuckets:          c.TrailBuckets,
+			MinRetentionDays:      c.RetentionDays,
+			AllowedRegions:        c.AllowedRegions,
+			AllowedInstanceTypes:  c.AllowedInstanceTypes,
+			AlarmNames:            c.AlarmNames,
+			SkipResolved:          !c.AlarmResolved,
+			AlarmInsufficientData: c.AlarmInsufficientData,
 		},
 		Suppressions: c.Suppressions,
 	}
@@ -436,4 +527,19 @@ func ParseSettings(data []byte) (Settings, error) {
 		return Settings{}, err
 	}
 	return s, nil
+}
+
+// asBool reads a boolean given as JSON or as "true"/"false" with -c.
+func asBool(v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case string:
+		b, err := strconv.ParseBool(strings.TrimSpace(x))
+		if err != nil {
+			return false, fmt.Errorf("want true or false, got %q", x)
+		}
+		return b, nil
+	}
+	return false, fmt.Errorf("want true or false, got %T", v)
 }
