@@ -133,6 +133,18 @@ type Env struct {
 	// AllowedInstanceTypes are instance type patterns ("g5.xlarge", "p4d.*")
 	// that are expected even though they are GPU or very large types.
 	AllowedInstanceTypes []string `json:"allowedInstanceTypes,omitempty"`
+	// OwnNames are the names of trailwatch's own resources (its alert
+	// topic, dead-letter queue, state table, Slack secret): deleting or
+	// changing them is tampering with trailwatch.
+	OwnNames []string `json:"ownNames,omitempty"`
+	// OwnPrefixes start the names of trailwatch's own resources: the
+	// stack's name followed by "-" ("Trailwatch-"), which begins its
+	// detection rules' names and every name CloudFormation generates for
+	// the stack (functions, queues, topics, tables), and the forwarder
+	// stacks' common beginning ("TrailwatchForwarder-"). When neither
+	// OwnNames nor OwnPrefixes is set, trailwatch's naming conventions
+	// decide (see OwnsRule and Owns).
+	OwnPrefixes []string `json:"ownPrefixes,omitempty"`
 }
 
 // RetentionDays is MinRetentionDays with its default.
