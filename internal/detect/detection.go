@@ -103,8 +103,9 @@ type Detection struct {
 	// GlobalService marks events delivered to EventBridge only in us-east-1
 	// (IAM, STS, sign-in, Organizations).
 	GlobalService bool
-	// Protected marks detections of tampering with the audit trail itself:
-	// an allow-list cannot silence them unless it says so explicitly.
+	// Protected marks detections of tampering with the audit trail itself
+	// or with trailwatch: an allow-list cannot silence them unless it says
+	// so explicitly.
 	Protected bool
 	// Noisy marks detections that fire on routine mistakes one by one
 	// (denied calls, failed sign-ins): they are reported per principal and

@@ -2,7 +2,8 @@ package detect
 
 // Helpers shared by the detections of tampering with trailwatch itself: its
 // EventBridge rules, its Lambda functions, and what delivers its alerts (the
-// topic, the dead-letter queue, the state table, the Slack secret).
+// topic, the dead-letter queue, the state table, the Slack secret, the
+// alarms that watch trailwatch).
 //
 // What is trailwatch's comes from the settings (Env.OwnNames and
 // Env.OwnPrefixes, filled by infra/ from the stack's own names). Without
@@ -25,6 +26,7 @@ const (
 	srcSNS            = "sns.amazonaws.com"
 	srcDynamoDB       = "dynamodb.amazonaws.com"
 	srcSecretsManager = "secretsmanager.amazonaws.com"
+	srcCloudWatch     = "monitoring.amazonaws.com"
 	srcCloudFormation = "cloudformation.amazonaws.com"
 )
 

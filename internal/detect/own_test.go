@@ -15,7 +15,7 @@ var selfDefenseEvents = map[string][]string{
 	"trailwatch-function-tampered": {"UpdateFunctionCode20150331v2", "UpdateFunctionConfiguration20150331v2",
 		"DeleteFunction20150331", "PutFunctionConcurrency20171031", "RemovePermission20150331v2"},
 	"trailwatch-delivery-tampered": {"DeleteTopic", "Unsubscribe", "SetTopicAttributes", "DeleteQueue", "PurgeQueue",
-		"SetQueueAttributes", "DeleteTable", "DeleteSecret", "PutSecretValue", "UpdateSecret"},
+		"SetQueueAttributes", "DeleteTable", "DeleteSecret", "PutSecretValue", "UpdateSecret", "DeleteAlarms", "DisableAlarmActions"},
 }
 
 // deployedEnv is what infra/ puts in the settings of the Trailwatch stack
@@ -162,7 +162,8 @@ func TestSelfDefenseDecisionsSurviveOddInput(t *testing.T) {
 				for _, params := range append(oddInputs,
 					`{"name":"Trailwatch-x","rule":7,"functionName":"Trailwatch-f","reservedConcurrentExecutions":"none",`+
 						`"queueUrl":"Trailwatch-q","topicArn":"arn:aws:sns:eu-west-1:1:Trailwatch-t","subscriptionArn":"x","attributes":[],`+
-						`"tableName":"Trailwatch-t","secretId":"arn:aws:secretsmanager:eu-west-1:1:secret:trailwatch","ids":{},"targets":"x","state":[]}`) {
+						`"tableName":"Trailwatch-t","secretId":"arn:aws:secretsmanager:eu-west-1:1:secret:trailwatch","ids":{},"targets":"x","state":[],`+
+						`"alarmNames":["Trailwatch-a",7,null]}`) {
 					for _, errorCode := range []string{"", "AccessDenied"} {
 						f, ok := d.Evaluate(apiEvent(name, params, params, errorCode), env)
 						if !ok {

@@ -10,22 +10,24 @@ import (
 func init() {
 	register(&Detection{
 		ID:    "trailwatch-delivery-tampered",
-		Title: "trailwatch's alert topic, dead-letter queue, state table or Slack secret deleted or changed",
+		Title: "trailwatch's alert topic, dead-letter queue, state table, Slack secret or alarms deleted or changed",
 		Description: "What carries trailwatch's alerts was deleted or changed outside a deployment. Critical: the alert " +
 			"topic deleted (SNS DeleteTopic: email alerts and trailwatch's own alarms stop). High: an email recipient " +
 			"unsubscribed from the topic (Unsubscribe) or the topic's attributes changed (SetTopicAttributes: its policy or " +
 			"key can stop delivery); the dead-letter queue deleted, purged or reconfigured (DeleteQueue, PurgeQueue, " +
 			"SetQueueAttributes: undelivered alerts are lost); the state table deleted (DynamoDB DeleteTable); the Slack " +
 			"webhook secret deleted or given a new value (DeleteSecret, PutSecretValue, UpdateSecret: Slack alerts stop " +
-			"or go to another workspace). A change CloudFormation makes (deploying or deleting trailwatch) is low; a " +
+			"or go to another workspace); the CloudWatch alarms that report trailwatch's own failures deleted or their " +
+			"actions disabled (DeleteAlarms, DisableAlarmActions). A change CloudFormation makes (deploying or deleting trailwatch) is low; a " +
 			"denied attempt is low. Which resources are trailwatch's comes from the settings (the stacks' names and name " +
 			"prefixes, the Slack secret's name); without settings, names that hold \"trailwatch\" in any case.",
 		Severity: SeverityCritical,
-		Pattern: APICall([]string{srcSNS, srcSQS, srcDynamoDB, srcSecretsManager},
+		Pattern: APICall([]string{srcSNS, srcSQS, srcDynamoDB, srcSecretsManager, srcCloudWatch},
 			"DeleteTopic", "Unsubscribe", "SetTopicAttributes",
 			"DeleteQueue", "PurgeQueue", "SetQueueAttributes",
 			"DeleteTable",
-			"DeleteSecret", "PutSecretValue", "UpdateSecret"),
+			"DeleteSecret", "PutSecretValue", "UpdateSecret",
+			"DeleteAlarms", "DisableAlarmActions"),
 		Evaluate: evaluateDeliveryTampered,
 		MITRE:    []string{"T1562.001", "T1562.006"},
 		Runbook: "Find out who made the change and whether it was a planned trailwatch deployment (a CloudFormation stack " +
@@ -33,13 +35,15 @@ func init() {
 			"queue and table with their policies; confirm the email subscriptions again from the message AWS sends. For the " +
 			"Slack secret, cancel a scheduled deletion (aws secretsmanager restore-secret --secret-id SECRET) and check the " +
 			"webhook URL it holds points at your own workspace (aws secretsmanager get-secret-value --secret-id SECRET), " +
-			"rotating it in Slack if in doubt. Then look for alerts that went undelivered meanwhile (trailwatch replay over " +
+			"rotating it in Slack if in doubt. Re-enable alarm actions (aws cloudwatch enable-alarm-actions --alarm-names " +
+			"ALARM) or redeploy to recreate deleted alarms. Then look for alerts that went undelivered meanwhile (trailwatch replay over " +
 			"the trail's logs since the change) and treat the principal as compromised until explained.",
 		References: []string{
 			"https://docs.aws.amazon.com/sns/latest/dg/sns-logging-using-cloudtrail.html",
 			"https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-logging-using-cloudtrail.html",
 			"https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/logging-using-cloudtrail.html",
 			"https://docs.aws.amazon.com/secretsmanager/latest/userguide/monitoring-cloudtrail.html",
+			"https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/logging_cw_api_calls.html",
 		},
 		FalsePositives: []string{
 			"trailwatch deployments and stack deletions (reported low, by CloudFormation).",
@@ -58,6 +62,7 @@ func init() {
 				{"secretsmanager/trailwatch-delivery-tampered-put-secret-value.json", SeverityHigh},
 				{"secretsmanager/trailwatch-delivery-tampered-delete-secret.json", SeverityHigh},
 				{"dynamodb/trailwatch-delivery-tampered-cloudformation-delete-table.json", SeverityLow},
+				{"cloudwatch/trailwatch-delivery-tampered-disable-alarm-actions.json", SeverityHigh},
 			},
 			Negative: []string{
 				"sns/trailwatch-delivery-tampered-delete-other-topic.json",
@@ -65,6 +70,7 @@ func init() {
 				"dynamodb/trailwatch-delivery-tampered-delete-other-table.json",
 				"secretsmanager/trailwatch-delivery-tampered-put-other-secret.json",
 				"sqs/trailwatch-delivery-tampered-get-queue-attributes.json",
+				"cloudwatch/trailwatch-delivery-tampered-delete-other-alarms.json",
 			},
 		},
 	})
@@ -179,6 +185,33 @@ func evaluateDeliveryTampered(ev *event.Event, env *Env) (Finding, bool) {
 			f.Evidence = []Evidence{{Label: "Update in the request", Text: compactJSON(rec.RequestParameters)}}
 			done, impact, tried = secret+" updated", ": Slack alerts may stop or go to another workspace", "update "+secret
 		}
+	case "DeleteAlarms", "DisableAlarmActions":
+		var own []string
+		for _, a := range jsonStrings(field(rp, "alarmNames")) {
+			if env.Owns(a) {
+				own = append(own, a)
+			}
+		}
+		if len(own) == 0 {
+			return Finding{}, false
+		}
+		alarms := "trailwatch alarm " + own[0]
+		if len(own) > 1 {
+			alarms = "trailwatch alarms " + listPhrase(own)
+		}
+		f.Resource = Resource{Type: "CloudWatch alarm", Name: own[0], Region: rec.AWSRegion,
+			ARN: regionalResourceARN(rec, "cloudwatch", "alarm:"+own[0])}
+		f.Severity = SeverityHigh
+		after := "deleted"
+		done, tried = alarms+" deleted", "delete "+alarms
+		if rec.EventName == "DisableAlarmActions" {
+			after = "actions disabled"
+			done, tried = "Actions of "+alarms+" disabled", "disable the actions of "+alarms
+		}
+		for _, a := range own {
+			f.Changes = append(f.Changes, Change{Setting: "Alarm " + a, Before: NotRecorded, After: after})
+		}
+		impact = ": trailwatch's own failures (dead letters, function errors) are no longer reported"
 	default:
 		return Finding{}, false
 	}
