@@ -45,23 +45,32 @@ func TestFunction(t *testing.T) {
 	})
 
 	// The environment is exactly what config.Runtime.Env names, with the
-	// topic's ARN as a reference.
+	// topic's ARN as a reference, and settings that name trailwatch's own
+	// resources: the stacks' name prefixes, the Slack secret, and the
+	// topic, queue and table as CloudFormation will name them.
+	tableID := logicalID(t, s.stack.Stack, s.stack.StateTable)
+	placeholders := map[string]any{
+		"topic":      ref(topicID),
+		"table":      ref(tableID),
+		"topic-name": getAtt(topicID, "TopicName"),
+		"queue-name": getAtt(queueID, "QueueName"),
+	}
+	settings := s.cfg.Settings()
+	settings.Env.OwnPrefixes = []string{"Trailwatch-", "TrailwatchForwarder-"}
+	settings.Env.OwnNames = []string{"topic-name", "queue-name", "table", testSlackSecretName}
 	want := map[string]any{}
-	env, err := config.Runtime{SlackSecretName: testSlackSecretName, TopicARN: "topic", Settings: s.cfg.Settings(),
+	env, err := config.Runtime{SlackSecretName: testSlackSecretName, TopicARN: "topic", Settings: settings,
 		StateTable: "table", StormWindowMinutes: s.cfg.StormWindowMinutes}.Env()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tableID := logicalID(t, s.stack.Stack, s.stack.StateTable)
 	for k, v := range env {
 		want[k] = v
-		switch v {
-		case "topic":
-			want[k] = ref(topicID)
-		case "table":
-			want[k] = ref(tableID)
+		if p, ok := placeholders[v]; ok {
+			want[k] = p
 		}
 	}
+	want[config.EnvSettings] = joinWithPlaceholders(env[config.EnvSettings], placeholders)
 	for _, fn := range []*AlertFunction{s.stack.Function, s.stack.Digest} {
 		if got := functionEnv(t, s.json, logicalID(t, s.stack.Stack, fn.Function)); !equalJSON(got, want) {
 			t.Errorf("environment = %v, want %v", got, want)
@@ -177,6 +186,30 @@ func TestNoSecretInTemplate(t *testing.T) {
 }
 
 // functionEnv returns the environment of a function of the template.
+// joinWithPlaceholders is the Fn::Join CDK makes of a string in which
+// tokens stand where s has the JSON strings "placeholder".
+func joinWithPlaceholders(s string, placeholders map[string]any) any {
+	parts := arr{}
+	for s != "" {
+		at, name := -1, ""
+		for p := range placeholders {
+			if i := strings.Index(s, `"`+p+`"`); i >= 0 && (at < 0 || i < at) {
+				at, name = i, p
+			}
+		}
+		if at < 0 {
+			parts = append(parts, s)
+			break
+		}
+		parts = append(parts, s[:at+1], placeholders[name])
+		s = s[at+1+len(name):]
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return obj{"Fn::Join": arr{"", parts}}
+}
+
 func functionEnv(t *testing.T, tmpl map[string]any, logicalID string) map[string]any {
 	t.Helper()
 	fn, ok := resources(tmpl, "AWS::Lambda::Function")[logicalID]

@@ -78,9 +78,9 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 			"Trail that must keep recording management events for the detection rules to see them")
 	}
 
-	settings := cfg.Settings()
 	s.Notifications = NewNotifications(stack, "Notifications", &NotificationsProps{Emails: cfg.Emails})
 	s.StateTable = NewStateTable(stack, "State")
+	settings := s.ownSettings(cfg)
 	s.Function = NewAlertFunction(stack, "CloudTrailFunction", &AlertFunctionProps{
 		CodeDir:            filepath.Join(props.FunctionsDir, "cloudtrail"),
 		Description:        "trailwatch: turns dangerous CloudTrail events into Slack and email alerts",
@@ -154,6 +154,27 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 	output(stack, "InstanceFunctionName", s.Instance.Function.FunctionName(), "The function for CPU alarms and GuardDuty findings")
 	output(stack, "StateTableName", s.StateTable.TableName(), "Delivery claims and storm windows")
 	return s
+}
+
+// ownSettings are the configuration's detection settings plus what names
+// trailwatch's own resources, for the detections of tampering with them:
+// the prefixes CloudFormation and the detection rules start this stack's
+// and the forwarder stacks' names with, and the names of the topic, the
+// dead-letter queue, the state table (resolved at deploy time) and the Slack
+// secret. The functions are known by the prefix alone: a function's own
+// name in its environment would be a circular dependency.
+func (s *TrailwatchStack) ownSettings(cfg config.Config) config.Settings {
+	settings := cfg.Settings()
+	settings.Env.OwnPrefixes = []string{*s.StackName() + "-", forwarderStackID("")}
+	settings.Env.OwnNames = []string{
+		*s.Notifications.Topic.TopicName(),
+		*s.Notifications.DeadLetterQueue.QueueName(),
+		*s.StateTable.TableName(),
+	}
+	if cfg.SlackSecretName != "" {
+		settings.Env.OwnNames = append(settings.Env.OwnNames, cfg.SlackSecretName)
+	}
+	return settings
 }
 
 // newSchedule invokes fn every `minutes` minutes, with the same retry

@@ -80,6 +80,9 @@ func init() {
 				{"organizations/organization-left-leave-denied-by-scp.json", SeverityMedium},
 				{"s3/cloudtrail-bucket-retention-shortened-denied.json", SeverityLow},
 				{"s3/s3-bucket-config-changed-delete-bucket-replication-denied.json", SeverityLow},
+				{"events/trailwatch-rule-tampered-disable-rule-denied.json", SeverityLow},
+				{"lambda/trailwatch-function-tampered-update-code-denied.json", SeverityLow},
+				{"sqs/trailwatch-delivery-tampered-delete-queue-denied.json", SeverityLow},
 			},
 			Negative: []string{
 				"ec2/api-call-unauthorized-dry-run.json",

@@ -111,8 +111,9 @@ type Detection struct {
 	// GlobalService marks events delivered to EventBridge only in us-east-1
 	// (IAM, STS, sign-in, Organizations).
 	GlobalService bool
-	// Protected marks detections of tampering with the audit trail itself:
-	// an allow-list cannot silence them unless it says so explicitly.
+	// Protected marks detections of tampering with the audit trail itself
+	// or with trailwatch: an allow-list cannot silence them unless it says
+	// so explicitly.
 	Protected bool
 	// Noisy marks detections that fire on routine mistakes one by one
 	// (denied calls, failed sign-ins): they are reported per principal and
@@ -151,6 +152,18 @@ type Env struct {
 	SkipResolved bool `json:"skipResolved,omitempty"`
 	// AlarmInsufficientData reports alarms that enter INSUFFICIENT_DATA.
 	AlarmInsufficientData bool `json:"alarmInsufficientData,omitempty"`
+	// OwnNames are the names of trailwatch's own resources (its alert
+	// topic, dead-letter queue, state table, Slack secret): deleting or
+	// changing them is tampering with trailwatch.
+	OwnNames []string `json:"ownNames,omitempty"`
+	// OwnPrefixes start the names of trailwatch's own resources: the
+	// stack's name followed by "-" ("Trailwatch-"), which begins its
+	// detection rules' names and every name CloudFormation generates for
+	// the stack (functions, queues, topics, tables), and the forwarder
+	// stacks' common beginning ("TrailwatchForwarder-"). When neither
+	// OwnNames nor OwnPrefixes is set, trailwatch's naming conventions
+	// decide (see OwnsRule and Owns).
+	OwnPrefixes []string `json:"ownPrefixes,omitempty"`
 }
 
 // RetentionDays is MinRetentionDays with its default.
