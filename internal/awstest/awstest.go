@@ -8,6 +8,7 @@ package awstest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -25,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go/encoding/cbor"
 
 	"github.com/trailwatch/trailwatch/internal/fixture"
 )
@@ -274,4 +276,53 @@ func JSONError(code, message string) string {
 func S3Error(code, message string) string {
 	return fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?>
 <Error><Code>%s</Code><Message>%s</Message><RequestId>0000000000000000</RequestId><HostId>awstest</HostId></Error>`, code, message)
+}
+
+// CBOR encodes a recorded response written as JSON for services that speak
+// Smithy RPC v2 CBOR (CloudWatch): numbers become CBOR numbers and strings
+// that are RFC 3339 times become epoch-seconds timestamps (tag 1), as the
+// service sends them. Use it with CBORHeader.
+func CBOR(t testing.TB, jsonText string) string {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(jsonText))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("awstest: recorded CBOR response is not JSON: %v", err)
+	}
+	return string(cbor.Encode(toCBOR(v)))
+}
+
+// CBORHeader is the header of a Smithy RPC v2 CBOR response.
+var CBORHeader = map[string]string{"Smithy-Protocol": "rpc-v2-cbor", "Content-Type": "application/cbor"}
+
+func toCBOR(v any) cbor.Value {
+	switch x := v.(type) {
+	case map[string]any:
+		m := cbor.Map{}
+		for k, e := range x {
+			m[k] = toCBOR(e)
+		}
+		return m
+	case []any:
+		l := make(cbor.List, len(x))
+		for i, e := range x {
+			l[i] = toCBOR(e)
+		}
+		return l
+	case string:
+		if ts, err := time.Parse(time.RFC3339, x); err == nil {
+			return &cbor.Tag{ID: 1, Value: cbor.Float64(float64(ts.UnixMilli()) / 1000)}
+		}
+		return cbor.String(x)
+	case json.Number:
+		if n, err := x.Int64(); err == nil && n >= 0 {
+			return cbor.Uint(uint64(n))
+		}
+		f, _ := x.Float64()
+		return cbor.Float64(f)
+	case bool:
+		return cbor.Bool(x)
+	}
+	return &cbor.Nil{}
 }
