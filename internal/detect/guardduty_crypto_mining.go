@@ -80,11 +80,6 @@ func evaluateGuardDutyMining(ev *event.Event, _ *Env) (Finding, bool) {
 		f.Headline = "GuardDuty " + g.Type
 	}
 	f.Evidence = append(f.Evidence, Evidence{Label: "GuardDuty finding", Text: g.Title})
-	if g.Description != "" && g.Description != g.Title {
-		f.Evidence = append(f.Evidence, Evidence{Label: "Description", Text: g.Description})
-	}
-	f.Evidence = append(f.Evidence, Evidence{Label: "GuardDuty severity",
-		Text: strconv.FormatFloat(g.Severity, 'f', -1, 64) + " (" + guardduty.Level(g.Severity) + ")"})
 	act := g.Service.Action
 	if d := act.DNSRequestAction; d != nil && d.Domain != "" {
 		f.Evidence = append(f.Evidence, Evidence{Label: "DNS query", Text: d.Domain + blockedPhrase(d.Blocked)})
@@ -99,8 +94,13 @@ func evaluateGuardDutyMining(ev *event.Event, _ *Env) (Finding, bool) {
 		}
 		f.Evidence = append(f.Evidence, Evidence{Label: "Connection", Text: text + blockedPhrase(n.Blocked)})
 	}
+	f.Evidence = append(f.Evidence, Evidence{Label: "GuardDuty severity",
+		Text: strconv.FormatFloat(g.Severity, 'f', -1, 64) + " (" + guardduty.Level(g.Severity) + ")"})
 	if g.Service.Count > 1 {
 		f.Evidence = append(f.Evidence, Evidence{Label: "Seen", Text: fmt.Sprintf("%d times, %s to %s", g.Service.Count, g.Service.EventFirstSeen, g.Service.EventLastSeen)})
+	}
+	if g.Description != "" && g.Description != g.Title {
+		f.Evidence = append(f.Evidence, Evidence{Label: "Description", Text: g.Description})
 	}
 	return f, true
 }
