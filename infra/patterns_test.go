@@ -42,6 +42,11 @@ func TestTemplatePatternsMatchCatalog(t *testing.T) {
 	s := synth(t)
 	rules := templateRules(t, s.json, s.catalog)
 	q := templateMatcher(t, rules)
+	// The rules are the patterns under the deployment's settings.
+	deployed, err := s.catalog.WithEnv(s.stack.Settings.Env)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	names := fixture.All(t)
 	if len(names) == 0 {
@@ -65,7 +70,7 @@ func TestTemplatePatternsMatchCatalog(t *testing.T) {
 			slices.Sort(got)
 			got = slices.Compact(got)
 
-			ds, err := s.catalog.Match(ev)
+			ds, err := deployed.Match(ev)
 			if err != nil {
 				t.Fatalf("catalog: %v", err)
 			}

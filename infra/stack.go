@@ -49,6 +49,9 @@ type TrailwatchStack struct {
 	Rules          *DetectionRules
 	Alarms         *Alarms
 	CPUAlarms      *CPUAlarms
+	// Settings are what the functions decide with; the rules' patterns
+	// are narrowed to them.
+	Settings config.Settings
 }
 
 // NewTrailwatchStack creates the stack: the trail (unless an existing one is
@@ -81,6 +84,7 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 	s.Notifications = NewNotifications(stack, "Notifications", &NotificationsProps{Emails: cfg.Emails})
 	s.StateTable = NewStateTable(stack, "State")
 	settings := s.ownSettings(cfg)
+	s.Settings = settings
 	s.Function = NewAlertFunction(stack, "CloudTrailFunction", &AlertFunctionProps{
 		CodeDir:            filepath.Join(props.FunctionsDir, "cloudtrail"),
 		Description:        "trailwatch: turns dangerous CloudTrail events into Slack and email alerts",

@@ -437,7 +437,7 @@ func (c Config) Settings() Settings {
 			MinRetentionDays:      c.RetentionDays,
 			AllowedRegions:        c.AllowedRegions,
 			AllowedInstanceTypes:  c.AllowedInstanceTypes,
-			AlarmNames:            c.AlarmNames,
+			AlarmNames:            append([]string{detect.CPUAlarmPrefix + "*"}, c.AlarmNames...),
 			SkipResolved:          !c.AlarmResolved,
 			AlarmInsufficientData: c.AlarmInsufficientData,
 		},

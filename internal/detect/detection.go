@@ -145,8 +145,10 @@ type Env struct {
 	// AllowedInstanceTypes are instance type patterns ("g5.xlarge", "p4d.*")
 	// that are expected even though they are GPU or very large types.
 	AllowedInstanceTypes []string `json:"allowedInstanceTypes,omitempty"`
-	// AlarmNames are CloudWatch alarms of the user's own that are reported
-	// like trailwatch's CPU alarms.
+	// AlarmNames are the CloudWatch alarms reported as CPU alarms: names,
+	// or prefixes ending in "*". The deployment lists trailwatch's own
+	// ("Trailwatch-Cpu-*") and the user's; empty means every alarm that
+	// watches EC2 CPU.
 	AlarmNames []string `json:"alarmNames,omitempty"`
 	// SkipResolved sends no message when an alarm goes back to OK.
 	SkipResolved bool `json:"skipResolved,omitempty"`

@@ -20,7 +20,8 @@ func init() {
 		Description: "A CloudWatch alarm on EC2 CPUUtilization went to ALARM: one or more instances ran hot for the " +
 			"alarm's whole evaluation window. trailwatch's own alarms (named " + CPUAlarmPrefix + "...) cover every " +
 			"instance of the region through a Metrics Insights query, plus the instances and Auto Scaling groups named in " +
-			"the configuration; alarms listed in trailwatch:alarmNames are reported the same way. Crypto-mining on a " +
+			"the configuration; alarms listed in trailwatch:alarmNames are reported the same way. Replayed without " +
+			"settings, every alarm on AWS/EC2 CPUUtilization is reported. Crypto-mining on a " +
 			"compromised instance shows as a long plateau near 100%, which CloudTrail cannot see. High when the alarm " +
 			"fires; the return to OK after an alarm is reported as resolved (info, unless turned off); INSUFFICIENT_DATA " +
 			"is reported at low severity only when configured.",
@@ -29,8 +30,7 @@ func init() {
 			Source:     []any{cwalarm.Source},
 			DetailType: []string{cwalarm.DetailType},
 			Detail: map[string]any{
-				"alarmName": []any{map[string]any{"prefix": CPUAlarmPrefix}},
-				"state":     map[string]any{"value": []any{cwalarm.StateAlarm, cwalarm.StateOK}},
+				"state": map[string]any{"value": []any{cwalarm.StateAlarm, cwalarm.StateOK}},
 			},
 		},
 		Narrow:   narrowAlarmPattern,
@@ -58,6 +58,8 @@ func init() {
 				{"cloudwatch/ec2-cpu-spike-metric-math-alarm.json", SeverityHigh},
 				{"cloudwatch/ec2-cpu-spike-insights-query-alarm.json", SeverityHigh},
 				{"cloudwatch/ec2-cpu-spike-single-metric-ok.json", SeverityInfo},
+				// An alarm the user already had, named in trailwatch:alarmNames.
+				{"cloudwatch/ec2-cpu-spike-user-alarm.json", SeverityHigh},
 			},
 			Negative: []string{
 				"cloudwatch/ec2-cpu-spike-ok-from-insufficient-data.json",
@@ -68,12 +70,22 @@ func init() {
 	})
 }
 
-// narrowAlarmPattern adds the user's alarm names and the states the
-// configuration wants reported.
+// narrowAlarmPattern limits the rule to the alarm names of the settings
+// (trailwatch's own, "Trailwatch-Cpu-*", and the user's) and the states
+// the configuration wants reported. Without names (replay of recorded
+// events) every alarm reaches the decision, which keeps those that watch
+// EC2 CPU.
 func narrowAlarmPattern(p Pattern, env *Env) Pattern {
-	names := []any{map[string]any{"prefix": CPUAlarmPrefix}}
-	for _, n := range env.AlarmNames {
-		names = append(names, n)
+	if len(env.AlarmNames) > 0 {
+		names := make([]any, 0, len(env.AlarmNames))
+		for _, n := range env.AlarmNames {
+			if prefix, ok := strings.CutSuffix(n, "*"); ok {
+				names = append(names, map[string]any{"prefix": prefix})
+			} else {
+				names = append(names, n)
+			}
+		}
+		p = p.Where("alarmName", names...)
 	}
 	states := []any{cwalarm.StateAlarm}
 	if !env.SkipResolved {
@@ -82,7 +94,21 @@ func narrowAlarmPattern(p Pattern, env *Env) Pattern {
 	if env.AlarmInsufficientData {
 		states = append(states, cwalarm.StateInsufficientData)
 	}
-	return p.Where("alarmName", names...).Where("state.value", states...)
+	return p.Where("state.value", states...)
+}
+
+// reportsAlarm says whether the alarm is one the settings name, or, when
+// they name none, whether it watches EC2 CPU.
+func reportsAlarm(a *cwalarm.StateChange, env *Env) bool {
+	if len(env.AlarmNames) == 0 {
+		return strings.HasPrefix(a.AlarmName, CPUAlarmPrefix) || a.Watches("AWS/EC2", "CPUUtilization")
+	}
+	for _, n := range env.AlarmNames {
+		if prefix, ok := strings.CutSuffix(n, "*"); ok && strings.HasPrefix(a.AlarmName, prefix) || n == a.AlarmName {
+			return true
+		}
+	}
+	return false
 }
 
 func evaluateCPUAlarm(ev *event.Event, env *Env) (Finding, bool) {
@@ -90,7 +116,7 @@ func evaluateCPUAlarm(ev *event.Event, env *Env) (Finding, bool) {
 	if a == nil {
 		return Finding{}, false
 	}
-	if !strings.HasPrefix(a.AlarmName, CPUAlarmPrefix) && !slices.Contains(env.AlarmNames, a.AlarmName) {
+	if !reportsAlarm(a, env) {
 		return Finding{}, false
 	}
 	f := Finding{Resource: alarmResource(ev)}

@@ -29,10 +29,14 @@ type InstanceInspector interface {
 	LaunchEvent(ctx context.Context, region, instanceID string) (*cloudtrail.Record, error)
 }
 
+// MaxQueryInstances bounds the instances taken from a query's text.
+const MaxQueryInstances = 5
+
 var (
-	instanceIDRe = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
-	alarmNameRe  = regexp.MustCompile(`^[A-Za-z0-9 ._-]{1,255}$`)
-	findingIDRe  = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	queryInstanceRe = regexp.MustCompile(`\bi-[0-9a-f]{8,17}\b`)
+	instanceIDRe    = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
+	alarmNameRe     = regexp.MustCompile(`^[A-Za-z0-9 ._-]{1,255}$`)
+	findingIDRe     = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
 // computeAlert builds the alert for a CloudWatch alarm or a GuardDuty
@@ -75,6 +79,12 @@ func (e *Enricher) computeAlert(ctx context.Context, ev *event.Event, findings [
 		a.Alarm = alarmFacts(al)
 		for _, id := range al.Dimension("InstanceId") {
 			candidates = append(candidates, alert.Instance{ID: id})
+		}
+		// A query alarm may name its instances: WHERE InstanceId = 'i-...'.
+		for _, id := range queryInstanceRe.FindAllString(al.Query(), MaxQueryInstances) {
+			if !slices.ContainsFunc(candidates, func(c alert.Instance) bool { return c.ID == id }) {
+				candidates = append(candidates, alert.Instance{ID: id})
+			}
 		}
 		if len(candidates) == 1 && len(a.Alarm.Datapoints) > 0 && al.State.Value == cwalarm.StateAlarm && al.Watches("AWS/EC2", "CPUUtilization") {
 			peak := slices.Max(a.Alarm.Datapoints)
@@ -284,7 +294,7 @@ func launchedBy(rec *cloudtrail.Record) string {
 	if w.Detail != "" {
 		s += " (" + w.Detail + ")"
 	}
-	if w.Via != "" {
+	if rec.UserAgent != "" && w.Via != "" {
 		s += " via " + w.Via
 	}
 	if rec.SourceIPAddress != "" {
