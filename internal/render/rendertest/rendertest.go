@@ -98,21 +98,21 @@ func SlackProblems(payload []byte) []string {
 		case !ok:
 		case key == "text":
 			if strings.ContainsAny(s, "<>") {
-				add("< or > in Slack text %q", short(s))
+				add("< or > in Slack text %q", Short(s))
 			}
 			if strings.Count(s, "`")%2 != 0 {
-				add("unbalanced backticks in Slack text %q", short(s))
+				add("unbalanced backticks in Slack text %q", Short(s))
 			}
 			if r, bad := firstUnsafeRune(s); bad {
-				add("character %U in Slack text %q", r, short(s))
+				add("character %U in Slack text %q", r, Short(s))
 			}
 		case key == "type" && s == "mrkdwn":
 			if obj["verbatim"] != true {
-				add("mrkdwn text %q is not verbatim", short(fmt.Sprint(obj["text"])))
+				add("mrkdwn text %q is not verbatim", Short(fmt.Sprint(obj["text"])))
 			}
 		case key == "url":
 			if !consoleURL.MatchString(s) {
-				add("button links to %q, not the AWS console", short(s))
+				add("button links to %q, not the AWS console", Short(s))
 			}
 		}
 	})
@@ -180,13 +180,13 @@ func EmailProblems(subject, body string) []string {
 		problems = append(problems, fmt.Sprintf("subject is %d characters, limit %d", len(subject), MaxSubject))
 	}
 	if i := strings.IndexFunc(subject, func(r rune) bool { return r < 0x20 || r > 0x7e }); i >= 0 {
-		problems = append(problems, fmt.Sprintf("subject %q is not printable ASCII at byte %d", short(subject), i))
+		problems = append(problems, fmt.Sprintf("subject %q is not printable ASCII at byte %d", Short(subject), i))
 	}
 	if r, bad := firstUnsafeRune(body); bad {
 		problems = append(problems, fmt.Sprintf("character %U in the body", r))
 	}
 	if m := Linkish.FindString(consoleURLInText.ReplaceAllString(body, "")); m != "" {
-		problems = append(problems, fmt.Sprintf("link-like %q in the body:\n%s", m, short(body)))
+		problems = append(problems, fmt.Sprintf("link-like %q in the body:\n%s", m, Short(body)))
 	}
 	return problems
 }
@@ -207,8 +207,9 @@ func firstUnsafeRune(s string) (rune, bool) {
 	return 0, false
 }
 
-// short keeps messages about huge values readable.
-func short(s string) string {
+// Short keeps messages about huge values readable: the first 300 bytes and
+// the length.
+func Short(s string) string {
 	const n = 300
 	if len(s) <= n {
 		return s
