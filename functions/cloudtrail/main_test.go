@@ -68,11 +68,11 @@ func (s *slackServer) posts() int {
 const (
 	secretName = "trailwatch/slack-webhook"
 	topicARN   = "arn:aws:sns:eu-west-1:111122223333:trailwatch-alerts"
-	// webhookPath is the secret part of the webhook URL.
-	webhookPath = "/services/T0TEST/B0TEST/s3cr3tTokenNeverLogged"
-	// webhookToken is the last part of the path, found however the path
-	// is quoted or escaped.
+	// webhookToken is the last part of the webhook's path, found however
+	// the path is quoted or escaped.
 	webhookToken = "s3cr3tTokenNeverLogged"
+	// webhookPath is the secret part of the webhook URL.
+	webhookPath = "/services/T0TEST/B0TEST/" + webhookToken
 )
 
 type env struct {
