@@ -167,6 +167,14 @@ func TestNoSecretInTemplate(t *testing.T) {
 		if strings.Contains(string(b), "hooks.slack.com") {
 			t.Errorf("%s template contains a Slack webhook URL", name)
 		}
+		// A dynamic reference would have CloudFormation resolve the secret's
+		// value at deploy time and write it into the resource (for a
+		// function, its environment): the webhook must be read at run time.
+		for _, ref := range []string{"{{resolve:secretsmanager", "{{resolve:ssm-secure"} {
+			if strings.Contains(string(b), ref) {
+				t.Errorf("%s template resolves a secret's value at deploy time (%s...)", name, ref)
+			}
+		}
 		if n := len(resources(tmpl, "AWS::SecretsManager::Secret")); n != 0 {
 			t.Errorf("%s template creates %d secrets; the webhook secret is made by hand", name, n)
 		}
@@ -176,8 +184,12 @@ func TestNoSecretInTemplate(t *testing.T) {
 		t.Errorf("%s = %v, want the secret's name %q", config.EnvSlackSecretName, got, testSlackSecretName)
 	}
 	for k, v := range env {
-		if s, ok := v.(string); ok && strings.Contains(s, "://") {
-			t.Errorf("environment %s holds a URL: %q", k, s)
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "://") || strings.Contains(string(b), "resolve:") {
+			t.Errorf("environment %s holds a URL or a secret's value: %s", k, b)
 		}
 	}
 	if _, ok := functionEnv(t, s.existingJSON, logicalID(t, s.existing.Stack, s.existing.Function.Function))[config.EnvSlackSecretName]; ok {

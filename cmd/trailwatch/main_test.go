@@ -173,6 +173,18 @@ func TestDeliveryToLocalSlack(t *testing.T) {
 			t.Errorf("the webhook path reached stderr:\n%s", errOut)
 		}
 	})
+	t.Run("unreachable", func(t *testing.T) {
+		// net/http's error quotes the whole URL: stderr must not.
+		srv := httptest.NewServer(http.NotFoundHandler())
+		srv.Close()
+		code, _, errOut := runCLI(t, noAWS, "replay", "--verbose", "--slack-webhook", srv.URL+"/services/T/B/secretpart", dir)
+		if code != exitDelivery || !strings.Contains(errOut, "connection refused") {
+			t.Errorf("exit %d, want %d with the connection error; stderr:\n%s", code, exitDelivery, errOut)
+		}
+		if strings.Contains(errOut, "secretpart") {
+			t.Errorf("the webhook path reached stderr:\n%s", errOut)
+		}
+	})
 }
 
 func TestDeliveryThroughSNS(t *testing.T) {

@@ -68,8 +68,11 @@ func (s *slackServer) posts() int {
 const (
 	secretName = "trailwatch/slack-webhook"
 	topicARN   = "arn:aws:sns:eu-west-1:111122223333:trailwatch-alerts"
+	// webhookToken is the last part of the webhook's path, found however
+	// the path is quoted or escaped.
+	webhookToken = "s3cr3tTokenNeverLogged"
 	// webhookPath is the secret part of the webhook URL.
-	webhookPath = "/services/T0TEST/B0TEST/s3cr3tTokenNeverLogged"
+	webhookPath = "/services/T0TEST/B0TEST/" + webhookToken
 )
 
 type env struct {
@@ -85,6 +88,12 @@ type faults struct {
 	slack  []slackReply
 	secret awstest.Response
 	sns    []awstest.Response
+	// slackDown closes the local Slack before the invocation, so every
+	// post fails to connect (net/http's error then quotes the URL).
+	slackDown bool
+	// webhook replaces the URL the secret holds; its path keeps the
+	// secret token.
+	webhook string
 }
 
 // setUpEnv starts local AWS and Slack and builds the handler with main's
@@ -94,7 +103,11 @@ func setUpEnv(t *testing.T, f faults) *env {
 	e := &env{aws: awstest.NewServer(t), slack: newSlack(t, f.slack...), logs: &bytes.Buffer{}}
 	secret := f.secret
 	if secret.Body == "" {
-		secret.Body = strings.Replace(awstest.Recorded(t, "deliver", "secretsmanager-get-secret-value-local.json"), "__WEBHOOK_URL__", e.slack.URL+webhookPath, 1)
+		webhook := e.slack.URL + webhookPath
+		if f.webhook != "" {
+			webhook = f.webhook
+		}
+		secret.Body = strings.Replace(awstest.Recorded(t, "deliver", "secretsmanager-get-secret-value-local.json"), "__WEBHOOK_URL__", webhook, 1)
 	}
 	publish := f.sns
 	if len(publish) == 0 {
@@ -129,6 +142,9 @@ func setUpEnv(t *testing.T, f faults) *env {
 		t.Fatal(err)
 	}
 	e.h = lambda.NewHandler(h)
+	if f.slackDown {
+		e.slack.Close()
+	}
 	return e
 }
 
@@ -206,6 +222,10 @@ func TestFaults(t *testing.T) {
 		{name: "slack 500 always", faults: faults{slack: []slackReply{{status: 500, body: "internal_error"}}}, wantErr: "slack", slackPosts: 3, publishes: 1},
 		{name: "slack channel deleted (404)", faults: faults{slack: []slackReply{{status: 404, body: "channel_not_found"}}}, wantErr: "channel_not_found", slackPosts: 1, publishes: 1},
 		{name: "slack archived channel (410)", faults: faults{slack: []slackReply{{status: 410, body: "channel_is_archived"}}}, wantErr: "channel_is_archived", slackPosts: 1, publishes: 1},
+		{name: "slack unreachable", faults: faults{slackDown: true}, wantErr: "connection refused", publishes: 1},
+		{name: "slack echoes the URL in its answer", faults: faults{slack: []slackReply{{status: 400, body: "invalid_payload posting to " + webhookPath}}}, wantErr: "invalid_payload", slackPosts: 1, publishes: 1},
+		{name: "secret holds a plain-http URL", faults: faults{webhook: "http://hooks.slack.com" + webhookPath}, wantErr: "plain http", publishes: 1},
+		{name: "secret holds a URL with credentials", faults: faults{webhook: "https://user:" + webhookToken + "@hooks.slack.com" + webhookPath}, wantErr: "user information", publishes: 1},
 		{name: "slack 429 longer than we wait", faults: faults{slack: []slackReply{{status: 429, body: "rate_limited", retryAfter: "3600"}}}, wantErr: "rate limited", slackPosts: 1, publishes: 1},
 		{name: "secret access denied", faults: faults{secret: awstest.Response{Status: 400, Body: awstest.Recorded(t, "deliver", "secretsmanager-access-denied.json")}}, wantErr: "AccessDenied", publishes: 1},
 		{name: "secret not found", faults: faults{secret: awstest.Response{Status: 400, Body: awstest.Recorded(t, "deliver", "secretsmanager-resource-not-found.json")}}, wantErr: "ResourceNotFound", publishes: 1},
@@ -227,8 +247,14 @@ func TestFaults(t *testing.T) {
 			if got := len(e.publishes()); got != tc.publishes {
 				t.Errorf("SNS got %d publishes, want %d", got, tc.publishes)
 			}
-			if (err != nil && strings.Contains(err.Error(), webhookPath)) || strings.Contains(e.logs.String(), webhookPath) {
-				t.Error("the webhook URL reached an error or a log line")
+			if err != nil && strings.Contains(err.Error(), webhookToken) {
+				t.Errorf("the webhook URL reached the error Lambda logs: %v", err)
+			}
+			if strings.Contains(e.logs.String(), webhookToken) {
+				t.Errorf("the webhook URL reached the function's logs:\n%s", e.logs.String())
+			}
+			if tc.wantErr != "" && !strings.Contains(e.logs.String(), `"msg":"delivery failed"`) {
+				t.Errorf("the failed delivery was not logged, so the redaction of its log line went untested:\n%s", e.logs.String())
 			}
 		})
 	}

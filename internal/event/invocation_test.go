@@ -38,3 +38,27 @@ func TestDecodeInvocationRejects(t *testing.T) {
 		t.Error("a template without the full-event variable was accepted")
 	}
 }
+
+// FuzzDecodeInvocation: whatever the function is invoked with, decoding
+// either yields an event or fails with an error the handler classifies as
+// bad input (ErrMalformed or ErrTooLarge), to log and skip.
+func FuzzDecodeInvocation(f *testing.F) {
+	raw := `{"version":"0","id":"x","detail-type":"AWS API Call via CloudTrail","source":"aws.s3","detail":{"eventTime":"2026-01-02T03:04:05Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketAcl"}}`
+	f.Add(`{"detection":"s3-bucket-acl-public","event":` + raw + `}`)
+	f.Add(raw)
+	f.Add(`{"detection":null,"event":null}`)
+	f.Add(`{"detection":"x","event":"<!channel>"}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		inv, err := event.DecodeInvocation([]byte(in))
+		if err != nil {
+			if !errors.Is(err, event.ErrMalformed) && !errors.Is(err, event.ErrTooLarge) {
+				t.Fatalf("error %v is neither ErrMalformed nor ErrTooLarge", err)
+			}
+			return
+		}
+		if inv.Event == nil {
+			t.Fatal("no error and no event")
+		}
+		_ = inv.Event.ID()
+	})
+}

@@ -1,6 +1,7 @@
 package iampolicy
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
@@ -62,4 +63,29 @@ func TestStringOrList(t *testing.T) {
 	if _, err := StringOrList([]byte(`{"a":1}`)); err == nil {
 		t.Error("an object was accepted")
 	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"Version":"2012-10-17","Statement":[{"Sid":"<!channel>","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}`))
+	f.Add([]byte(`"{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\"*\"]},\"Condition\":{\"Bool\":{\"k\":[true,1,null]}}}}"`))
+	f.Add([]byte(`{"Statement":[{"Sid":7,"NotPrincipal":{"AWS":"arn:aws:iam::1:root"},"NotAction":["a"],"NotResource":"r"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Parse(data)
+		if err != nil {
+			if !errors.Is(err, ErrNotPolicy) {
+				t.Fatalf("error %v does not wrap ErrNotPolicy", err)
+			}
+			return
+		}
+		if len(p.Statements) == 0 {
+			t.Fatal("a policy without statements was accepted")
+		}
+		for _, st := range p.Statements {
+			st.Principal.Anyone()
+			st.NotPrincipal.Anyone()
+			if !json.Valid(st.Raw) {
+				t.Fatalf("statement Raw is not JSON: %q", st.Raw)
+			}
+		}
+	})
 }

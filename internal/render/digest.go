@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -13,6 +14,10 @@ import (
 
 // maxDigestLines bounds the repeats a digest lists.
 const maxDigestLines = 20
+
+// maxDigestText bounds the listed repeats in Slack, in characters: Slack
+// takes 3000 per section, and the "… and N more" line must fit after them.
+const maxDigestText = 2900
 
 // digestWindow says when the repeats happened.
 func digestWindow(d alert.Digest) string {
@@ -33,18 +38,27 @@ func DigestSlack(d alert.Digest) SlackMessage {
 		slackEscape(digestWindow(d), maxLine), code(d.AccountID, maxName), code(d.Region, maxName))
 	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(intro), nil, nil))
 	if len(d.Occurrences) > 0 {
+		// Whole lines only: cutting the block's text could split a code
+		// span and leave a backtick open.
 		var b strings.Builder
 		b.WriteString("*Held back*")
+		shown, size := 0, b.Len()
 		for i, o := range d.Occurrences {
 			if i == maxDigestLines {
 				break
 			}
-			fmt.Fprintf(&b, "\n• %s %s %s", slackEscape(o.Time, 40), code(o.Resource, 120), slackEscape(o.Headline, 200))
+			line := fmt.Sprintf("\n• %s %s %s", slackEscape(o.Time, 40), code(o.Resource, 120), slackEscape(o.Headline, 200))
+			n := utf8.RuneCountInString(line)
+			if size+n > maxDigestText {
+				break
+			}
+			b.WriteString(line)
+			shown, size = shown+1, size+n
 		}
-		if rest := d.Repeats - min(len(d.Occurrences), maxDigestLines); rest > 0 {
+		if rest := d.Repeats - shown; rest > 0 {
 			fmt.Fprintf(&b, "\n… and %d more", rest)
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(cutEscaped(b.String(), 2900)), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(b.String()), nil, nil))
 	}
 	refs := append([]string{"Detection " + code(d.Detection.ID, maxName)}, references(d.Detection)...)
 	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(strings.Join(refs, " · "))))

@@ -8,12 +8,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/trailwatch/trailwatch/internal/alert"
 	"github.com/trailwatch/trailwatch/internal/detect"
@@ -21,11 +20,16 @@ import (
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/fixture"
 	"github.com/trailwatch/trailwatch/internal/render"
+	"github.com/trailwatch/trailwatch/internal/render/rendertest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 var clock = time.Date(2026, 11, 20, 9, 15, 9, 0, time.UTC)
+
+// builtin builds the catalog once: the fuzz targets render thousands of
+// alerts a second.
+var builtin = sync.OnceValues(detect.Builtin)
 
 // alertFor builds the alert the pipeline would build offline.
 func alertFor(t testing.TB, name string) (alert.Alert, bool) {
@@ -34,7 +38,7 @@ func alertFor(t testing.TB, name string) (alert.Alert, bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := detect.Builtin()
+	c, err := builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +121,7 @@ type goldenCase struct {
 // hostile fixtures and one alert with every live answer. Every other
 // alerting fixture is still rendered by TestEveryAlertIsInert.
 func goldenCases(t *testing.T) []goldenCase {
-	c, err := detect.Builtin()
+	c, err := builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,28 +197,10 @@ func TestGolden(t *testing.T) {
 // texts collects every string under a "text" key of a Slack payload.
 func texts(t *testing.T, payload []byte) []string {
 	t.Helper()
-	var v any
-	if err := json.Unmarshal(payload, &v); err != nil {
-		t.Fatalf("payload is not JSON: %v", err)
+	out, err := rendertest.SlackTexts(payload)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var out []string
-	var walk func(any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for k, child := range x {
-				if s, ok := child.(string); ok && k == "text" {
-					out = append(out, s)
-				}
-				walk(child)
-			}
-		case []any:
-			for _, child := range x {
-				walk(child)
-			}
-		}
-	}
-	walk(v)
 	return out
 }
 
@@ -235,15 +221,12 @@ func TestEveryAlertIsInert(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		for _, text := range texts(t, payload) {
-			if strings.ContainsAny(text, "<>") || strings.Count(text, "`")%2 != 0 {
-				t.Errorf("%s: unsafe Slack text %q", name, text)
-			}
+		for _, p := range rendertest.SlackProblems(payload) {
+			t.Errorf("%s: Slack: %s", name, p)
 		}
-		checkSlackLimits(t, a)
 		m := render.RenderEmail(a)
-		if len(m.Subject) > render.MaxSubject || strings.IndexFunc(m.Subject, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
-			t.Errorf("%s: bad subject %q", name, m.Subject)
+		for _, p := range rendertest.EmailProblems(m.Subject, m.Body) {
+			t.Errorf("%s: email: %s", name, p)
 		}
 	}
 	if n < 100 {
@@ -268,20 +251,10 @@ func TestHostileTextIsInert(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, text := range texts(t, payload) {
-				if strings.Count(text, "`")%2 != 0 {
-					t.Errorf("unbalanced backticks: event text opened or closed a code span:\n%s", text)
-				}
+			for _, p := range rendertest.SlackProblems(payload) {
+				t.Error("Slack: " + p)
 			}
 			all := strings.Join(texts(t, payload), "\n")
-			if strings.ContainsAny(all, "<>") {
-				t.Errorf("a < or > reached Slack text:\n%s", all)
-			}
-			for _, r := range all {
-				if (unicode.IsControl(r) && r != '\n') || unicode.Is(unicode.Cf, r) {
-					t.Errorf("control or format character %U reached Slack text", r)
-				}
-			}
 			for _, line := range strings.Split(all, "\n") {
 				if strings.HasPrefix(line, "Severity: ") || strings.HasPrefix(line, "X-Injected") {
 					t.Errorf("attacker text started a line: %q", line)
@@ -302,18 +275,12 @@ func TestHostileTextIsInert(t *testing.T) {
 			}
 
 			m := render.RenderEmail(a)
-			if len(m.Subject) > render.MaxSubject || strings.IndexFunc(m.Subject, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
-				t.Errorf("subject %q is not one printable ASCII line of at most %d", m.Subject, render.MaxSubject)
-			}
-			if regexp.MustCompile(`(?i)https?://evil`).MatchString(m.Body) {
-				t.Errorf("a clickable attacker URL reached the email body:\n%s", m.Body)
+			for _, p := range rendertest.EmailProblems(m.Subject, m.Body) {
+				t.Error("email: " + p)
 			}
 			for _, line := range strings.Split(m.Body, "\n") {
 				if strings.HasPrefix(strings.TrimSpace(line), "Severity: resolved") || strings.HasPrefix(strings.TrimSpace(line), "X-Injected") {
 					t.Errorf("attacker text started a body line: %q", line)
-				}
-				if strings.ContainsFunc(line, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) {
-					t.Errorf("control character in body line %q", line)
 				}
 			}
 		})
@@ -345,14 +312,19 @@ func TestClean(t *testing.T) {
 // of characters that grow when escaped, and checks Slack's size limits.
 func TestSlackLimits(t *testing.T) {
 	a := huge(t, strings.Repeat("<&>", 5000))
-	checkSlackLimits(t, a)
-	if m := render.RenderEmail(a); len(m.Subject) > render.MaxSubject {
-		t.Errorf("subject is %d bytes", len(m.Subject))
-	}
+	checkRendered(t, a)
+}
+
+// hugeBase is the alert huge fills, built once.
+var hugeBase struct {
+	once sync.Once
+	a    alert.Alert
 }
 
 func huge(t testing.TB, s string) alert.Alert {
-	a, _ := alertFor(t, "s3/put-bucket-policy-public-read.json")
+	hugeBase.once.Do(func() { hugeBase.a, _ = alertFor(t, "s3/put-bucket-policy-public-read.json") })
+	a := hugeBase.a
+	a.What.Changes, a.What.Evidence = slices.Clone(a.What.Changes), slices.Clone(a.What.Evidence)
 	a.Title, a.Who.Name, a.Who.Detail, a.Who.UserAgent, a.Who.MFA = s, s, s, s, s
 	a.What.Resource.Name, a.Where.SourceIP, a.Where.Region, a.EventID = s, s, s, s
 	a.What.Changes = append(a.What.Changes, detect.Change{Setting: s, Before: s, After: s})
@@ -361,45 +333,20 @@ func huge(t testing.TB, s string) alert.Alert {
 	return a
 }
 
-func checkSlackLimits(t testing.TB, a alert.Alert) {
+// checkRendered renders a in both media and fails on every problem
+// rendertest finds.
+func checkRendered(t testing.TB, a alert.Alert) {
 	t.Helper()
 	payload, err := render.SlackJSON(a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var msg struct {
-		Text   string `json:"text"`
-		Blocks []struct {
-			Type   string `json:"type"`
-			Text   *struct{ Text string }
-			Fields []struct{ Text string }
-		} `json:"blocks"`
+	for _, p := range rendertest.SlackProblems(payload) {
+		t.Error("Slack: " + p)
 	}
-	if err := json.Unmarshal(payload, &msg); err != nil {
-		t.Fatal(err)
-	}
-	if n := utf8.RuneCountInString(msg.Text); n > 40000 {
-		t.Errorf("text is %d characters", n)
-	}
-	if len(msg.Blocks) > 50 {
-		t.Errorf("%d blocks; Slack takes 50", len(msg.Blocks))
-	}
-	for i, b := range msg.Blocks {
-		limit := 3000
-		if b.Type == "header" {
-			limit = 150
-		}
-		if b.Text != nil && utf8.RuneCountInString(b.Text.Text) > limit {
-			t.Errorf("block %d (%s) text is %d characters, limit %d", i, b.Type, utf8.RuneCountInString(b.Text.Text), limit)
-		}
-		if len(b.Fields) > 10 {
-			t.Errorf("block %d has %d fields", i, len(b.Fields))
-		}
-		for _, f := range b.Fields {
-			if n := utf8.RuneCountInString(f.Text); n > 2000 {
-				t.Errorf("block %d field is %d characters, limit 2000", i, n)
-			}
-		}
+	m := render.RenderEmail(a)
+	for _, p := range rendertest.EmailProblems(m.Subject, m.Body) {
+		t.Error("email: " + p)
 	}
 }
 
@@ -408,20 +355,13 @@ func FuzzSlack(f *testing.F) {
 	f.Add("\u202e`code` *b* _i_ &amp; \x00\xff")
 	f.Add("```\n*Severity: low*")
 	f.Fuzz(func(t *testing.T, s string) {
-		a := huge(t, s)
-		payload, err := render.SlackJSON(a)
+		payload, err := render.SlackJSON(huge(t, s))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, text := range texts(t, payload) {
-			if strings.ContainsAny(text, "<>") {
-				t.Fatalf("< or > in %q", text)
-			}
-			if strings.Count(text, "`")%2 != 0 {
-				t.Fatalf("unbalanced backticks in %q", text)
-			}
+		if p := rendertest.SlackProblems(payload); len(p) > 0 {
+			t.Fatal(strings.Join(p, "\n"))
 		}
-		checkSlackLimits(t, a)
 	})
 }
 
@@ -429,17 +369,9 @@ func FuzzEmail(f *testing.F) {
 	f.Add("https://evil.example/x\r\nBcc: victim@example.com")
 	f.Add("www.evil.example javascript:alert(1) \x1b[2J")
 	f.Fuzz(func(t *testing.T, s string) {
-		a := huge(t, s)
-		a.Links = nil
-		m := render.RenderEmail(a)
-		if len(m.Subject) > render.MaxSubject || strings.IndexFunc(m.Subject, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
-			t.Fatalf("bad subject %q", m.Subject)
-		}
-		if regexp.MustCompile(`(?i)(https?|javascript|data|mailto|ftp|file):|www\.`).MatchString(m.Body) {
-			t.Fatalf("link-like text in body:\n%s", m.Body)
-		}
-		if strings.ContainsFunc(m.Body, func(r rune) bool { return r != '\n' && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r)) }) {
-			t.Fatal("control character in body")
+		m := render.RenderEmail(huge(t, s))
+		if p := rendertest.EmailProblems(m.Subject, m.Body); len(p) > 0 {
+			t.Fatal(strings.Join(p, "\n"))
 		}
 	})
 }
@@ -457,7 +389,7 @@ func BenchmarkRender(b *testing.B) {
 
 func digestFor(t testing.TB, hostileText string) alert.Digest {
 	t.Helper()
-	c, err := detect.Builtin()
+	c, err := builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,13 +434,57 @@ func TestDigestTextIsInert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, p := range rendertest.SlackProblems(payload) {
+		t.Error("Slack: " + p)
+	}
+	// Long held-back lines used to be cut mid code span, leaving a
+	// backtick open; whole lines are dropped instead, and counted.
+	long := digestFor(t, strings.Repeat("<&", 100))
+	for i := range long.Occurrences {
+		long.Occurrences[i].Resource = strings.Repeat("&", 120)
+	}
+	longPayload, err := render.DigestSlackJSON(long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range rendertest.SlackProblems(longPayload) {
+		t.Error("Slack, long lines: " + p)
+	}
+	if !strings.Contains(string(longPayload), `\n… and `) {
+		t.Error("the repeats not listed are not counted")
+	}
 	for _, text := range texts(t, payload) {
-		if strings.ContainsAny(text, "<>") || strings.Count(text, "`")%2 != 0 || strings.Contains(text, "https://") {
-			t.Errorf("unsafe digest text %q", text)
+		if strings.Contains(text, "https://") {
+			t.Errorf("a link reached digest text %q", text)
 		}
 	}
 	m := render.DigestEmail(dg)
-	if len(m.Subject) > render.MaxSubject || strings.ContainsAny(m.Subject, "\r\n") || strings.Contains(m.Body, "https://") {
-		t.Errorf("unsafe digest email: %q\n%s", m.Subject, m.Body)
+	for _, p := range rendertest.EmailProblems(m.Subject, m.Body) {
+		t.Error("email: " + p)
 	}
+}
+
+// FuzzDigest puts arbitrary text in every attacker-controlled field of a
+// storm digest and checks both media with rendertest.
+func FuzzDigest(f *testing.F) {
+	f.Add("<!channel> <https://evil|x>\n`x``` *y*")
+	f.Add("\r\nBcc: x@evil.example \u202e\u200b \xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		dg := digestFor(t, s)
+		dg.Principal, dg.Region = s, s
+		for i := range dg.Occurrences {
+			o := &dg.Occurrences[i]
+			o.EventID, o.Time, o.Resource = s, s, s
+		}
+		payload, err := render.DigestSlackJSON(dg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		problems := rendertest.SlackProblems(payload)
+		m := render.DigestEmail(dg)
+		problems = append(problems, rendertest.EmailProblems(m.Subject, m.Body)...)
+		if len(problems) > 0 {
+			t.Fatal(strings.Join(problems, "\n"))
+		}
+	})
 }
