@@ -96,7 +96,7 @@ func instanceFacts(in alert.Instance) []fact {
 		out = append(out, fact{"Image", in.Image})
 	}
 	if in.Profile != "" {
-		out = append(out, fact{"Instance profile", in.Profile})
+		out = append(out, fact{"Instance role", in.Profile})
 	}
 	if in.PublicIP != "" {
 		out = append(out, fact{"Public IP", in.PublicIP})
