@@ -24,6 +24,10 @@ type ForwarderStackProps struct {
 	Emails []string
 	// Detections each get a forwarding rule with the same pattern.
 	Detections []*detect.Detection
+	// Pattern returns a detection's pattern under the deployment's
+	// settings (detect.Catalog.PatternOf), as the home rules use it; nil
+	// means Detection.Pattern.
+	Pattern func(*detect.Detection) detect.Pattern
 }
 
 // ForwarderStack forwards the events of one region to the home region's
@@ -76,8 +80,12 @@ func NewForwarderStack(scope constructs.Construct, id string, props *ForwarderSt
 	}))
 
 	queue := s.Notifications.DeadLetterQueue
+	patternFor := props.Pattern
+	if patternFor == nil {
+		patternFor = func(d *detect.Detection) detect.Pattern { return d.Pattern }
+	}
 	for _, d := range props.Detections {
-		pattern, err := patternOf(d)
+		pattern, err := patternJSON(d.ID, patternFor(d))
 		if err != nil {
 			panic(err)
 		}

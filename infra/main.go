@@ -71,13 +71,20 @@ func run(stderr io.Writer) int {
 		props.Env = &awscdk.Environment{Region: jsii.String(home), Account: optional(account)}
 	}
 	mainStack := NewTrailwatchStack(app, stackName, props)
+	// Forwarders use the patterns the home rules use under these settings.
+	deployed, err := catalog.WithEnv(cfg.Settings().Env)
+	if err != nil {
+		fmt.Fprintf(stderr, "trailwatch: detection catalog: %v\n", err)
+		return 1
+	}
 	regions := forwardRegions(home, cfg.ForwardRegions)
 	for _, r := range regions {
 		NewForwarderStack(app, forwarderStackID(r), &ForwarderStackProps{
 			StackProps: awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String(r), Account: optional(account)}},
 			HomeRegion: home,
 			Emails:     cfg.Emails,
-			Detections: catalog.All(),
+			Detections: deployed.All(),
+			Pattern:    deployed.PatternOf,
 		})
 	}
 	if home == "" && len(cfg.ForwardRegions) > 0 {
