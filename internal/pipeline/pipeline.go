@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -196,10 +197,16 @@ func principalKey(rec *cloudtrail.Record) string {
 }
 
 // deliveryKey identifies the event for idempotent delivery: CloudTrail's
-// eventID, the same however often EventBridge delivers it.
+// eventID, the same however often EventBridge delivers it. GuardDuty sends
+// a finding again, as a new event, each time it sees the activity again
+// (the count grows); those updates are one alert per finding and severity,
+// so a finding that becomes more severe is sent again.
 func deliveryKey(ev *event.Event) string {
-	if ev.CloudTrail != nil && ev.CloudTrail.EventID != "" {
+	switch {
+	case ev.CloudTrail != nil && ev.CloudTrail.EventID != "":
 		return ev.CloudTrail.EventID
+	case ev.GuardDuty != nil && ev.GuardDuty.ID != "":
+		return "guardduty#" + ev.GuardDuty.ID + "#" + strconv.FormatFloat(ev.GuardDuty.Severity, 'f', -1, 64)
 	}
 	return ev.ID()
 }

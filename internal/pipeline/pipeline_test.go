@@ -316,3 +316,41 @@ func TestBrokenStoreStillAlerts(t *testing.T) {
 		t.Errorf("err %v, sent %d, repeat %v; want the alert sent", err, len(rec.sent), res.Repeat)
 	}
 }
+
+// TestGuardDutyUpdatesAlertOnce: GuardDuty sends a finding again as a new
+// event (new envelope ID, higher count) when it sees the activity again.
+// The updates are one alert; a more severe update is a new one.
+func TestGuardDutyUpdatesAlertOnce(t *testing.T) {
+	slackCh := &recorder{name: "slack"}
+	p := newPipeline(t, slackCh)
+	p.Ledger = state.NewMemory()
+	raw := string(fixture.Read(t, "guardduty/guardduty-crypto-mining-bitcoin-tool-dns.json"))
+	variant := func(id, count, severity string) *event.Event {
+		s := strings.Replace(raw, `"id": "3a5c7e9b-1d3f-4a6c-8e0a-2c4e6a8c0e1f"`, `"id": "`+id+`"`, 1)
+		s = strings.Replace(s, `"count": 14`, `"count": `+count, 1)
+		s = strings.Replace(s, `"severity": 8,`, `"severity": `+severity+`,`, 1)
+		if !strings.Contains(s, id) || !strings.Contains(s, `"count": `+count) || !strings.Contains(s, `"severity": `+severity+`,`) {
+			t.Fatal("fixture changed: the variant was not made")
+		}
+		ev, err := event.Decode([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	for i, step := range []struct {
+		ev   *event.Event
+		sent int
+	}{
+		{variant("3a5c7e9b-1d3f-4a6c-8e0a-2c4e6a8c0e1f", "14", "8"), 1},
+		{variant("6d8f0b2d-4f6a-4c8e-a0c2-e4a6c8e0a2c4", "31", "8"), 1},
+		{variant("8f0b2d4f-6a8c-4e0a-c2e4-a6c8e0a2c4e6", "57", "9.5"), 2},
+	} {
+		if _, err := p.Process(context.Background(), step.ev, ""); err != nil {
+			t.Fatal(err)
+		}
+		if len(slackCh.sent) != step.sent {
+			t.Errorf("after update %d: %d messages, want %d", i, len(slackCh.sent), step.sent)
+		}
+	}
+}
