@@ -61,48 +61,34 @@ func NewAlarms(scope constructs.Construct, id string, props *AlarmsProps) *Alarm
 	})
 	deadLetters.AddAlarmAction(action)
 
-	functionErrors := awscloudwatch.NewAlarm(this, jsii.String("FunctionErrors"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String("The trailwatch CloudTrail function failed; Lambda retries, then the event goes to the dead-letter queue. " +
-			"See the function's log group."),
-		Metric: props.Function.MetricErrors(&awscloudwatch.MetricOptions{
-			Period:    period,
-			Statistic: jsii.String("Sum"),
-		}),
-		Threshold:          jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		EvaluationPeriods:  jsii.Number(1),
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
-	functionErrors.AddAlarmAction(action)
-
-	digestErrors := awscloudwatch.NewAlarm(this, jsii.String("DigestErrors"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String("The trailwatch digest function failed: digests of held-back repeats are delayed. See its log group."),
-		Metric: props.Digest.MetricErrors(&awscloudwatch.MetricOptions{
-			Period:    period,
-			Statistic: jsii.String("Sum"),
-		}),
-		Threshold:          jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		EvaluationPeriods:  jsii.Number(1),
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
-	digestErrors.AddAlarmAction(action)
+	functionErrors := errorAlarm(this, "FunctionErrors", props.Function, period, action,
+		"The trailwatch CloudTrail function failed; Lambda retries, then the event goes to the dead-letter queue. "+
+			"See the function's log group.")
+	digestErrors := errorAlarm(this, "DigestErrors", props.Digest, period, action,
+		"The trailwatch digest function failed: digests of held-back repeats are delayed. See its log group.")
 
 	a := &Alarms{Construct: this, DeadLetters: deadLetters, FunctionErrors: functionErrors, DigestErrors: digestErrors}
 	if props.Instance != nil {
-		a.InstanceErrors = awscloudwatch.NewAlarm(this, jsii.String("InstanceErrors"), &awscloudwatch.AlarmProps{
-			AlarmDescription: jsii.String("The trailwatch instance function (CPU alarms, GuardDuty findings) failed; Lambda retries, " +
-				"then the event goes to the dead-letter queue. See the function's log group."),
-			Metric: props.Instance.MetricErrors(&awscloudwatch.MetricOptions{
-				Period:    period,
-				Statistic: jsii.String("Sum"),
-			}),
-			Threshold:          jsii.Number(1),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-			EvaluationPeriods:  jsii.Number(1),
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		})
-		a.InstanceErrors.AddAlarmAction(action)
+		a.InstanceErrors = errorAlarm(this, "InstanceErrors", props.Instance, period, action,
+			"The trailwatch instance function (CPU alarms, GuardDuty findings) failed; Lambda retries, "+
+				"then the event goes to the dead-letter queue. See the function's log group.")
 	}
 	return a
+}
+
+// errorAlarm fires when any invocation of fn failed in a period.
+func errorAlarm(scope constructs.Construct, id string, fn awslambda.IFunction, period awscdk.Duration, action awscloudwatch.IAlarmAction, description string) awscloudwatch.Alarm {
+	alarm := awscloudwatch.NewAlarm(scope, jsii.String(id), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String(description),
+		Metric: fn.MetricErrors(&awscloudwatch.MetricOptions{
+			Period:    period,
+			Statistic: jsii.String("Sum"),
+		}),
+		Threshold:          jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	alarm.AddAlarmAction(action)
+	return alarm
 }

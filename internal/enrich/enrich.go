@@ -135,11 +135,7 @@ func (e *Enricher) lookUp(ctx context.Context, a *alert.Alert, primary detect.Fi
 		}
 		return
 	}
-	timeout := e.Timeout
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := e.deadline(ctx)
 	defer cancel()
 
 	var wg sync.WaitGroup
@@ -171,14 +167,7 @@ func (e *Enricher) lookUp(ctx context.Context, a *alert.Alert, primary detect.Fi
 	wg.Wait()
 	prior.apply(a)
 
-	switch {
-	case e.Aliases == nil:
-		a.Unchecked = append(a.Unchecked, "account alias: no IAM client configured")
-	case aliasErr != nil:
-		a.Unchecked = append(a.Unchecked, "account alias: "+aliasErr.Error())
-	default:
-		a.Where.AccountAlias = alias
-	}
+	e.setAlias(a, alias, aliasErr)
 	if !bucket {
 		return
 	}
@@ -194,6 +183,27 @@ func (e *Enricher) lookUp(ctx context.Context, a *alert.Alert, primary detect.Fi
 	if exp.Public == s3access.Yes && !primary.Attempt && a.Severity == detect.SeverityHigh {
 		a.Severity = detect.SeverityCritical
 		a.SeverityNote = "raised from high: the bucket is public right now"
+	}
+}
+
+// deadline bounds all look-ups for one alert.
+func (e *Enricher) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	timeout := e.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	return context.WithTimeout(ctx, timeout)
+}
+
+// setAlias records the account alias, or why it is unknown.
+func (e *Enricher) setAlias(a *alert.Alert, alias string, err error) {
+	switch {
+	case e.Aliases == nil:
+		a.Unchecked = append(a.Unchecked, "account alias: no IAM client configured")
+	case err != nil:
+		a.Unchecked = append(a.Unchecked, "account alias: "+err.Error())
+	default:
+		a.Where.AccountAlias = alias
 	}
 }
 

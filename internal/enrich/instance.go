@@ -188,11 +188,7 @@ func (e *Enricher) lookUpInstances(ctx context.Context, a *alert.Alert, candidat
 		}
 		return
 	}
-	timeout := e.Timeout
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := e.deadline(ctx)
 	defer cancel()
 
 	var wg sync.WaitGroup
@@ -210,14 +206,7 @@ func (e *Enricher) lookUpInstances(ctx context.Context, a *alert.Alert, candidat
 		wg.Go(func() { unchecked = e.inspect(ctx, a, hot) })
 	}
 	wg.Wait()
-	switch {
-	case e.Aliases == nil:
-		a.Unchecked = append(a.Unchecked, "account alias: no IAM client configured")
-	case aliasErr != nil:
-		a.Unchecked = append(a.Unchecked, "account alias: "+aliasErr.Error())
-	default:
-		a.Where.AccountAlias = alias
-	}
+	e.setAlias(a, alias, aliasErr)
 	a.Unchecked = append(a.Unchecked, unchecked...)
 }
 
