@@ -68,8 +68,8 @@ func DigestEmail(d alert.Digest) Email {
 	var w bodyWriter
 	w.line(fmt.Sprintf("%s DIGEST: %s", severityLabel(d.Severity), emailText(digestTitle(d), maxLine)))
 	w.line("")
-	w.line("  " + strings.Join(wrap(emailText(fmt.Sprintf("%s triggered %s %d more times from %s. The first was alerted; "+
-		"the repeats were held back so one principal cannot flood the channels.", d.Principal, d.Detection.ID, d.Repeats, digestWindow(d)), 1000), textWidth-2, true), "\n  "))
+	w.indented(emailText(fmt.Sprintf("%s triggered %s %d more times from %s. The first was alerted; "+
+		"the repeats were held back so one principal cannot flood the channels.", d.Principal, d.Detection.ID, d.Repeats, digestWindow(d)), 1000), true)
 	w.section("WHERE")
 	w.field("Account", emailText(d.AccountID, maxName))
 	w.field("Region", emailText(d.Region, maxName))

@@ -22,7 +22,10 @@ type SlackMessage struct {
 	UnfurlMedia bool          `json:"unfurl_media"`
 }
 
-var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+var (
+	slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	plainEscaper = strings.NewReplacer("<", "‹", ">", "›", "&", "＆")
+)
 
 // slackEscape escapes the three characters Slack's mrkdwn parser treats as
 // control characters, after Clean and defang: no <!channel>, <@U..> or
@@ -84,7 +87,7 @@ func codeBlock(s string, max int) string {
 // look-alikes, so nothing depends on how a client decodes entities.
 func plainText(s string, max int) *slack.TextBlockObject {
 	s = Clean(s, max)
-	s = strings.NewReplacer("<", "‹", ">", "›", "&", "＆").Replace(s)
+	s = plainEscaper.Replace(s)
 	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)
 }
 
