@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
@@ -22,7 +21,7 @@ import (
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	h, err := setUp(context.Background(), os.Getenv, awsconfig.LoadDefaultConfig, log)
+	h, err := setUp(context.Background(), os.Getenv, loadAWS, log)
 	if err != nil {
 		// Exiting fails the init; Lambda retries the event, then the
 		// on-failure destination keeps it.
@@ -32,9 +31,12 @@ func main() {
 	lambda.Start(h)
 }
 
-// loadConfig is awsconfig.LoadDefaultConfig; tests pass a loader that points
+// loadConfig loads the AWS configuration; tests pass a loader that points
 // the clients at local servers.
-type loadConfig func(ctx context.Context, optFns ...func(*awsconfig.LoadOptions) error) (aws.Config, error)
+type loadConfig func(ctx context.Context) (aws.Config, error)
+
+// loadAWS reads the AWS configuration Lambda gives the function.
+func loadAWS(context.Context) (aws.Config, error) { return wire.AWSConfig(os.Getenv) }
 
 // setUp builds the handler from the environment.
 func setUp(ctx context.Context, getenv func(string) string, load loadConfig, log *slog.Logger) (*pipeline.Handler, error) {

@@ -5,6 +5,7 @@
 package wire
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -34,9 +35,39 @@ type Built struct {
 	Store    *state.Dynamo
 }
 
-// Pipeline builds the pipeline for runtime configuration rt, with clients
-// made once from cfg (a cold start's work; warm invocations reuse them).
+// Pipeline builds the CloudTrail function's pipeline for runtime
+// configuration rt, with clients made once from cfg (a cold start's work;
+// warm invocations reuse them).
 func Pipeline(rt config.Runtime, cfg aws.Config, log *slog.Logger) (Built, error) {
+	b, err := base(rt, cfg, log)
+	if err != nil {
+		return Built{}, err
+	}
+	b.Pipeline.Enricher = &enrich.Enricher{
+		Aliases:     &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},
+		Buckets:     &awslookup.Buckets{S3: s3.NewFromConfig(cfg), Control: s3control.NewFromConfig(cfg)},
+		History:     &awslookup.History{CloudTrail: cloudtrail.NewFromConfig(cfg)},
+		HomeAccount: accountOf(rt.TopicARN),
+	}
+	return b, nil
+}
+
+// Digests builds the digest function's runner: the channels and the state
+// table, without the look-up clients only alerts need (so the digest
+// function does not link them).
+func Digests(rt config.Runtime, cfg aws.Config, log *slog.Logger) (*pipeline.Digests, error) {
+	b, err := base(rt, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if b.Store == nil {
+		return nil, errors.New("configuration: " + config.EnvStateTable + " is not set: digests are read from the state table")
+	}
+	return &pipeline.Digests{Pipeline: b.Pipeline, Store: b.Store, Log: log}, nil
+}
+
+// base builds what both functions share: catalog, channels, state store.
+func base(rt config.Runtime, cfg aws.Config, log *slog.Logger) (Built, error) {
 	catalog, err := detect.Builtin()
 	if err != nil {
 		return Built{}, fmt.Errorf("catalog: %w", err)
@@ -52,15 +83,9 @@ func Pipeline(rt config.Runtime, cfg aws.Config, log *slog.Logger) (Built, error
 	p := &pipeline.Pipeline{
 		Catalog:      catalog.WithEnv(rt.Settings.Env),
 		Suppressions: rt.Settings.Suppressions,
-		Enricher: &enrich.Enricher{
-			Aliases:     &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},
-			Buckets:     &awslookup.Buckets{S3: s3.NewFromConfig(cfg), Control: s3control.NewFromConfig(cfg)},
-			History:     &awslookup.History{CloudTrail: cloudtrail.NewFromConfig(cfg)},
-			HomeAccount: accountOf(rt.TopicARN),
-		},
-		Channels:    channels,
-		StormWindow: time.Duration(rt.StormWindowMinutes) * time.Minute,
-		Log:         log,
+		Channels:     channels,
+		StormWindow:  time.Duration(rt.StormWindowMinutes) * time.Minute,
+		Log:          log,
 	}
 	b := Built{Pipeline: p}
 	if rt.StateTable != "" {
