@@ -1,12 +1,8 @@
 package render
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
-
-	"github.com/slack-go/slack"
 
 	"github.com/trailwatch/trailwatch/internal/alert"
 )
@@ -25,13 +21,13 @@ func digestTitle(d alert.Digest) string {
 
 // DigestSlack renders a storm digest as a Block Kit message.
 func DigestSlack(d alert.Digest) SlackMessage {
-	var blocks []slack.Block
-	blocks = append(blocks, slack.NewHeaderBlock(plainText(fmt.Sprintf("%s digest: %s", severityLabel(d.Severity), digestTitle(d)), 150)))
+	var blocks []Block
+	blocks = append(blocks, header(plainText(fmt.Sprintf("%s digest: %s", severityLabel(d.Severity), digestTitle(d)), 150)))
 	intro := fmt.Sprintf("%s %s triggered %s %d more times from %s in account %s, %s. The first was alerted; "+
 		"the repeats were held back so one principal cannot flood this channel.",
 		severityEmoji(d.Severity), code(d.Principal, maxName), code(d.Detection.ID, maxName), d.Repeats,
 		slackEscape(digestWindow(d), maxLine), code(d.AccountID, maxName), code(d.Region, maxName))
-	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(intro), nil, nil))
+	blocks = append(blocks, section(mrkdwn(intro)))
 	if len(d.Occurrences) > 0 {
 		var b strings.Builder
 		b.WriteString("*Held back*")
@@ -44,23 +40,17 @@ func DigestSlack(d alert.Digest) SlackMessage {
 		if rest := d.Repeats - min(len(d.Occurrences), maxDigestLines); rest > 0 {
 			fmt.Fprintf(&b, "\n… and %d more", rest)
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(cutEscaped(b.String(), 2900)), nil, nil))
+		blocks = append(blocks, section(mrkdwn(cutEscaped(b.String(), 2900))))
 	}
 	refs := append([]string{"Detection " + code(d.Detection.ID, maxName)}, references(d.Detection)...)
-	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(strings.Join(refs, " · "))))
+	blocks = append(blocks, contextBlock(mrkdwn(strings.Join(refs, " · "))))
 	text := slackEscape(fmt.Sprintf("[%s digest] %s by %s in account %s, %s.", severityLabel(d.Severity), digestTitle(d), d.Principal, d.AccountID, d.Region), 1000)
 	return SlackMessage{Text: text, Blocks: blocks}
 }
 
 // DigestSlackJSON renders the digest's webhook payload as JSON.
 func DigestSlackJSON(d alert.Digest) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(DigestSlack(d)); err != nil {
-		return nil, fmt.Errorf("render slack digest: %w", err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return DigestSlack(d).AppendJSON(nil), nil
 }
 
 // DigestEmail renders a storm digest as an email.
