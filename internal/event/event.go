@@ -111,7 +111,8 @@ func decodeEnvelope(data []byte) (Envelope, error) {
 	type plain Envelope
 	var aux struct {
 		plain
-		Time json.RawMessage `json:"time"`
+		Time   json.RawMessage `json:"time"`
+		Detail rawRef          `json:"detail"`
 	}
 	if err := json.Unmarshal(data, &aux); err != nil {
 		var typeErr *json.UnmarshalTypeError
@@ -124,6 +125,7 @@ func decodeEnvelope(data []byte) (Envelope, error) {
 		return Envelope{}, err
 	}
 	env := Envelope(aux.plain)
+	env.Detail = json.RawMessage(aux.Detail)
 	t, err := cloudtrail.ParseTime(aux.Time)
 	if err != nil {
 		return Envelope{}, fmt.Errorf("field \"time\": %w", err)
@@ -183,4 +185,14 @@ func DetailTypeFor(eventType string) string {
 // ("monitoring.amazonaws.com" becomes "aws.monitoring").
 func SourceFor(eventSource string) string {
 	return "aws." + strings.TrimSuffix(eventSource, ".amazonaws.com")
+}
+
+// rawRef is json.RawMessage without the copy: it keeps a slice of the
+// input, which Event keeps anyway (Event.JSON).
+type rawRef []byte
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (r *rawRef) UnmarshalJSON(b []byte) error {
+	*r = b
+	return nil
 }
