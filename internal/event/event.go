@@ -48,6 +48,27 @@ type Event struct {
 	JSON []byte
 	// CloudTrail is set for the CloudTrail detail types.
 	CloudTrail *cloudtrail.Record
+
+	params     map[string]json.RawMessage
+	paramsRead bool
+}
+
+// RequestParams returns the members of the CloudTrail record's
+// requestParameters object, decoded on first use and then shared by every
+// detection that reads them: callers must not modify the map. It is empty
+// when the event has no record or the parameters are not an object. Not
+// safe for concurrent first use (detections run one after another).
+func (e *Event) RequestParams() map[string]json.RawMessage {
+	if !e.paramsRead {
+		e.paramsRead = true
+		if e.CloudTrail != nil {
+			_ = json.Unmarshal(e.CloudTrail.RequestParameters, &e.params)
+		}
+		if e.params == nil {
+			e.params = map[string]json.RawMessage{}
+		}
+	}
+	return e.params
 }
 
 // Sentinel errors let callers tell bad input (log and skip) from other failures.
