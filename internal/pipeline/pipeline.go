@@ -247,17 +247,18 @@ func (p *Pipeline) deliver(ctx context.Context, key string, send func(context.Co
 		wg   sync.WaitGroup
 		errs []error
 	)
-	log := p.logger().With("key", key)
+	log := p.logger() // "key" is added where a line is logged: With costs every delivery
 	for _, ch := range p.Channels {
 		wg.Go(func() {
-			claim := "sent#" + key + "#" + ch.Name()
+			var claim string
 			if p.Ledger != nil {
+				claim = "sent#" + key + "#" + ch.Name()
 				ok, err := p.Ledger.Claim(ctx, claim)
 				switch {
 				case err != nil:
-					log.Warn("delivery ledger unavailable; sending", "channel", ch.Name(), "error", err)
+					log.Warn("delivery ledger unavailable; sending", "key", key, "channel", ch.Name(), "error", err)
 				case !ok:
-					log.Info("already delivered; not sending again", "channel", ch.Name())
+					log.Info("already delivered; not sending again", "key", key, "channel", ch.Name())
 					mu.Lock()
 					already = append(already, ch.Name())
 					mu.Unlock()
@@ -271,14 +272,14 @@ func (p *Pipeline) deliver(ctx context.Context, key string, send func(context.Co
 					mark = p.Ledger.Release
 				}
 				if lerr := mark(ctx, claim); lerr != nil {
-					log.Warn("delivery ledger not updated", "channel", ch.Name(), "error", lerr)
+					log.Warn("delivery ledger not updated", "key", key, "channel", ch.Name(), "error", lerr)
 				}
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", ch.Name(), err))
-				log.Error("delivery failed", "channel", ch.Name(), "error", err)
+				log.Error("delivery failed", "key", key, "channel", ch.Name(), "error", err)
 				return
 			}
 			delivered = append(delivered, ch.Name())
