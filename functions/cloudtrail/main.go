@@ -7,22 +7,18 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/wire"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	h, err := setUp(context.Background(), os.Getenv, awsconfig.LoadDefaultConfig, log)
+	h, err := setUp(context.Background(), os.Getenv, wire.Lambda, log)
 	if err != nil {
 		// Exiting fails the init; Lambda retries the event, then the
 		// on-failure destination keeps it.
@@ -32,23 +28,8 @@ func main() {
 	lambda.Start(h)
 }
 
-// loadConfig is awsconfig.LoadDefaultConfig; tests pass a loader that points
-// the clients at local servers.
-type loadConfig func(ctx context.Context, optFns ...func(*awsconfig.LoadOptions) error) (aws.Config, error)
-
-// setUp builds the handler from the environment.
-func setUp(ctx context.Context, getenv func(string) string, load loadConfig, log *slog.Logger) (*pipeline.Handler, error) {
-	rt, err := config.RuntimeFromEnv(getenv)
-	if err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
-	}
-	cfg, err := load(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("aws configuration: %w", err)
-	}
-	b, err := wire.Pipeline(rt, cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	return &pipeline.Handler{Pipeline: b.Pipeline, Log: log}, nil
+// setUp builds the handler from the environment, with the look-ups of
+// CloudTrail alerts (account alias, bucket exposure, event history).
+func setUp(ctx context.Context, getenv func(string) string, load wire.LoadAWS, log *slog.Logger) (*pipeline.Handler, error) {
+	return wire.Handler(ctx, getenv, load, log, wire.CloudTrailLookups)
 }

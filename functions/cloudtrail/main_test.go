@@ -14,12 +14,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/trailwatch/trailwatch/internal/awstest"
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/fixture"
+	"github.com/trailwatch/trailwatch/internal/wire"
 )
 
 // slackReply is one answer of the local Slack webhook.
@@ -133,7 +133,7 @@ func setUpEnv(t *testing.T, f faults) *env {
 		}
 		return env[k]
 	}
-	load := func(context.Context, ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
+	load := func(context.Context) (aws.Config, error) {
 		return a.Config("eu-west-1"), nil
 	}
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
@@ -277,7 +277,7 @@ func TestBadInputIsSkippedWithoutCalls(t *testing.T) {
 }
 
 func TestSetUpRefusesMissingConfiguration(t *testing.T) {
-	_, err := setUp(context.Background(), func(string) string { return "" }, awsconfig.LoadDefaultConfig, slog.New(slog.DiscardHandler))
+	_, err := setUp(context.Background(), func(string) string { return "" }, wire.Lambda, slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "no channel configured") {
 		t.Fatalf("setUp() error = %v, want a clear configuration error", err)
 	}

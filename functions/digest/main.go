@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
@@ -21,7 +20,7 @@ import (
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	d, err := setUp(context.Background(), os.Getenv, awsconfig.LoadDefaultConfig, log)
+	d, err := setUp(context.Background(), os.Getenv, loadAWS, log)
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		os.Exit(1)
@@ -29,7 +28,12 @@ func main() {
 	lambda.Start(d)
 }
 
-type loadConfig func(ctx context.Context, optFns ...func(*awsconfig.LoadOptions) error) (aws.Config, error)
+// loadConfig loads the AWS configuration; tests pass a loader that points
+// the clients at local servers.
+type loadConfig func(ctx context.Context) (aws.Config, error)
+
+// loadAWS reads the AWS configuration Lambda gives the function.
+func loadAWS(context.Context) (aws.Config, error) { return wire.AWSConfig(os.Getenv) }
 
 // setUp builds the digest runner from the environment.
 func setUp(ctx context.Context, getenv func(string) string, load loadConfig, log *slog.Logger) (*pipeline.Digests, error) {
@@ -44,9 +48,5 @@ func setUp(ctx context.Context, getenv func(string) string, load loadConfig, log
 	if err != nil {
 		return nil, fmt.Errorf("aws configuration: %w", err)
 	}
-	b, err := wire.Pipeline(rt, cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	return &pipeline.Digests{Pipeline: b.Pipeline, Store: b.Store, Log: log}, nil
+	return wire.Digests(rt, cfg, log)
 }

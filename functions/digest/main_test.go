@@ -15,7 +15,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/trailwatch/trailwatch/internal/awstest"
 	"github.com/trailwatch/trailwatch/internal/config"
@@ -71,7 +70,7 @@ func TestDigestFunction(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	d, err := setUp(ctx, func(k string) string { return env[k] },
-		func(context.Context, ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
+		func(context.Context) (aws.Config, error) {
 			return srv.Config("eu-west-1"), nil
 		},
 		slog.New(slog.NewJSONHandler(&logs, nil)))
@@ -109,7 +108,7 @@ func TestSetUpNeedsTheStateTable(t *testing.T) {
 			return "arn:aws:sns:eu-west-1:111122223333:alerts"
 		}
 		return ""
-	}, awsconfig.LoadDefaultConfig, slog.New(slog.DiscardHandler))
+	}, loadAWS, slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), config.EnvStateTable) {
 		t.Fatalf("setUp without a table: %v", err)
 	}

@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/trailwatch/trailwatch/internal/awstest"
 	"github.com/trailwatch/trailwatch/internal/config"
@@ -84,9 +83,7 @@ func invoke(t *testing.T, w *world, name, detection string) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	load := func(context.Context, ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
-		return a.Config("eu-west-1"), nil
-	}
+	load := func(context.Context) (aws.Config, error) { return a.Config("eu-west-1"), nil }
 	var logs bytes.Buffer
 	h, err := setUp(context.Background(), func(k string) string { return env[k] }, load, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {

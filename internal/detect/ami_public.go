@@ -20,7 +20,7 @@ func init() {
 			if rec == nil {
 				return Finding{}, false
 			}
-			rp := fields(rec.RequestParameters)
+			rp := ev.RequestParams()
 			s := ec2PermissionAdds(field(rp, "launchPermission"), rec.Account())
 			if !s.Any() {
 				return Finding{}, false

@@ -185,7 +185,7 @@ func evaluateLogRetention(ev *event.Event, env *Env) (Finding, bool) {
 	if env == nil {
 		env = &Env{}
 	}
-	b := bucketOf(rec)
+	b := bucketOf(ev)
 	trailBucket := b != "" && slices.Contains(env.TrailBuckets, string(b))
 	var rp struct {
 		LifecycleConfiguration struct {

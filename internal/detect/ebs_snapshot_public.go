@@ -19,7 +19,7 @@ func init() {
 			if rec == nil {
 				return Finding{}, false
 			}
-			rp := fields(rec.RequestParameters)
+			rp := ev.RequestParams()
 			s := ec2PermissionAdds(field(rp, "createVolumePermission"), rec.Account())
 			if !s.Any() {
 				return Finding{}, false

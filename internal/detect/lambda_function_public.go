@@ -65,7 +65,7 @@ func evaluateLambdaPublic(ev *event.Event, _ *Env) (Finding, bool) {
 	if rec == nil {
 		return Finding{}, false
 	}
-	rp := fields(rec.RequestParameters)
+	rp := ev.RequestParams()
 	switch {
 	case strings.HasPrefix(rec.EventName, "AddPermission"):
 		g := parseLambdaGrant(rec.RequestParameters)

@@ -30,6 +30,9 @@ func ec2API(names ...string) Pattern { return APICall([]string{networkEventSourc
 
 // ec2Text reads a scalar: a string, a number, a boolean, or {"value": x}.
 func ec2Text(raw json.RawMessage) string {
+	if s, ok := ec2Scalar(raw); ok {
+		return s
+	}
 	var v any
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
@@ -37,6 +40,37 @@ func ec2Text(raw json.RawMessage) string {
 		return ""
 	}
 	return ec2TextOf(v)
+}
+
+// ec2Scalar reads the common scalars without a decoder: a string of
+// printable ASCII without escapes, an integer, true or false. ok is false
+// for anything else, which ec2Text decodes in full.
+func ec2Scalar(raw json.RawMessage) (string, bool) {
+	n := len(raw)
+	switch {
+	case n >= 2 && raw[0] == '"' && raw[n-1] == '"':
+		for _, c := range raw[1 : n-1] {
+			if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+				return "", false
+			}
+		}
+		return strings.TrimSpace(string(raw[1 : n-1])), true
+	case string(raw) == "true" || string(raw) == "false":
+		return string(raw), true
+	}
+	digits := raw
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 || (digits[0] == '0' && len(digits) > 1) {
+		return "", false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return "", false
+		}
+	}
+	return string(raw), true
 }
 
 func ec2TextOf(v any) string {

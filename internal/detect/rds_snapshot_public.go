@@ -22,7 +22,7 @@ func init() {
 			if rec == nil {
 				return Finding{}, false
 			}
-			rp := fields(rec.RequestParameters)
+			rp := ev.RequestParams()
 			if !strings.EqualFold(jsonString(field(rp, "attributeName")), "restore") {
 				return Finding{}, false
 			}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
+	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/s3access"
 )
 
@@ -13,18 +14,16 @@ const s3Source = "s3.amazonaws.com"
 
 // bucketOf names the bucket a CloudTrail S3 record acts on: the bucketName
 // request parameter, else the first bucket in resources.
-func bucketOf(rec *cloudtrail.Record) s3Bucket {
-	var rp struct {
-		BucketName json.RawMessage `json:"bucketName"`
-	}
+func bucketOf(ev *event.Event) s3Bucket {
+	rec := ev.CloudTrail
 	name := ""
-	if json.Unmarshal(rec.RequestParameters, &rp) == nil {
+	if raw := field(ev.RequestParams(), "bucketName"); raw != nil {
 		var s string
 		var list []string
 		switch {
-		case json.Unmarshal(rp.BucketName, &s) == nil:
+		case json.Unmarshal(raw, &s) == nil:
 			name = s
-		case json.Unmarshal(rp.BucketName, &list) == nil && len(list) > 0:
+		case json.Unmarshal(raw, &list) == nil && len(list) > 0:
 			name = list[0]
 		}
 	}

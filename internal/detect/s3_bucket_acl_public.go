@@ -23,7 +23,7 @@ func init() {
 			if rec == nil {
 				return Finding{}, false
 			}
-			b := bucketOf(rec)
+			b := bucketOf(ev)
 			v, err := s3access.AnalyzeACL(rec.RequestParameters)
 			if err != nil || !v.IsPublic() {
 				return Finding{}, false

@@ -122,7 +122,7 @@ func evaluateBucketConfigChange(ev *event.Event, _ *Env) (Finding, bool) {
 	if !ok {
 		return Finding{}, false
 	}
-	b := bucketOf(rec)
+	b := bucketOf(ev)
 	f := Finding{Severity: SeverityLow, Resource: b.resource(rec)}
 	if cfg.deleted {
 		f.Changes = []Change{{Setting: cfg.setting, Before: NotRecorded, After: "deleted"}}
@@ -137,7 +137,7 @@ func evaluateBucketConfigChange(ev *event.Event, _ *Env) (Finding, bool) {
 	}
 
 	after := "replaced (see evidence)"
-	params := fields(rec.RequestParameters)
+	params := ev.RequestParams()
 	newConfig := field(params, cfg.param)
 	if rec.EventName == "PutBucketPolicy" && !hasContent(newConfig) {
 		newConfig = field(params, "policy") // see evaluateBucketPolicy

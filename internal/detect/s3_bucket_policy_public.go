@@ -54,18 +54,14 @@ func evaluateBucketPolicy(ev *event.Event, _ *Env) (Finding, bool) {
 	if rec == nil {
 		return Finding{}, false
 	}
-	b := bucketOf(rec)
+	b := bucketOf(ev)
 	f := Finding{Resource: b.resource(rec)}
-	var rp struct {
-		BucketPolicy json.RawMessage `json:"bucketPolicy"`
-		Policy       json.RawMessage `json:"policy"`
-	}
-	_ = json.Unmarshal(rec.RequestParameters, &rp)
-	doc := rp.BucketPolicy
+	params := ev.RequestParams()
+	doc := field(params, "bucketPolicy")
 	if len(doc) == 0 || string(doc) == "null" {
 		// CloudTrail records the parsed policy as bucketPolicy and leaves
 		// policy empty; read policy when that is all there is.
-		doc = rp.Policy
+		doc = field(params, "policy")
 	}
 	policy, err := s3access.ParsePolicy(doc)
 	if err != nil {

@@ -16,7 +16,7 @@ func init() {
 			if rec == nil {
 				return Finding{}, false
 			}
-			b := bucketOf(rec)
+			b := bucketOf(ev)
 			f, ok := publicAccessBlockFinding(rec, b.label(), rec.EventName == "DeleteBucketPublicAccessBlock")
 			f.Resource = b.resource(rec)
 			return f, ok

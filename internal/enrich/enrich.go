@@ -324,23 +324,26 @@ func links(region, eventID string, res detect.Resource, who alert.Who) []alert.L
 		return nil
 	}
 	host := consoleHost(region)
-	var out []alert.Link
+	out := make([]alert.Link, 0, 3)
 	if eventIDRe.MatchString(eventID) {
-		out = append(out, alert.Link{Label: "CloudTrail event", URL: fmt.Sprintf("https://%s.%s/cloudtrailv2/home?region=%s#/events/%s", region, host, region, eventID)})
+		out = append(out, alert.Link{Label: "CloudTrail event", URL: "https://" + region + "." + host + "/cloudtrailv2/home?region=" + region + "#/events/" + eventID})
 	}
 	switch {
 	case res.Type == "S3 bucket" && bucketRe.MatchString(res.Name):
-		out = append(out, alert.Link{Label: "Bucket permissions", URL: fmt.Sprintf("https://s3.%s/s3/buckets/%s?region=%s&tab=permissions", host, url.PathEscape(res.Name), region)})
+		out = append(out, alert.Link{Label: "Bucket permissions", URL: "https://s3." + host + "/s3/buckets/" + url.PathEscape(res.Name) + "?region=" + region + "&tab=permissions"})
 	case res.Type == "AWS account":
-		out = append(out, alert.Link{Label: "Account Block Public Access", URL: fmt.Sprintf("https://s3.%s/s3/settings?region=%s", host, region)})
+		out = append(out, alert.Link{Label: "Account Block Public Access", URL: "https://s3." + host + "/s3/settings?region=" + region})
 	}
 	if role := strings.TrimPrefix(who.Detail, "role "); who.Kind == "assumed role" && role != who.Detail {
 		if name, _, _ := strings.Cut(role, ","); iamNameRe.MatchString(name) {
-			out = append(out, alert.Link{Label: "Role", URL: fmt.Sprintf("https://%s/iam/home#/roles/details/%s", host, url.PathEscape(name))})
+			out = append(out, alert.Link{Label: "Role", URL: "https://" + host + "/iam/home#/roles/details/" + url.PathEscape(name)})
 		}
 	}
 	if who.Kind == "IAM user" && iamNameRe.MatchString(who.Name) {
-		out = append(out, alert.Link{Label: "IAM user", URL: fmt.Sprintf("https://%s/iam/home#/users/details/%s", host, url.PathEscape(who.Name))})
+		out = append(out, alert.Link{Label: "IAM user", URL: "https://" + host + "/iam/home#/users/details/" + url.PathEscape(who.Name)})
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }

@@ -54,6 +54,27 @@ type Event struct {
 	Alarm *cwalarm.StateChange
 	// GuardDuty is set for GuardDuty findings.
 	GuardDuty *guardduty.Finding
+
+	params     map[string]json.RawMessage
+	paramsRead bool
+}
+
+// RequestParams returns the members of the CloudTrail record's
+// requestParameters object, decoded on first use and then shared by every
+// detection that reads them: callers must not modify the map. It is empty
+// when the event has no record or the parameters are not an object. Not
+// safe for concurrent first use (detections run one after another).
+func (e *Event) RequestParams() map[string]json.RawMessage {
+	if !e.paramsRead {
+		e.paramsRead = true
+		if e.CloudTrail != nil {
+			_ = json.Unmarshal(e.CloudTrail.RequestParameters, &e.params)
+		}
+		if e.params == nil {
+			e.params = map[string]json.RawMessage{}
+		}
+	}
+	return e.params
 }
 
 // Sentinel errors let callers tell bad input (log and skip) from other failures.
@@ -139,7 +160,8 @@ func decodeEnvelope(data []byte) (Envelope, error) {
 	type plain Envelope
 	var aux struct {
 		plain
-		Time json.RawMessage `json:"time"`
+		Time   json.RawMessage `json:"time"`
+		Detail rawRef          `json:"detail"`
 	}
 	if err := json.Unmarshal(data, &aux); err != nil {
 		var typeErr *json.UnmarshalTypeError
@@ -152,6 +174,7 @@ func decodeEnvelope(data []byte) (Envelope, error) {
 		return Envelope{}, err
 	}
 	env := Envelope(aux.plain)
+	env.Detail = json.RawMessage(aux.Detail)
 	t, err := cloudtrail.ParseTime(aux.Time)
 	if err != nil {
 		return Envelope{}, fmt.Errorf("field \"time\": %w", err)
@@ -211,4 +234,14 @@ func DetailTypeFor(eventType string) string {
 // ("monitoring.amazonaws.com" becomes "aws.monitoring").
 func SourceFor(eventSource string) string {
 	return "aws." + strings.TrimSuffix(eventSource, ".amazonaws.com")
+}
+
+// rawRef is json.RawMessage without the copy: it keeps a slice of the
+// input, which Event keeps anyway (Event.JSON).
+type rawRef []byte
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (r *rawRef) UnmarshalJSON(b []byte) error {
+	*r = b
+	return nil
 }

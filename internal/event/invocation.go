@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // eventPlaceholder is EventBridge's predefined input-transformer variable for
@@ -42,6 +43,18 @@ func DecodeInvocation(payload []byte) (Invocation, error) {
 	if len(payload) > MaxSize+1024 {
 		return Invocation{}, fmt.Errorf("%w: %d bytes, EventBridge's limit is %d", ErrTooLarge, len(payload), MaxSize)
 	}
+	if id, raw, ok := ruleInput(payload); ok {
+		if ev, err := Decode(raw); err == nil {
+			return Invocation{Detection: id, Event: ev}, nil
+		}
+		// Decoded in full, so the error is the one it always was.
+	}
+	return decodeInvocation(payload)
+}
+
+// decodeInvocation decodes payload in full: the rule input's keys in any
+// order and spelling encoding/json accepts, or a bare event.
+func decodeInvocation(payload []byte) (Invocation, error) {
 	var probe struct {
 		Detection *string         `json:"detection"`
 		Event     json.RawMessage `json:"event"`
@@ -61,4 +74,43 @@ func DecodeInvocation(payload []byte) (Invocation, error) {
 		return Invocation{}, err
 	}
 	return Invocation{Detection: *probe.Detection, Event: ev}, nil
+}
+
+// ruleInput splits input shaped exactly as a trailwatch rule's template
+// makes it, {"detection":"ID","event":EVENT}, without a pass over EVENT:
+// the event is parsed once, by Decode. ok is false for any other shape
+// (escapes in the ID, other keys or key order), which DecodeInvocation then
+// decodes in full; when Decode accepts EVENT, the full decoding would have
+// found the same ID and event.
+func ruleInput(payload []byte) (id string, event []byte, ok bool) {
+	const head, mid = `{"detection":"`, `","event":`
+	p := trimJSONSpace(payload)
+	if !bytes.HasPrefix(p, []byte(head)) || p[len(p)-1] != '}' {
+		return "", nil, false
+	}
+	rest := p[len(head) : len(p)-1]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 || !utf8.Valid(rest[:end]) || bytes.ContainsFunc(rest[:end], func(r rune) bool { return r < 0x20 || r == '\\' }) {
+		return "", nil, false
+	}
+	if !bytes.HasPrefix(rest[end:], []byte(mid)) {
+		return "", nil, false
+	}
+	event = trimJSONSpace(rest[end+len(mid):])
+	if len(event) == 0 || event[0] != '{' {
+		return "", nil, false
+	}
+	return string(rest[:end]), event, true
+}
+
+// trimJSONSpace trims the whitespace JSON allows around values.
+func trimJSONSpace(b []byte) []byte {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
 }

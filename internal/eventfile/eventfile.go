@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/event"
@@ -73,17 +74,19 @@ func ReadFile(path string, fn func(Item) error) error {
 // its magic bytes; JSON Lines by a .jsonl or .ndjson name (line by line, so a
 // bad line does not stop the file).
 func Read(name string, r io.Reader, fn func(Item) error) error {
-	br := bufio.NewReaderSize(r, 64*1024)
+	br := getReader(r)
+	defer putReader(br)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return fn(Item{Where: name, Err: fmt.Errorf("gzip: %w", err)})
 		}
 		defer zr.Close()
-		br = bufio.NewReaderSize(&limitedReader{r: gzipErrors{zr}, n: MaxFileBytes}, 64*1024)
+		br = getReader(&limitedReader{r: gzipErrors{zr}, n: MaxFileBytes})
 	} else {
-		br = bufio.NewReaderSize(&limitedReader{r: br, n: MaxFileBytes}, 64*1024)
+		br = getReader(&limitedReader{r: br, n: MaxFileBytes})
 	}
+	defer putReader(br)
 	skipBOM(br)
 	base := strings.TrimSuffix(strings.ToLower(name), ".gz")
 	s := &stream{name: name, fn: fn}
@@ -97,6 +100,23 @@ func Read(name string, r io.Reader, fn func(Item) error) error {
 		return nil
 	}
 	return err
+}
+
+// readers recycles the 64 KiB read buffers: a folder of small files
+// would otherwise allocate two per file.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64*1024) }}
+
+func getReader(r io.Reader) *bufio.Reader {
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	return br
+}
+
+// putReader returns a reader to the pool; nothing read from it may still
+// point into its buffer (the stream copies what it keeps).
+func putReader(br *bufio.Reader) {
+	br.Reset(nil)
+	readers.Put(br)
 }
 
 type stream struct {

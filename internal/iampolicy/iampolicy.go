@@ -152,7 +152,7 @@ func parsePrincipal(raw json.RawMessage) (*Principal, error) {
 		return nil, nil
 	}
 	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if isString(raw) && json.Unmarshal(raw, &s) == nil {
 		if s != "*" {
 			return nil, fmt.Errorf("string principal %q is not \"*\"", s)
 		}
@@ -221,7 +221,7 @@ func StringOrList(raw json.RawMessage) ([]string, error) {
 		return nil, nil
 	}
 	var one string
-	if json.Unmarshal(raw, &one) == nil {
+	if isString(raw) && json.Unmarshal(raw, &one) == nil {
 		return []string{one}, nil
 	}
 	var many []string
@@ -246,7 +246,7 @@ func scalarList(raw json.RawMessage) ([]string, error) {
 	out := make([]string, 0, len(many))
 	for _, v := range many {
 		var s string
-		if json.Unmarshal(v, &s) == nil {
+		if isString(v) && json.Unmarshal(v, &s) == nil {
 			out = append(out, s)
 			continue
 		}
@@ -257,4 +257,11 @@ func scalarList(raw json.RawMessage) ([]string, error) {
 		out = append(out, string(v))
 	}
 	return out, nil
+}
+
+// isString reports whether a JSON value is a string, so other values skip
+// a decoding attempt that could only fail (and allocate its error).
+func isString(raw json.RawMessage) bool {
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	return len(raw) > 0 && raw[0] == '"'
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/trailwatch/trailwatch/internal/alert"
+	"github.com/trailwatch/trailwatch/internal/deliver"
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/event"
@@ -198,22 +199,89 @@ func TestHandlerInput(t *testing.T) {
 	}
 }
 
+// benchEvents are the events BenchmarkProcess measures: one alerting event
+// per events/ folder, an event a rule delivers but the decision rejects,
+// and an event no pattern matches (most of a trail's events).
+var benchEvents = []struct {
+	name, file string
+	// rule is the detection whose rule delivers the event ("" for a bare
+	// event); alert says whether the event must produce one.
+	rule  string
+	alert bool
+}{
+	{"cloudtrail", "cloudtrail/cloudtrail-config-changed-stop-logging.json", "cloudtrail-config-changed", true},
+	{"config", "config/config-recording-changed-stop-recorder.json", "config-recording-changed", true},
+	{"ec2", "ec2/security-group-changed-ssh-open-world.json", "security-group-changed", true},
+	{"guardduty", "guardduty/guardduty-disabled-delete-detector.json", "guardduty-disabled", true},
+	{"iam", "iam/iam-policy-changed-attach-admin-user.json", "iam-policy-changed", true},
+	{"kms", "kms/kms-key-disabled-or-deleted-schedule-deletion-7-days.json", "kms-key-disabled-or-deleted", true},
+	{"lambda", "lambda/lambda-function-public-add-permission-anyone.json", "lambda-function-public", true},
+	{"organizations", "organizations/organization-left-leave-organization.json", "organization-left", true},
+	{"rds", "rds/rds-snapshot-public-db-snapshot-all.json", "rds-snapshot-public", true},
+	{"s3", "s3/put-bucket-policy-public-read.json", "s3-bucket-policy-public", true},
+	{"securityhub", "securityhub/securityhub-disabled-disable-security-hub.json", "securityhub-disabled", true},
+	{"signin", "signin/console-login-without-mfa-iam-user.json", "console-login-without-mfa", true},
+	{"sts", "sts/root-account-used-get-session-token.json", "root-account-used", true},
+	{"no-alert/decision", "ec2/security-group-changed-dry-run.json", "security-group-changed", false},
+	{"no-alert/pattern", "s3/get-bucket-policy.json", "", false},
+}
+
+// discard is the end of the Slack and email channels in benchmarks: the
+// payloads are rendered in full, then dropped.
+type discard struct{}
+
+func (discard) Post(context.Context, []byte) error           { return nil }
+func (discard) Publish(context.Context, deliver.Email) error { return nil }
+
+// BenchmarkProcess measures what the CloudTrail function does with one
+// invocation, network excepted: Handler.Handle on the payload the event's
+// EventBridge rule sends ({"detection": ..., "event": ...}), which decodes
+// the envelope and CloudTrail record, runs the catalog's patterns and
+// decisions, builds the alert offline (no AWS look-ups), and renders it for
+// both channels (render.SlackJSON and render.RenderEmail, through
+// pipeline.Slack and pipeline.Email), whose poster and publisher discard
+// it. No ledger, storm store or logging. One sub-benchmark per events/
+// folder raises an alert; "no-alert/decision" is delivered by a rule whose
+// decision rejects it, "no-alert/pattern" matches no pattern at all.
 func BenchmarkProcess(b *testing.B) {
 	c, err := detect.Builtin()
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := &pipeline.Pipeline{Catalog: c, Enricher: &enrich.Enricher{Offline: "benchmark"}}
-	raw := fixture.Read(b, "s3/put-bucket-policy-public-read.json")
-	b.ReportAllocs()
-	for b.Loop() {
+	p := &pipeline.Pipeline{
+		Catalog:  c,
+		Enricher: &enrich.Enricher{Offline: "benchmark"},
+		Channels: []pipeline.Channel{pipeline.Slack{Poster: discard{}}, pipeline.Email{Publisher: discard{}}},
+	}
+	h := &pipeline.Handler{Pipeline: p}
+	for _, bc := range benchEvents {
+		raw := fixture.Read(b, bc.file)
+		payload := raw
+		if bc.rule != "" {
+			if payload, err = event.ApplyRuleInputTemplate(event.RuleInputTemplate(bc.rule), raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+		// The case must do what its name says.
 		ev, err := event.Decode(raw)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := p.Process(context.Background(), ev, ""); err != nil {
-			b.Fatal(err)
+		res, err := p.Process(context.Background(), ev, bc.rule)
+		if err != nil || (res.Alert != nil) != bc.alert || res.Deferred != "" {
+			b.Fatalf("%s: alert %v, deferred %q, error %v; want alert %v", bc.file, res.Alert != nil, res.Deferred, err, bc.alert)
 		}
+		if m, _ := c.Match(ev); (bc.rule == "") != (len(m) == 0) {
+			b.Fatalf("%s: %d patterns match", bc.file, len(m))
+		}
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := h.Handle(context.Background(), payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

@@ -1,13 +1,9 @@
 package render
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/slack-go/slack"
 
 	"github.com/trailwatch/trailwatch/internal/alert"
 )
@@ -30,13 +26,13 @@ func digestTitle(d alert.Digest) string {
 
 // DigestSlack renders a storm digest as a Block Kit message.
 func DigestSlack(d alert.Digest) SlackMessage {
-	var blocks []slack.Block
-	blocks = append(blocks, slack.NewHeaderBlock(plainText(fmt.Sprintf("%s digest: %s", severityLabel(d.Severity), digestTitle(d)), 150)))
+	var blocks []Block
+	blocks = append(blocks, header(plainText(fmt.Sprintf("%s digest: %s", severityLabel(d.Severity), digestTitle(d)), 150)))
 	intro := fmt.Sprintf("%s %s triggered %s %d more times from %s in account %s, %s. The first was alerted; "+
 		"the repeats were held back so one principal cannot flood this channel.",
 		severityEmoji(d.Severity), code(d.Principal, maxName), code(d.Detection.ID, maxName), d.Repeats,
 		slackEscape(digestWindow(d), maxLine), code(d.AccountID, maxName), code(d.Region, maxName))
-	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(intro), nil, nil))
+	blocks = append(blocks, section(mrkdwn(intro)))
 	if len(d.Occurrences) > 0 {
 		// Whole lines only: cutting the block's text could split a code
 		// span and leave a backtick open.
@@ -58,23 +54,17 @@ func DigestSlack(d alert.Digest) SlackMessage {
 		if rest := d.Repeats - shown; rest > 0 {
 			fmt.Fprintf(&b, "\n… and %d more", rest)
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(b.String()), nil, nil))
+		blocks = append(blocks, section(mrkdwn(b.String())))
 	}
 	refs := append([]string{"Detection " + code(d.Detection.ID, maxName)}, references(d.Detection)...)
-	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(strings.Join(refs, " · "))))
+	blocks = append(blocks, contextBlock(mrkdwn(strings.Join(refs, " · "))))
 	text := slackEscape(fmt.Sprintf("[%s digest] %s by %s in account %s, %s.", severityLabel(d.Severity), digestTitle(d), d.Principal, d.AccountID, d.Region), 1000)
 	return SlackMessage{Text: text, Blocks: blocks}
 }
 
 // DigestSlackJSON renders the digest's webhook payload as JSON.
 func DigestSlackJSON(d alert.Digest) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(DigestSlack(d)); err != nil {
-		return nil, fmt.Errorf("render slack digest: %w", err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return DigestSlack(d).AppendJSON(nil), nil
 }
 
 // DigestEmail renders a storm digest as an email.
@@ -82,8 +72,8 @@ func DigestEmail(d alert.Digest) Email {
 	var w bodyWriter
 	w.line(fmt.Sprintf("%s DIGEST: %s", severityLabel(d.Severity), emailText(digestTitle(d), maxLine)))
 	w.line("")
-	w.line("  " + strings.Join(wrap(emailText(fmt.Sprintf("%s triggered %s %d more times from %s. The first was alerted; "+
-		"the repeats were held back so one principal cannot flood the channels.", d.Principal, d.Detection.ID, d.Repeats, digestWindow(d)), 1000), textWidth-2, true), "\n  "))
+	w.indented(emailText(fmt.Sprintf("%s triggered %s %d more times from %s. The first was alerted; "+
+		"the repeats were held back so one principal cannot flood the channels.", d.Principal, d.Detection.ID, d.Repeats, digestWindow(d)), 1000), true)
 	w.section("WHERE")
 	w.field("Account", emailText(d.AccountID, maxName))
 	w.field("Region", emailText(d.Region, maxName))

@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/trailwatch/trailwatch/internal/alert"
 )
@@ -63,73 +64,128 @@ func (w *bodyWriter) section(title string) {
 
 // field writes a labelled value that is already safe for the body.
 func (w *bodyWriter) field(label, value string) {
-	prefix := "  " + label
+	prefix := 2 + len(label)
+	colon := ""
 	if label != "" {
-		prefix += ":"
+		colon = ":"
+		prefix++
 	}
-	prefix += strings.Repeat(" ", max(1, labelWidth+3-len(prefix)))
-	indent := strings.Repeat(" ", len(prefix))
-	for i, line := range wrap(value, textWidth-len(prefix), true) {
-		if i == 0 {
-			w.b.WriteString(prefix + line + "\n")
-		} else {
-			w.b.WriteString(indent + line + "\n")
-		}
-	}
+	pad := max(1, labelWidth+3-prefix)
+	writeWrapped(&w.b, value, textWidth-prefix-pad, true, label, colon, pad, prefix+pad)
 }
 
-func (w *bodyWriter) line(s string) { w.b.WriteString(s + "\n") }
+func (w *bodyWriter) line(s string) {
+	w.b.WriteString(s)
+	w.b.WriteByte('\n')
+}
 
 // bullet writes an indented list item, wrapped under its first word.
 func (w *bodyWriter) bullet(value string) {
-	for i, l := range wrap(value, textWidth-4, true) {
-		if i == 0 {
-			w.line("  - " + l)
-		} else {
-			w.line("    " + l)
+	writeWrapped(&w.b, value, textWidth-4, true, "- ", "", 0, 4)
+}
+
+// indented writes text wrapped to the body's width, indented by two.
+func (w *bodyWriter) indented(value string, hard bool) {
+	writeWrapped(&w.b, value, textWidth-2, hard, "", "", 0, 2)
+}
+
+// spaces returns n spaces.
+func spaces(n int) string {
+	const s = "                                        "
+	if n <= len(s) {
+		return s[:n]
+	}
+	return strings.Repeat(" ", n)
+}
+
+// writeWrapped writes s broken at spaces into lines of at most width runes
+// (at least 20), each ended by a newline. The first line starts with "  ",
+// head, tail and pad1 spaces; the others with pad2 spaces. A word longer
+// than a line stays whole (ARNs and commands must copy cleanly), but in
+// untrusted text (hard) a word over three lines is cut so no line grows
+// without bound. Text without words makes one empty line.
+func writeWrapped(b *strings.Builder, s string, width int, hard bool, head, tail string, pad1, pad2 int) {
+	width = max(width, 20)
+	w := wrapper{b: b, head: head, tail: tail, pad1: pad1, pad2: pad2}
+	curLen := 0
+	for word := range strings.FieldsSeq(s) {
+		if !utf8.ValidString(word) {
+			word = string([]rune(word)) // as the runes of the word would be written
 		}
+		n := utf8.RuneCountInString(word)
+		for hard && n > 3*width {
+			if w.open {
+				w.end()
+			}
+			cut := 0
+			for i := 0; i < 3*width; i++ {
+				_, size := utf8.DecodeRuneInString(word[cut:])
+				cut += size
+			}
+			w.begin()
+			w.b.WriteString(word[:cut])
+			w.end()
+			word, n = word[cut:], n-3*width
+		}
+		switch {
+		case n == 0:
+		case !w.open:
+			w.begin()
+			w.b.WriteString(word)
+			curLen = n
+		case curLen+1+n <= width:
+			w.b.WriteByte(' ')
+			w.b.WriteString(word)
+			curLen += 1 + n
+		default:
+			w.end()
+			w.begin()
+			w.b.WriteString(word)
+			curLen = n
+		}
+	}
+	if w.open || w.lines == 0 {
+		if !w.open {
+			w.begin()
+		}
+		w.end()
 	}
 }
 
-// wrap breaks a line at spaces to width runes. A word longer than a line
-// stays whole (ARNs and commands must copy cleanly), but in untrusted text
-// (hard) a word over three lines is cut so no line grows without bound.
-func wrap(s string, width int, hard bool) []string {
-	width = max(width, 20)
-	var lines []string
-	cur, curLen := "", 0
-	for _, word := range strings.Fields(s) {
-		r := []rune(word)
-		for hard && len(r) > 3*width {
-			if cur != "" {
-				lines = append(lines, cur)
-				cur, curLen = "", 0
-			}
-			lines = append(lines, string(r[:3*width]))
-			r = r[3*width:]
-		}
-		switch {
-		case len(r) == 0:
-		case cur == "":
-			cur, curLen = string(r), len(r)
-		case curLen+1+len(r) <= width:
-			cur, curLen = cur+" "+string(r), curLen+1+len(r)
-		default:
-			lines = append(lines, cur)
-			cur, curLen = string(r), len(r)
-		}
+// wrapper is the state of writeWrapped: how many lines were written and
+// whether one is open.
+type wrapper struct {
+	b          *strings.Builder
+	head, tail string
+	pad1, pad2 int
+	lines      int
+	open       bool
+}
+
+func (w *wrapper) begin() {
+	if w.lines == 0 {
+		w.b.WriteString("  ")
+		w.b.WriteString(w.head)
+		w.b.WriteString(w.tail)
+		w.b.WriteString(spaces(w.pad1))
+	} else {
+		w.b.WriteString(spaces(w.pad2))
 	}
-	if cur != "" || len(lines) == 0 {
-		lines = append(lines, cur)
-	}
-	return lines
+	w.open = true
+}
+
+func (w *wrapper) end() {
+	w.b.WriteByte('\n')
+	w.lines++
+	w.open = false
 }
 
 // EmailBody is the plain-text body: who, what, when, where, what to do.
 func EmailBody(a alert.Alert) string {
 	var w bodyWriter
+	w.b.Grow(4096)
 	d := a.Primary.Detection
-	w.line(fmt.Sprintf("%s: %s", label(a), emailText(a.Title, maxLine)))
+	w.line(label(a) + ": " + emailText(a.Title, maxLine))
 	if a.SeverityNote != "" {
 		w.line("Severity " + emailText(a.SeverityNote, maxLine))
 	}
@@ -183,9 +239,7 @@ func EmailBody(a alert.Alert) string {
 	}
 
 	w.section("WHAT TO DO")
-	for _, l := range wrap(emailText(a.Runbook, 2500), textWidth-2, false) {
-		w.line("  " + l)
-	}
+	w.indented(emailText(a.Runbook, 2500), false)
 	if len(a.Links) > 0 {
 		w.section("LINKS")
 		for _, l := range a.Links {
@@ -202,9 +256,7 @@ func EmailBody(a alert.Alert) string {
 	if len(a.Notes) > 0 {
 		w.section("NOTES")
 		for _, n := range a.Notes {
-			for _, l := range wrap(emailText(n, maxLine), textWidth-2, true) {
-				w.line("  " + l)
-			}
+			w.indented(emailText(n, maxLine), true)
 		}
 	}
 	w.section("DETECTION")

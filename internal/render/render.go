@@ -24,6 +24,9 @@ import (
 // bidirectional formatting characters (U+202E and friends) become visible
 // escapes such as \n or \u202e; the result is cut to max runes with "…".
 func Clean(s string, max int) string {
+	if clean(s, max) {
+		return s // most values need nothing: no copy
+	}
 	var b strings.Builder
 	b.Grow(min(len(s), max*2))
 	n := 0
@@ -53,6 +56,27 @@ func Clean(s string, max int) string {
 		n++
 	}
 	return b.String()
+}
+
+// clean reports whether Clean would return s unchanged: valid UTF-8 of at
+// most max runes with nothing to escape.
+func clean(s string, max int) bool {
+	n := 0
+	for i := 0; i < len(s); n++ {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || r < 0xa0 || unicode.Is(unicode.Cf, r) || r == 0x2028 || r == 0x2029 {
+			return false
+		}
+		i += size
+	}
+	return n <= max
 }
 
 // schemes are the URL schemes defang breaks; with "www." they are what

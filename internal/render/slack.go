@@ -1,28 +1,19 @@
 package render
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/slack-go/slack"
 
 	"github.com/trailwatch/trailwatch/internal/alert"
 	"github.com/trailwatch/trailwatch/internal/detect"
 )
 
-// SlackMessage is an incoming-webhook payload.
-type SlackMessage struct {
-	// Text is the notification and fallback text.
-	Text        string        `json:"text"`
-	Blocks      []slack.Block `json:"blocks"`
-	UnfurlLinks bool          `json:"unfurl_links"`
-	UnfurlMedia bool          `json:"unfurl_media"`
-}
-
-var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+var (
+	slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	plainEscaper = strings.NewReplacer("<", "‹", ">", "›", "&", "＆")
+)
 
 // slackEscape escapes the three characters Slack's mrkdwn parser treats as
 // control characters, after Clean and defang: no <!channel>, <@U..> or
@@ -82,30 +73,37 @@ func codeBlock(s string, max int) string {
 // plainText is for Block Kit plain_text objects (header, buttons), which
 // Slack shows without parsing: angle brackets and ampersands are swapped for
 // look-alikes, so nothing depends on how a client decodes entities.
-func plainText(s string, max int) *slack.TextBlockObject {
-	s = Clean(s, max)
-	s = strings.NewReplacer("<", "‹", ">", "›", "&", "＆").Replace(s)
-	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)
+func plainText(s string, max int) TextObject {
+	return TextObject{Type: plainTextType, Text: plainEscaper.Replace(Clean(s, max)), Emoji: true}
 }
 
 // mrkdwn is a text object whose links, mentions and channel names Slack must
 // not detect on its own (verbatim).
-func mrkdwn(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, s, false, true)
+func mrkdwn(s string) TextObject {
+	return TextObject{Type: markdownType, Text: s, Verbatim: true}
 }
+
+// header is a header block.
+func header(t TextObject) Block { return Block{Type: "header", Text: &t} }
+
+// section is a section block of one text.
+func section(t TextObject) Block { return Block{Type: "section", Text: &t} }
+
+// contextBlock is a context block of texts.
+func contextBlock(texts ...TextObject) Block { return Block{Type: "context", Texts: texts} }
 
 // Slack renders the alert as a Block Kit message.
 func Slack(a alert.Alert) SlackMessage {
 	d := a.Primary.Detection
 	name, rest := whoLine(a.Who)
 
-	var blocks []slack.Block
-	blocks = append(blocks, slack.NewHeaderBlock(plainText(fmt.Sprintf("%s: %s", label(a), d.Title), 150)))
+	blocks := make([]Block, 0, 12)
+	blocks = append(blocks, header(plainText(label(a)+": "+d.Title, 150)))
 	intro := emoji(a) + " " + slackEscape(a.Title, maxLine)
 	if a.SeverityNote != "" {
 		intro += "\n_Severity " + slackEscape(a.SeverityNote, maxLine) + "_"
 	}
-	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(intro), nil, nil))
+	blocks = append(blocks, section(mrkdwn(intro)))
 
 	who := "*Who*\n" + code(name, maxName) + "\n" + slackEscape(rest, maxLine)
 	auth := "*Authentication*\nMFA: " + slackEscape(a.Who.MFA, maxLine) + "\nVia: " + slackEscape(a.Who.Via, maxLine)
@@ -123,24 +121,24 @@ func Slack(a alert.Alert) SlackMessage {
 	if a.Where.SourceNote != "" {
 		where += " (" + slackEscape(a.Where.SourceNote, maxLine) + ")"
 	}
-	fields := []*slack.TextBlockObject{mrkdwn(who), mrkdwn(auth), mrkdwn(what), mrkdwn(res), mrkdwn(when), mrkdwn(where)}
+	fields := []TextObject{mrkdwn(who), mrkdwn(auth), mrkdwn(what), mrkdwn(res), mrkdwn(when), mrkdwn(where)}
 	if isCompute(a) {
 		// An alarm or a finding has no caller: the source replaces who and
 		// how, and there is no source IP.
 		src := "*Source*\n" + code(a.Who.Name, maxName) + "\n" + slackEscape(a.Who.Detail, maxLine)
 		where = "*Where*\nAccount " + code(accountText(a.Where), maxName) + "\nRegion " + code(a.Where.Region, maxName)
-		fields = []*slack.TextBlockObject{mrkdwn(src), mrkdwn(what), mrkdwn(res), mrkdwn(when), mrkdwn(where)}
+		fields = []TextObject{mrkdwn(src), mrkdwn(what), mrkdwn(res), mrkdwn(when), mrkdwn(where)}
 	}
-	blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
+	blocks = append(blocks, Block{Type: "section", Fields: fields})
 	if a.Alarm != nil {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*Alarm*"+slackFacts(alarmFacts(a.Alarm))), nil, nil))
+		blocks = append(blocks, section(mrkdwn("*Alarm*"+slackFacts(alarmFacts(a.Alarm)))))
 	}
 	for i, in := range a.Instances {
 		if i == maxInstancesShown {
-			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("%d more instances not shown", len(a.Instances)-maxInstancesShown))))
+			blocks = append(blocks, contextBlock(mrkdwn(fmt.Sprintf("%d more instances not shown", len(a.Instances)-maxInstancesShown))))
 			break
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*Instance* "+code(instanceTitle(in), maxName)+slackFacts(instanceFacts(in))), nil, nil))
+		blocks = append(blocks, section(mrkdwn("*Instance* "+code(instanceTitle(in), maxName)+slackFacts(instanceFacts(in)))))
 	}
 
 	if len(a.What.Changes) > 0 {
@@ -156,7 +154,7 @@ func Slack(a alert.Alert) SlackMessage {
 		if hasUnknownBefore(a) {
 			b.WriteString("\n_? = the previous value is not recorded in the event_")
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(b.String()), nil, nil))
+		blocks = append(blocks, section(mrkdwn(b.String())))
 	}
 	if a.Exposure != nil {
 		var b strings.Builder
@@ -167,24 +165,22 @@ func Slack(a alert.Alert) SlackMessage {
 		for _, w := range a.Exposure.Warnings {
 			b.WriteString("\n:warning: " + slackEscape(w, maxLine))
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(b.String()), nil, nil))
+		blocks = append(blocks, section(mrkdwn(b.String())))
 	}
 	for i, e := range a.What.Evidence {
 		if i == 3 {
-			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("%d more pieces of evidence not shown", len(a.What.Evidence)-3))))
+			blocks = append(blocks, contextBlock(mrkdwn(fmt.Sprintf("%d more pieces of evidence not shown", len(a.What.Evidence)-3))))
 			break
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(bold(e.Label, 300)+"\n"+codeBlock(e.Text, maxEvidence)), nil, nil))
+		blocks = append(blocks, section(mrkdwn(bold(e.Label, 300)+"\n"+codeBlock(e.Text, maxEvidence))))
 	}
-	blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*Runbook*\n"+slackEscape(a.Runbook, 2500)), nil, nil))
+	blocks = append(blocks, section(mrkdwn("*Runbook*\n"+slackEscape(a.Runbook, 2500))))
 	if len(a.Links) > 0 {
-		var buttons []slack.BlockElement
+		buttons := make([]Button, 0, len(a.Links))
 		for i, l := range a.Links {
-			btn := slack.NewButtonBlockElement(fmt.Sprintf("link-%d", i), "", plainText(l.Label, 75))
-			btn.URL = l.URL
-			buttons = append(buttons, btn)
+			buttons = append(buttons, Button{Text: plainText(l.Label, 75), ActionID: "link-" + strconv.Itoa(i), URL: l.URL})
 		}
-		blocks = append(blocks, slack.NewActionBlock("links", buttons...))
+		blocks = append(blocks, Block{Type: "actions", BlockID: "links", Buttons: buttons})
 	}
 
 	var ctx []string
@@ -195,7 +191,8 @@ func Slack(a alert.Alert) SlackMessage {
 	if a.EventID != "" {
 		ctx = append(ctx, "event "+code(a.EventID, maxName))
 	}
-	elems := []slack.MixedElement{mrkdwn(strings.Join(ctx, " · "))}
+	elems := make([]TextObject, 1, 5)
+	elems[0] = mrkdwn(strings.Join(ctx, " · "))
 	if a.Who.UserAgent != "" {
 		elems = append(elems, mrkdwn("User agent "+code(a.Who.UserAgent, maxUserAgent)))
 	}
@@ -212,7 +209,7 @@ func Slack(a alert.Alert) SlackMessage {
 	for _, n := range a.Notes {
 		elems = append(elems, mrkdwn(slackEscape(n, 500)))
 	}
-	blocks = append(blocks, slack.NewContextBlock("", elems...))
+	blocks = append(blocks, contextBlock(elems...))
 
 	return SlackMessage{Text: slackSummary(a), Blocks: blocks}
 }
@@ -254,11 +251,5 @@ func hasUnknownBefore(a alert.Alert) bool {
 // text is already escaped for Slack, and \u0026 for every & only makes the
 // payload longer and harder to read.
 func SlackJSON(a alert.Alert) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(Slack(a)); err != nil {
-		return nil, fmt.Errorf("render slack payload: %w", err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return Slack(a).AppendJSON(make([]byte, 0, 4096)), nil
 }

@@ -5,8 +5,11 @@
 package wire
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -34,9 +37,81 @@ type Built struct {
 	Store    *state.Dynamo
 }
 
-// Pipeline builds the pipeline for runtime configuration rt, with clients
-// made once from cfg (a cold start's work; warm invocations reuse them).
+// Pipeline builds the CloudTrail function's pipeline for runtime
+// configuration rt, with clients made once from cfg (a cold start's work;
+// warm invocations reuse them).
 func Pipeline(rt config.Runtime, cfg aws.Config, log *slog.Logger) (Built, error) {
+	return WithLookups(rt, cfg, log, CloudTrailLookups)
+}
+
+// Lookups builds a function's enricher: the AWS look-ups its alerts need.
+// Each function links only the clients its Lookups makes.
+type Lookups func(rt config.Runtime, cfg aws.Config) *enrich.Enricher
+
+// CloudTrailLookups are the CloudTrail function's look-ups: the account
+// alias, whether a bucket is public now, and the event history.
+func CloudTrailLookups(rt config.Runtime, cfg aws.Config) *enrich.Enricher {
+	return &enrich.Enricher{
+		Aliases:     &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},
+		Buckets:     &awslookup.Buckets{S3: s3.NewFromConfig(cfg), Control: s3control.NewFromConfig(cfg)},
+		History:     &awslookup.History{CloudTrail: cloudtrail.NewFromConfig(cfg)},
+		HomeAccount: AccountOf(rt.TopicARN),
+	}
+}
+
+// WithLookups builds an alerting function's pipeline with the enricher
+// lookups makes.
+func WithLookups(rt config.Runtime, cfg aws.Config, log *slog.Logger, lookups Lookups) (Built, error) {
+	b, err := base(rt, cfg, log)
+	if err != nil {
+		return Built{}, err
+	}
+	b.Pipeline.Enricher = lookups(rt, cfg)
+	return b, nil
+}
+
+// LoadAWS loads the AWS configuration; tests pass a loader that points the
+// clients at local servers.
+type LoadAWS func(ctx context.Context) (aws.Config, error)
+
+// Lambda loads the AWS configuration Lambda gives the function.
+func Lambda(context.Context) (aws.Config, error) { return AWSConfig(os.Getenv) }
+
+// Handler builds an alerting function's handler from its environment
+// (getenv): the runtime configuration, the AWS configuration from load, and
+// the pipeline with the enricher lookups makes.
+func Handler(ctx context.Context, getenv func(string) string, load LoadAWS, log *slog.Logger, lookups Lookups) (*pipeline.Handler, error) {
+	rt, err := config.RuntimeFromEnv(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	cfg, err := load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("aws configuration: %w", err)
+	}
+	b, err := WithLookups(rt, cfg, log, lookups)
+	if err != nil {
+		return nil, err
+	}
+	return &pipeline.Handler{Pipeline: b.Pipeline, Log: log}, nil
+}
+
+// Digests builds the digest function's runner: the channels and the state
+// table, without the look-up clients only alerts need (so the digest
+// function does not link them).
+func Digests(rt config.Runtime, cfg aws.Config, log *slog.Logger) (*pipeline.Digests, error) {
+	b, err := base(rt, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if b.Store == nil {
+		return nil, errors.New("configuration: " + config.EnvStateTable + " is not set: digests are read from the state table")
+	}
+	return &pipeline.Digests{Pipeline: b.Pipeline, Store: b.Store, Log: log}, nil
+}
+
+// base builds what both functions share: catalog, channels, state store.
+func base(rt config.Runtime, cfg aws.Config, log *slog.Logger) (Built, error) {
 	catalog, err := detect.Builtin()
 	if err != nil {
 		return Built{}, fmt.Errorf("catalog: %w", err)
@@ -56,15 +131,9 @@ func Pipeline(rt config.Runtime, cfg aws.Config, log *slog.Logger) (Built, error
 	p := &pipeline.Pipeline{
 		Catalog:      catalog,
 		Suppressions: rt.Settings.Suppressions,
-		Enricher: &enrich.Enricher{
-			Aliases:     &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},
-			Buckets:     &awslookup.Buckets{S3: s3.NewFromConfig(cfg), Control: s3control.NewFromConfig(cfg)},
-			History:     &awslookup.History{CloudTrail: cloudtrail.NewFromConfig(cfg)},
-			HomeAccount: accountOf(rt.TopicARN),
-		},
-		Channels:    channels,
-		StormWindow: time.Duration(rt.StormWindowMinutes) * time.Minute,
-		Log:         log,
+		Channels:     channels,
+		StormWindow:  time.Duration(rt.StormWindowMinutes) * time.Minute,
+		Log:          log,
 	}
 	b := Built{Pipeline: p}
 	if rt.StateTable != "" {
@@ -74,9 +143,9 @@ func Pipeline(rt config.Runtime, cfg aws.Config, log *slog.Logger) (Built, error
 	return b, nil
 }
 
-// accountOf reads the account from an ARN: the topic lives in the
+// AccountOf reads the account from an ARN: the topic lives in the
 // function's own account, so no call is needed to learn it.
-func accountOf(arn string) string {
+func AccountOf(arn string) string {
 	parts := strings.SplitN(arn, ":", 6)
 	if len(parts) == 6 {
 		return parts[4]
