@@ -22,7 +22,6 @@ import (
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/deliver"
 	"github.com/trailwatch/trailwatch/internal/detect"
-	"github.com/trailwatch/trailwatch/internal/ec2lookup"
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/replay"
@@ -174,8 +173,9 @@ func onlineEnricher(ctx context.Context, cfg aws.Config) *enrich.Enricher {
 		Aliases: &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},
 		Buckets: &awslookup.Buckets{S3: s3.NewFromConfig(cfg), Control: s3control.NewFromConfig(cfg)},
 		History: &awslookup.History{CloudTrail: cloudtrail.NewFromConfig(cfg)},
-		// Alarm and GuardDuty events: the instances, who launched them.
-		Instances: ec2lookup.New(cfg),
+		// Alarm and GuardDuty events: the instances, who launched them
+		// (nil unless built with -tags ec2lookup, see instances.go).
+		Instances: instanceLookups(cfg),
 	}
 	account, err := awslookup.CallerAccount(ctx, sts.NewFromConfig(cfg), 5*time.Second)
 	if err != nil {

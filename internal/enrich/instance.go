@@ -200,7 +200,7 @@ func (e *Enricher) lookUpInstances(ctx context.Context, a *alert.Alert, candidat
 	var unchecked []string
 	if e.Instances == nil {
 		if hot || len(candidates) > 0 {
-			unchecked = append(unchecked, "instance details: no EC2, CloudWatch or CloudTrail client configured")
+			unchecked = append(unchecked, "instance details: not looked up (no EC2 and CloudWatch clients here; trailwatch replay has them only when built with -tags ec2lookup)")
 		}
 	} else {
 		wg.Go(func() { unchecked = e.inspect(ctx, a, hot) })

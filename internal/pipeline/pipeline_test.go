@@ -222,6 +222,9 @@ var benchEvents = []struct {
 	{"securityhub", "securityhub/securityhub-disabled-disable-security-hub.json", "securityhub-disabled", true},
 	{"signin", "signin/console-login-without-mfa-iam-user.json", "console-login-without-mfa", true},
 	{"sts", "sts/root-account-used-get-session-token.json", "root-account-used", true},
+	{"alarm/cloudwatch", "cloudwatch/ec2-cpu-spike-insights-query-alarm.json", "ec2-cpu-spike", true},
+	{"finding/guardduty", "guardduty/guardduty-crypto-mining-bitcoin-tool-dns.json", "guardduty-crypto-mining", true},
+	{"self-defense/lambda", "lambda/trailwatch-function-tampered-update-code.json", "trailwatch-function-tampered", true},
 	{"no-alert/decision", "ec2/security-group-changed-dry-run.json", "security-group-changed", false},
 	{"no-alert/pattern", "s3/get-bucket-policy.json", "", false},
 }
