@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/trailwatch/trailwatch/internal/jsonerr"
 )
 
 // Record is one CloudTrail event record. See
@@ -170,7 +172,7 @@ func Decode(data []byte) (*Record, error) {
 		EventTime json.RawMessage `json:"eventTime"`
 	}
 	if err := json.Unmarshal(data, &aux); err != nil {
-		return nil, fmt.Errorf("decode cloudtrail record: %w", describeJSONError(err))
+		return nil, fmt.Errorf("decode cloudtrail record: %w", jsonerr.Describe(err))
 	}
 	r := Record(aux.plain)
 	t, err := ParseTime(aux.EventTime)
@@ -244,17 +246,4 @@ func (r *Record) MFA() (used, known bool) {
 // ConsoleSession reports whether the credentials came from a console sign-in.
 func (r *Record) ConsoleSession() bool {
 	return strings.EqualFold(r.SessionCredentialFromConsole, "true")
-}
-
-// describeJSONError turns encoding/json errors into messages that name the
-// field, so a log line says what was wrong without dumping the input.
-func describeJSONError(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		if typeErr.Field == "" {
-			return fmt.Errorf("got JSON %s, want an object", typeErr.Value)
-		}
-		return fmt.Errorf("field %q: got JSON %s, want %s", strings.TrimPrefix(typeErr.Field, "plain."), typeErr.Value, typeErr.Type)
-	}
-	return err
 }

@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/trailwatch/trailwatch/internal/jsonerr"
 )
 
 // DetailType and Source identify alarm state changes on EventBridge.
@@ -143,11 +145,7 @@ func Decode(detail []byte) (*StateChange, error) {
 	}
 	var sc StateChange
 	if err := json.Unmarshal(detail, &sc); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return nil, fmt.Errorf("alarm state change: field %q: got JSON %s, want %s", typeErr.Field, typeErr.Value, typeErr.Type)
-		}
-		return nil, fmt.Errorf("alarm state change: %w", err)
+		return nil, fmt.Errorf("alarm state change: %w", jsonerr.Describe(err))
 	}
 	if sc.AlarmName == "" {
 		return nil, errors.New("alarm state change has no alarmName")

@@ -58,12 +58,15 @@ func init() {
 				{"cloudwatch/ec2-cpu-spike-metric-math-alarm.json", SeverityHigh},
 				{"cloudwatch/ec2-cpu-spike-insights-query-alarm.json", SeverityHigh},
 				{"cloudwatch/ec2-cpu-spike-single-metric-ok.json", SeverityInfo},
+				{"cloudwatch/ec2-cpu-spike-metric-math-ok.json", SeverityInfo},
+				{"cloudwatch/ec2-cpu-spike-insights-query-ok.json", SeverityInfo},
 				// An alarm the user already had, named in trailwatch:alarmNames.
 				{"cloudwatch/ec2-cpu-spike-user-alarm.json", SeverityHigh},
 			},
 			Negative: []string{
 				"cloudwatch/ec2-cpu-spike-ok-from-insufficient-data.json",
 				"cloudwatch/ec2-cpu-spike-insufficient-data.json",
+				"cloudwatch/ec2-cpu-spike-insights-query-insufficient-data.json",
 				"cloudwatch/ec2-cpu-spike-other-alarm.json",
 			},
 		},

@@ -16,6 +16,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/cwalarm"
 	"github.com/trailwatch/trailwatch/internal/guardduty"
+	"github.com/trailwatch/trailwatch/internal/jsonerr"
 )
 
 // MaxSize is the largest event accepted, in bytes: EventBridge's limit for
@@ -164,14 +165,7 @@ func decodeEnvelope(data []byte) (Envelope, error) {
 		Detail rawRef          `json:"detail"`
 	}
 	if err := json.Unmarshal(data, &aux); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			if typeErr.Field == "" {
-				return Envelope{}, fmt.Errorf("got JSON %s, want an object", typeErr.Value)
-			}
-			return Envelope{}, fmt.Errorf("field %q: got JSON %s, want %s", strings.TrimPrefix(typeErr.Field, "plain."), typeErr.Value, typeErr.Type)
-		}
-		return Envelope{}, err
+		return Envelope{}, jsonerr.Describe(err)
 	}
 	env := Envelope(aux.plain)
 	env.Detail = json.RawMessage(aux.Detail)

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/trailwatch/trailwatch/internal/jsonerr"
 )
 
 // DetailType and Source identify GuardDuty findings on EventBridge.
@@ -136,11 +138,7 @@ func Decode(detail []byte) (*Finding, error) {
 	}
 	var f Finding
 	if err := json.Unmarshal(detail, &f); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return nil, fmt.Errorf("guardduty finding: field %q: got JSON %s, want %s", typeErr.Field, typeErr.Value, typeErr.Type)
-		}
-		return nil, fmt.Errorf("guardduty finding: %w", err)
+		return nil, fmt.Errorf("guardduty finding: %w", jsonerr.Describe(err))
 	}
 	if f.Type == "" {
 		return nil, errors.New("guardduty finding has no type")
