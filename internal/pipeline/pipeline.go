@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -284,7 +285,7 @@ func (p *Pipeline) deliver(ctx context.Context, key string, send func(context.Co
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", ch.Name(), err))
+			errs = append(errs, channelError(ch.Name(), err))
 			log.Error("delivery failed", "key", key, "channel", ch.Name(), "error", err)
 			return
 		}
@@ -306,6 +307,15 @@ func (p *Pipeline) deliver(ctx context.Context, key string, send func(context.Co
 		return delivered, already, fmt.Errorf("%w: %w", ErrDelivery, errors.Join(errs...))
 	}
 	return delivered, already, nil
+}
+
+// channelError names the channel in a delivery error, once: senders may
+// already start their errors with it ("slack: post to ...").
+func channelError(name string, err error) error {
+	if strings.HasPrefix(err.Error(), name+": ") {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, err)
 }
 
 func (p *Pipeline) logger() *slog.Logger {

@@ -425,3 +425,24 @@ func TestGuardDutyUpdatesAlertOnce(t *testing.T) {
 		}
 	}
 }
+
+// failing is a channel whose sender already names itself in its errors.
+type failing struct{ name, msg string }
+
+func (f failing) Name() string                                   { return f.name }
+func (f failing) Send(context.Context, alert.Alert) error        { return errors.New(f.msg) }
+func (f failing) SendDigest(context.Context, alert.Digest) error { return errors.New(f.msg) }
+
+// TestDeliveryErrorNamesChannelOnce: the error names each failed channel
+// once, whether or not its sender already did.
+func TestDeliveryErrorNamesChannelOnce(t *testing.T) {
+	p := newPipeline(t, failing{"slack", "slack: post to https://hooks.slack.com/…: 500"}, failing{"email", "throttled"})
+	_, err := p.Process(context.Background(), decode(t, "s3/put-bucket-acl-canned-public-read-write.json"), "")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	if strings.Count(msg, "slack: ") != 1 || !strings.Contains(msg, "email: throttled") {
+		t.Errorf("error = %q, want each channel named once", msg)
+	}
+}
