@@ -50,12 +50,14 @@ func TestFunction(t *testing.T) {
 	// topic, queue and table as CloudFormation will name them.
 	tableID := logicalID(t, s.stack.Stack, s.stack.StateTable)
 	placeholders := map[string]any{
-		"topic":      ref(topicID),
-		"table":      ref(tableID),
-		"topic-name": getAtt(topicID, "TopicName"),
-		"queue-name": getAtt(queueID, "QueueName"),
+		"topic":        ref(topicID),
+		"table":        ref(tableID),
+		"topic-name":   getAtt(topicID, "TopicName"),
+		"queue-name":   getAtt(queueID, "QueueName"),
+		"trail-bucket": ref(logicalID(t, s.stack.Stack, s.stack.Trail.Bucket)),
 	}
 	settings := s.cfg.Settings()
+	settings.Env.TrailBuckets = []string{"trail-bucket"}
 	settings.Env.OwnPrefixes = []string{"Trailwatch-", "TrailwatchForwarder-"}
 	settings.Env.OwnNames = []string{"topic-name", "queue-name", "table", testSlackSecretName}
 	want := map[string]any{}
@@ -71,7 +73,7 @@ func TestFunction(t *testing.T) {
 		}
 	}
 	want[config.EnvSettings] = joinWithPlaceholders(env[config.EnvSettings], placeholders)
-	for _, fn := range []*AlertFunction{s.stack.Function, s.stack.Digest} {
+	for _, fn := range []*AlertFunction{s.stack.Function, s.stack.Digest, s.stack.Instance} {
 		if got := functionEnv(t, s.json, logicalID(t, s.stack.Stack, fn.Function)); !equalJSON(got, want) {
 			t.Errorf("environment = %v, want %v", got, want)
 		}

@@ -169,6 +169,11 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 // name in its environment would be a circular dependency.
 func (s *TrailwatchStack) ownSettings(cfg config.Config) config.Settings {
 	settings := cfg.Settings()
+	if s.Trail != nil {
+		// The trail's own bucket: shortening its lifecycle is tampering
+		// with the trail (cloudtrail-bucket-retention-shortened).
+		settings.Env.TrailBuckets = append([]string{*s.Trail.Bucket.BucketName()}, settings.Env.TrailBuckets...)
+	}
 	settings.Env.OwnPrefixes = []string{*s.StackName() + "-", forwarderStackID("")}
 	settings.Env.OwnNames = []string{
 		*s.Notifications.Topic.TopicName(),

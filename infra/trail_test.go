@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -189,4 +191,19 @@ func statements(t *testing.T, doc any) []obj {
 func principalService(st obj) any {
 	p, _ := st["Principal"].(obj)
 	return p["Service"]
+}
+
+// TestTrailBucketIsWatched: the functions' settings name the trail's own
+// bucket, so a lifecycle rule that shortens its retention is reported as
+// trail tampering.
+func TestTrailBucketIsWatched(t *testing.T) {
+	s := synth(t)
+	bucketID := logicalID(t, s.stack.Stack, s.stack.Trail.Bucket)
+	fnID := logicalID(t, s.stack.Stack, s.stack.Function.Function)
+	fn := props(resources(s.json, "AWS::Lambda::Function")[fnID])
+	vars, _ := fn["Environment"].(obj)["Variables"].(obj)
+	settings, _ := json.Marshal(vars[config.EnvSettings])
+	if !strings.Contains(string(settings), `trailBuckets\":[\"",{"Ref":"`+bucketID+`"}`) {
+		t.Errorf("%s = %s, want trailBuckets to start with the trail bucket %s", config.EnvSettings, settings, bucketID)
+	}
 }
