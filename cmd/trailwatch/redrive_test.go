@@ -27,7 +27,10 @@ func localDLQ(t *testing.T, invoke awstest.Response) (*awstest.Server, awsLoader
 	sqsJSON := func(name string) awstest.Response {
 		return awstest.Response{Header: map[string]string{"Content-Type": "application/x-amz-json-1.0"}, Body: awstest.Recorded(t, "redrive", name)}
 	}
-	srv.Handle(awstest.Target("AmazonSQS.ReceiveMessage"), sqsJSON("sqs-receive-mixed.json"), sqsJSON("sqs-receive-empty.json"))
+	// SQS delivers at least once: the second receive returns the same
+	// batch again (which the run must not handle twice), then the queue is
+	// empty. It also keeps the test whole if the SDK retries a receive.
+	srv.Handle(awstest.Target("AmazonSQS.ReceiveMessage"), sqsJSON("sqs-receive-mixed.json"), sqsJSON("sqs-receive-mixed.json"), sqsJSON("sqs-receive-empty.json"))
 	srv.Handle(awstest.Target("AmazonSQS.DeleteMessage"), sqsJSON("sqs-delete-message.json"))
 	srv.Handle(awstest.Target("AmazonSQS.ChangeMessageVisibility"), sqsJSON("sqs-change-message-visibility.json"))
 	srv.Handle(awstest.REST("POST", "/invocations", ""), invoke)
