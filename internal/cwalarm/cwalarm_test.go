@@ -1,7 +1,6 @@
 package cwalarm_test
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -9,17 +8,6 @@ import (
 	"github.com/trailwatch/trailwatch/internal/cwalarm"
 	"github.com/trailwatch/trailwatch/internal/fixture"
 )
-
-func detail(t testing.TB, name string) []byte {
-	t.Helper()
-	var ev struct {
-		Detail json.RawMessage `json:"detail"`
-	}
-	if err := json.Unmarshal(fixture.Read(t, name), &ev); err != nil {
-		t.Fatal(err)
-	}
-	return ev.Detail
-}
 
 // TestShapes decodes the three metric-alarm shapes EventBridge delivers.
 func TestShapes(t *testing.T) {
@@ -37,7 +25,7 @@ func TestShapes(t *testing.T) {
 		{"cloudwatch/ec2-cpu-spike-single-metric-ok.json", cwalarm.ShapeSingleMetric, "OK", []string{"i-0a1b2c3d4e5f60718"}, 80, []float64{6.2}, 300, false},
 	} {
 		t.Run(tt.fixture, func(t *testing.T) {
-			sc, err := cwalarm.Decode(detail(t, tt.fixture))
+			sc, err := cwalarm.Decode(fixture.Detail(t, tt.fixture))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +92,7 @@ func TestDecodeRejects(t *testing.T) {
 
 func FuzzDecode(f *testing.F) {
 	for _, name := range []string{"cloudwatch/ec2-cpu-spike-insights-query-alarm.json", "cloudwatch/ec2-cpu-spike-metric-math-alarm.json"} {
-		f.Add(detail(f, name))
+		f.Add(fixture.Detail(f, name))
 	}
 	f.Add([]byte(`{"alarmName":"a","state":{"value":"ALARM","reasonData":"{\"threshold\":null,\"recentDatapoints\":[]}"},"configuration":{"metrics":[{}]}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {

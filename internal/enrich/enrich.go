@@ -139,15 +139,7 @@ func (e *Enricher) lookUp(ctx context.Context, a *alert.Alert, primary detect.Fi
 	defer cancel()
 
 	var wg sync.WaitGroup
-	var alias string
-	var aliasErr error
-	if e.Aliases != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			alias, aliasErr = e.Aliases.AccountAlias(ctx, a.Where.AccountID)
-		}()
-	}
+	setAlias := e.lookUpAlias(ctx, &wg, a)
 	var state s3access.BucketState
 	if bucket && e.Buckets != nil {
 		wg.Add(1)
@@ -167,7 +159,7 @@ func (e *Enricher) lookUp(ctx context.Context, a *alert.Alert, primary detect.Fi
 	wg.Wait()
 	prior.apply(a)
 
-	e.setAlias(a, alias, aliasErr)
+	setAlias()
 	if !bucket {
 		return
 	}
@@ -193,6 +185,17 @@ func (e *Enricher) deadline(ctx context.Context) (context.Context, context.Cance
 		timeout = 5 * time.Second
 	}
 	return context.WithTimeout(ctx, timeout)
+}
+
+// lookUpAlias starts the account alias look-up on wg; the function it
+// returns records the outcome once wg is done.
+func (e *Enricher) lookUpAlias(ctx context.Context, wg *sync.WaitGroup, a *alert.Alert) func() {
+	var alias string
+	var err error
+	if e.Aliases != nil {
+		wg.Go(func() { alias, err = e.Aliases.AccountAlias(ctx, a.Where.AccountID) })
+	}
+	return func() { e.setAlias(a, alias, err) }
 }
 
 // setAlias records the account alias, or why it is unknown.

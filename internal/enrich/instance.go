@@ -192,11 +192,7 @@ func (e *Enricher) lookUpInstances(ctx context.Context, a *alert.Alert, candidat
 	defer cancel()
 
 	var wg sync.WaitGroup
-	var alias string
-	var aliasErr error
-	if e.Aliases != nil {
-		wg.Go(func() { alias, aliasErr = e.Aliases.AccountAlias(ctx, a.Where.AccountID) })
-	}
+	setAlias := e.lookUpAlias(ctx, &wg, a)
 	var unchecked []string
 	if e.Instances == nil {
 		if hot || len(candidates) > 0 {
@@ -206,7 +202,7 @@ func (e *Enricher) lookUpInstances(ctx context.Context, a *alert.Alert, candidat
 		wg.Go(func() { unchecked = e.inspect(ctx, a, hot) })
 	}
 	wg.Wait()
-	e.setAlias(a, alias, aliasErr)
+	setAlias()
 	a.Unchecked = append(a.Unchecked, unchecked...)
 }
 

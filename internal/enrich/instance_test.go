@@ -11,10 +11,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/alert"
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
-	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/enrich"
-	"github.com/trailwatch/trailwatch/internal/event"
-	"github.com/trailwatch/trailwatch/internal/fixture"
 )
 
 // inspector answers instance look-ups from fixed values and counts calls.
@@ -66,18 +63,7 @@ func (f *inspector) LaunchEvent(context.Context, string, string) (*cloudtrail.Re
 
 func instanceAlert(t *testing.T, name string, e *enrich.Enricher) alert.Alert {
 	t.Helper()
-	ev, err := event.Decode(fixture.Read(t, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := detect.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := c.Evaluate(ev)
-	if err != nil || len(fs) == 0 {
-		t.Fatalf("%s: findings %v, %v", name, fs, err)
-	}
+	ev, fs := findings(t, name)
 	a, err := e.Alert(context.Background(), ev, fs)
 	if err != nil {
 		t.Fatal(err)

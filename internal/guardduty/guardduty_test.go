@@ -1,7 +1,6 @@
 package guardduty_test
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -9,19 +8,8 @@ import (
 	"github.com/trailwatch/trailwatch/internal/guardduty"
 )
 
-func detail(t testing.TB, name string) []byte {
-	t.Helper()
-	var ev struct {
-		Detail json.RawMessage `json:"detail"`
-	}
-	if err := json.Unmarshal(fixture.Read(t, name), &ev); err != nil {
-		t.Fatal(err)
-	}
-	return ev.Detail
-}
-
 func TestDecodeFinding(t *testing.T) {
-	f, err := guardduty.Decode(detail(t, "guardduty/guardduty-crypto-mining-bitcoin-tool-dns.json"))
+	f, err := guardduty.Decode(fixture.Detail(t, "guardduty/guardduty-crypto-mining-bitcoin-tool-dns.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +58,7 @@ func TestDecodeRejects(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	f.Add(detail(f, "guardduty/guardduty-crypto-mining-bitcoin-tool-dns.json"))
+	f.Add(fixture.Detail(f, "guardduty/guardduty-crypto-mining-bitcoin-tool-dns.json"))
 	f.Add([]byte(`{"type":"Impact:x","resource":{"instanceDetails":null},"service":{"action":{"networkConnectionAction":{}}}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		g, err := guardduty.Decode(b)
