@@ -141,7 +141,11 @@ func (in *Inspector) Describe(ctx context.Context, region string, instances []al
 	ctx, cancel := in.timeout(ctx)
 	defer cancel()
 	opt := func(o *ec2.Options) { setRegion(&o.Region, region) }
-	out, err := in.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids}, opt)
+	// A filter, not InstanceIds: EC2 fails the whole call when one of the
+	// given IDs no longer exists, and a filter just leaves it out.
+	out, err := in.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{
+		Filters: []ec2types.Filter{{Name: aws.String("instance-id"), Values: ids}},
+	}, opt)
 	if err != nil {
 		return instances, fmt.Errorf("describe instances: %s", awslookup.Describe(err))
 	}

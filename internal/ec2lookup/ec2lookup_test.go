@@ -3,6 +3,7 @@ package ec2lookup_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,12 @@ func TestDescribe(t *testing.T) {
 	}
 	if len(h.Tags) != 2 || h.Tags[0].Key != "owner" || h.Tags[1].Key != "team" {
 		t.Errorf("tags = %+v, want owner and team sorted, Name apart", h.Tags)
+	}
+	// The instances are asked for by filter, so one that no longer exists
+	// does not fail the call for the others.
+	form, _ := url.ParseQuery(string(srv.Requests()[0].Body))
+	if form.Get("Filter.1.Name") != "instance-id" || form.Get("Filter.1.Value.2") != warmInstance || form.Has("InstanceId.1") {
+		t.Errorf("DescribeInstances request = %v, want an instance-id filter", form)
 	}
 }
 
