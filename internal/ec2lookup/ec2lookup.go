@@ -218,7 +218,10 @@ func fill(dst *alert.Instance, i ec2types.Instance, open map[string][]string) {
 // openGroups returns, per security group, its ingress rules open to
 // 0.0.0.0/0 or ::/0 ("tcp 22", "all traffic").
 func (in *Inspector) openGroups(ctx context.Context, ids []string, opt func(*ec2.Options)) (map[string][]string, error) {
-	out, err := in.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: ids}, opt)
+	// By filter, as for instances: a deleted group must not hide the others.
+	out, err := in.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("group-id"), Values: ids}},
+	}, opt)
 	if err != nil {
 		return map[string][]string{}, fmt.Errorf("describe security groups: %s", awslookup.Describe(err))
 	}
