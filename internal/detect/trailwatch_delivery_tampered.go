@@ -81,7 +81,7 @@ func evaluateDeliveryTampered(ev *event.Event, env *Env) (Finding, bool) {
 	if rec == nil {
 		return Finding{}, false
 	}
-	rp := fields(rec.RequestParameters)
+	rp := ev.RequestParams()
 	str := func(key string) string { return jsonString(field(rp, key)) }
 	var f Finding
 	var done, impact, tried string

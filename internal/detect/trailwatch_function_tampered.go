@@ -75,7 +75,7 @@ func evaluateFunctionTampered(ev *event.Event, env *Env) (Finding, bool) {
 	if rec == nil {
 		return Finding{}, false
 	}
-	rp := fields(rec.RequestParameters)
+	rp := ev.RequestParams()
 	given := jsonString(field(rp, "functionName"))
 	name := functionNameOf(given)
 	if !env.Owns(name) {
