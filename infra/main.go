@@ -92,9 +92,23 @@ func run(stderr io.Writer) int {
 			"the deployment region is unknown at synth (no AWS_REGION or profile region), so no forwarder stack was made: "+
 				"IAM, STS, sign-in and Organizations events reach EventBridge only in us-east-1. Synthesize with a region to get them."))
 	}
-	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	addNagChecks(app)
 	app.Synth(nil)
 	return 0
+}
+
+// nagPackNames are the cdk-nag packs addNagChecks applies: every rule ID of
+// a pack, and every report it writes beside the templates, starts with its
+// name.
+var nagPackNames = []string{"AwsSolutions", "Serverless"}
+
+// addNagChecks runs cdk-nag's AwsSolutions and Serverless packs on every
+// synthesis of scope. An unsuppressed finding is an error or warning
+// annotation; the tests fail on either.
+func addNagChecks(scope constructs.IConstruct) {
+	props := &cdknag.NagPackProps{Verbose: jsii.Bool(true)}
+	awscdk.Aspects_Of(scope).Add(cdknag.NewAwsSolutionsChecks(props), nil)
+	awscdk.Aspects_Of(scope).Add(cdknag.NewServerlessChecks(props), nil)
 }
 
 func optional(s string) *string {

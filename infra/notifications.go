@@ -23,13 +23,14 @@ type NotificationsProps struct {
 // code working: an encrypted SNS topic with one email subscription per
 // address (the function publishes alerts to it, CloudWatch alarms publish
 // trouble to it), and the dead-letter queue that keeps every event the
-// function could not handle.
+// function could not handle and every email SNS could not deliver.
 type Notifications struct {
 	constructs.Construct
 	Topic    awssns.Topic
 	TopicKey awskms.Key
-	// DeadLetterQueue keeps events EventBridge could not deliver and
-	// invocations that failed after Lambda's retries.
+	// DeadLetterQueue keeps events EventBridge could not deliver,
+	// invocations that failed after Lambda's retries, and emails SNS could
+	// not deliver.
 	DeadLetterQueue awssqs.Queue
 }
 
@@ -79,14 +80,6 @@ func NewNotifications(scope constructs.Construct, id string, props *Notification
 			})},
 		},
 	}))
-	for _, email := range props.Emails {
-		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), nil))
-	}
-	if len(props.Emails) == 0 {
-		awscdk.Annotations_Of(this).AddWarningV2(jsii.String("trailwatch:noEmails"), jsii.String(
-			"no email subscribers: set trailwatch:emails (cdk.json or -c trailwatch:emails=a@example.com,b@example.com); "+
-				"until then alarms about trailwatch itself (dead-letter queue, function errors) reach nobody"))
-	}
 
 	dlq := awssqs.NewQueue(this, jsii.String("DeadLetterQueue"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
@@ -95,9 +88,29 @@ func NewNotifications(scope constructs.Construct, id string, props *Notification
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-SQS3"),
-		Reason: jsii.String("This queue is itself the dead-letter queue: of every EventBridge rule target and the on-failure destination of the function " +
-			"(cdk-nag recognizes only SQS redrive policies and Lambda DeadLetterConfig as DLQ use)."),
+		Reason: jsii.String("This queue is itself the dead-letter queue: of every EventBridge rule target and of the email subscriptions, and the functions' " +
+			"on-failure destination (cdk-nag recognizes only SQS redrive policies and Lambda DeadLetterConfig as DLQ use)."),
+	}, {
+		Id: jsii.String("Serverless-SQSRedrivePolicy"),
+		Reason: jsii.String("This queue is the last stop, not a work queue: nothing receives from it automatically (trailwatch redrive or a person does, " +
+			"and a message that cannot be redriven is meant to stay), so there is no receive count after which to move a message on, and its alarm already reports every message."),
 	}}, jsii.Bool(false))
+
+	// An email SNS could not deliver (SMTP: 50 attempts over 6 hours) lands
+	// in the dead-letter queue instead of being discarded. CDK adds the
+	// queue policy statement that lets this topic send; no KMS key is
+	// involved (SSE-SQS). trailwatch redrive leaves such a message in the
+	// queue: it is not an input of the function.
+	for _, email := range props.Emails {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), &awssnssubscriptions.EmailSubscriptionProps{
+			DeadLetterQueue: dlq,
+		}))
+	}
+	if len(props.Emails) == 0 {
+		awscdk.Annotations_Of(this).AddWarningV2(jsii.String("trailwatch:noEmails"), jsii.String(
+			"no email subscribers: set trailwatch:emails (cdk.json or -c trailwatch:emails=a@example.com,b@example.com); "+
+				"until then alarms about trailwatch itself (dead-letter queue, function errors) reach nobody"))
+	}
 
 	return &Notifications{Construct: this, Topic: topic, TopicKey: key, DeadLetterQueue: dlq}
 }

@@ -61,6 +61,7 @@ func TestTopicEncryptedWithRotatingKey(t *testing.T) {
 func TestEmailSubscriptions(t *testing.T) {
 	s := synth(t)
 	topicID := logicalID(t, s.stack.Stack, s.stack.Notifications.Topic)
+	queueID := logicalID(t, s.stack.Stack, s.stack.Notifications.DeadLetterQueue)
 	assert(t, "two subscriptions", func() {
 		s.template.ResourceCountIs(jsii.String("AWS::SNS::Subscription"), jsii.Number(float64(len(testEmails))))
 	})
@@ -70,8 +71,25 @@ func TestEmailSubscriptions(t *testing.T) {
 		if p["Protocol"] != "email" || !equalJSON(p["TopicArn"], ref(topicID)) {
 			t.Errorf("subscription %s: %v to %v, want email to the topic", id, p["Protocol"], p["TopicArn"])
 		}
+		// An email SNS gave up on is kept in the dead-letter queue.
+		if want := (obj{"deadLetterTargetArn": getAtt(queueID, "Arn")}); !equalJSON(p["RedrivePolicy"], want) {
+			t.Errorf("subscription %s: redrive policy %v, want %v", id, p["RedrivePolicy"], want)
+		}
 		got = append(got, p["Endpoint"].(string))
 	}
+	// SNS may send to the queue only for this topic.
+	assert(t, "queue policy lets the topic dead-letter", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), like(obj{
+			"Queues": arr{ref(queueID)},
+			"PolicyDocument": like(obj{"Statement": arrayWith(like(obj{
+				"Effect":    "Allow",
+				"Action":    "sqs:SendMessage",
+				"Principal": obj{"Service": "sns.amazonaws.com"},
+				"Resource":  getAtt(queueID, "Arn"),
+				"Condition": obj{"ArnEquals": obj{"aws:SourceArn": ref(topicID)}},
+			}))}),
+		}))
+	})
 	slices.Sort(got)
 	want := slices.Sorted(slices.Values(testEmails))
 	if !slices.Equal(got, want) {

@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/detect"
@@ -200,7 +199,7 @@ func buildTestApp() (*synthesized, error) {
 		Emails:     testEmails,
 		Detections: existingCatalog.All(),
 	})
-	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	addNagChecks(app)
 
 	app.Node().AddValidation(&synthCounter{})
 
@@ -336,6 +335,12 @@ func equalJSON(a, b any) bool {
 	jb, errB := json.Marshal(b)
 	return errA == nil && errB == nil && string(ja) == string(jb)
 }
+
+// nagFinding matches the message of a cdk-nag finding from any pack the app
+// runs (nagPackNames): "<pack>-<rule>: ...", or the CdkNagValidationFailure
+// warning of a rule that could not check a resource, which names the rule
+// in brackets.
+var nagFinding = regexp.MustCompile(`\b(` + strings.Join(nagPackNames, "|") + `)-`)
 
 // findMessages returns the messages of one level whose text matches re, as
 // Annotations.FindError and FindWarning do, for messages read from the

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
@@ -99,51 +100,58 @@ func firstDifference(got, want string) string {
 
 func TestNoUnsuppressedNagFindings(t *testing.T) {
 	s := synth(t)
-	awsSolutions := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
-	for _, m := range *s.annotations.FindError(jsii.String("*"), awsSolutions) {
+	finding := assertions.Match_StringLikeRegexp(jsii.String(nagFinding.String()))
+	for _, m := range *s.annotations.FindError(jsii.String("*"), finding) {
 		t.Errorf("cdk-nag error at %s: %v", *m.Id, m.Entry.Data)
 	}
-	for _, m := range *s.annotations.FindWarning(jsii.String("*"), awsSolutions) {
+	for _, m := range *s.annotations.FindWarning(jsii.String("*"), finding) {
 		t.Errorf("cdk-nag warning at %s: %v", *m.Id, m.Entry.Data)
 	}
 	// The second stack's messages come from the same assembly (another
 	// Annotations_FromStack would synthesize the app again).
-	re := regexp.MustCompile("AwsSolutions-.*")
 	for _, level := range []cxapi.SynthesisMessageLevel{cxapi.SynthesisMessageLevel_ERROR, cxapi.SynthesisMessageLevel_WARNING} {
-		for _, m := range findMessages(s.existingMessages, level, re) {
+		for _, m := range findMessages(s.existingMessages, level, nagFinding) {
 			t.Errorf("%s: cdk-nag %s at %s: %v", *s.existing.StackName(), level, *m.Id, m.Entry.Data)
 		}
 	}
 }
 
-// TestNagRan reads the report cdk-nag writes next to the templates: it must
-// list checks (else the aspect did not run and the test above proves
-// nothing) and none of them non-compliant.
+// TestNagRan reads the reports cdk-nag writes next to the templates, one
+// per pack and stack: each must list checks (else the pack did not run and
+// the test above proves nothing) and none of them non-compliant.
 func TestNagRan(t *testing.T) {
 	s := synth(t)
-	for _, st := range []*TrailwatchStack{s.stack, s.existing} {
-		path := filepath.Join(s.outdir, fmt.Sprintf("AwsSolutions-%s-NagReport.csv", *st.StackName()))
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatalf("cdk-nag report: %v", err)
-		}
-		rows, err := csv.NewReader(f).ReadAll()
-		f.Close()
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		compliant := 0
-		for _, row := range rows[1:] {
-			switch row[2] {
-			case "Compliant":
-				compliant++
-			case "Suppressed":
-			default:
-				t.Errorf("%s: %s on %s is %s", *st.StackName(), row[0], row[1], row[2])
+	for _, pack := range nagPackNames {
+		for _, st := range []awscdk.Stack{s.stack.Stack, s.existing.Stack, s.forwarder.Stack} {
+			stack := *st.StackName()
+			// <pack>-<stage ID>-<stack>-NagReport.csv (cdk-nag 2.38); the
+			// app is the stage and its ID is "", hence "Serverless--Trailwatch-...".
+			name := fmt.Sprintf("%s-%s-%s-NagReport.csv", pack, *awscdk.Stage_Of(st).Node().Id(), stack)
+			path := filepath.Join(s.outdir, name)
+			f, err := os.Open(path)
+			if err != nil {
+				t.Errorf("cdk-nag report: %v", err)
+				continue
 			}
-		}
-		if compliant == 0 {
-			t.Errorf("%s: cdk-nag reports no compliant check; did the aspect run?", *st.StackName())
+			rows, err := csv.NewReader(f).ReadAll()
+			f.Close()
+			if err != nil {
+				t.Errorf("%s: %v", path, err)
+				continue
+			}
+			compliant := 0
+			for _, row := range rows[1:] {
+				switch row[2] {
+				case "Compliant":
+					compliant++
+				case "Suppressed":
+				default:
+					t.Errorf("%s: %s on %s is %s", stack, row[0], row[1], row[2])
+				}
+			}
+			if compliant == 0 {
+				t.Errorf("%s: cdk-nag's %s pack reports no compliant check; did it run?", stack, pack)
+			}
 		}
 	}
 }
@@ -185,7 +193,7 @@ func suppressions(t *testing.T, tmpl map[string]any) []suppression {
 func TestSuppressionsCarryReasons(t *testing.T) {
 	s := synth(t)
 	actionName := regexp.MustCompile(`\b[a-z0-9-]+:[A-Z][A-Za-z*]+`)
-	for _, tmpl := range []map[string]any{s.json, s.existingJSON} {
+	for _, tmpl := range []map[string]any{s.json, s.existingJSON, s.forwarderJSON} {
 		for _, sup := range suppressions(t, tmpl) {
 			if len(strings.TrimSpace(sup.Reason)) < 40 {
 				t.Errorf("%s: suppression %s has no real reason: %q", sup.Resource, sup.key(), sup.Reason)
@@ -208,6 +216,8 @@ func TestSuppressionsCarryReasons(t *testing.T) {
 		"AwsSolutions-IAM5 [Resource::*]",
 		"AwsSolutions-IAM5 [Resource::arn:<AWS::Partition>:s3:::*]",
 		"AwsSolutions-SQS3 []",
+		"Serverless-LambdaDLQ []",
+		"Serverless-SQSRedrivePolicy []",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("suppressions = %q, want %q", got, want)
