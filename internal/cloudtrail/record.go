@@ -165,17 +165,18 @@ var ErrNotRecord = errors.New("not a cloudtrail record")
 // carries (eventSource, eventName, eventTime) are missing.
 func Decode(data []byte) (*Record, error) {
 	// One pass: eventTime is read as raw JSON beside the other fields and
-	// parsed here, so its error names the field.
-	type plain Record
-	var aux struct {
-		plain
-		EventTime json.RawMessage `json:"eventTime"`
+	// parsed here, so its error names the field. scanRecord reads the
+	// usual record without reflection; anything else, errors included, is
+	// encoding/json's.
+	own := append(json.RawMessage(nil), data...)
+	r, eventTime, ok := scanRecord(own)
+	if !ok {
+		var err error
+		if r, eventTime, err = unmarshalRecord(data); err != nil {
+			return nil, err
+		}
 	}
-	if err := json.Unmarshal(data, &aux); err != nil {
-		return nil, fmt.Errorf("decode cloudtrail record: %w", jsonerr.Describe(err))
-	}
-	r := Record(aux.plain)
-	t, err := ParseTime(aux.EventTime)
+	t, err := ParseTime(eventTime)
 	if err != nil {
 		return nil, fmt.Errorf("decode cloudtrail record: field \"eventTime\": %w", err)
 	}
@@ -183,8 +184,21 @@ func Decode(data []byte) (*Record, error) {
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
-	r.Raw = append(json.RawMessage(nil), data...)
+	r.Raw = own
 	return &r, nil
+}
+
+// unmarshalRecord is Decode's encoding/json path.
+func unmarshalRecord(data []byte) (Record, json.RawMessage, error) {
+	type plain Record
+	var aux struct {
+		plain
+		EventTime json.RawMessage `json:"eventTime"`
+	}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return Record{}, nil, fmt.Errorf("decode cloudtrail record: %w", jsonerr.Describe(err))
+	}
+	return Record(aux.plain), aux.EventTime, nil
 }
 
 func (r *Record) validate() error {

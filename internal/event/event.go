@@ -17,6 +17,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/cwalarm"
 	"github.com/trailwatch/trailwatch/internal/guardduty"
 	"github.com/trailwatch/trailwatch/internal/jsonerr"
+	"github.com/trailwatch/trailwatch/internal/jsonscan"
 )
 
 // MaxSize is the largest event accepted, in bytes: EventBridge's limit for
@@ -69,13 +70,31 @@ func (e *Event) RequestParams() map[string]json.RawMessage {
 	if !e.paramsRead {
 		e.paramsRead = true
 		if e.CloudTrail != nil {
-			_ = json.Unmarshal(e.CloudTrail.RequestParameters, &e.params)
+			e.params = members(e.CloudTrail.RequestParameters)
 		}
 		if e.params == nil {
 			e.params = map[string]json.RawMessage{}
 		}
 	}
 	return e.params
+}
+
+// members returns the members of a JSON object, as encoding/json decodes
+// it into a map of raw values; nil when raw is not an object.
+func members(raw json.RawMessage) map[string]json.RawMessage {
+	d := jsonscan.New(raw)
+	m := map[string]json.RawMessage{}
+	d.Object(func(key string) bool {
+		v, ok := d.Raw()
+		m[key] = v
+		return ok
+	})
+	if d.End() {
+		return m
+	}
+	m = nil
+	_ = json.Unmarshal(raw, &m)
+	return m
 }
 
 // Sentinel errors let callers tell bad input (log and skip) from other failures.
@@ -156,8 +175,26 @@ func Decode(data []byte) (*Event, error) {
 }
 
 // decodeEnvelope reads the envelope in one pass; "time" is read as raw JSON
-// and parsed here, so its error names the field.
+// and parsed here, so its error names the field. The detail stays a slice
+// of data. scanEnvelope reads the usual envelope without reflection;
+// anything else, errors included, is encoding/json's (unmarshalEnvelope).
 func decodeEnvelope(data []byte) (Envelope, error) {
+	env, rawTime, ok := scanEnvelope(data)
+	if !ok {
+		var err error
+		if env, rawTime, err = unmarshalEnvelope(data); err != nil {
+			return Envelope{}, err
+		}
+	}
+	t, err := cloudtrail.ParseTime(rawTime)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("field \"time\": %w", err)
+	}
+	env.Time = t
+	return env, nil
+}
+
+func unmarshalEnvelope(data []byte) (Envelope, json.RawMessage, error) {
 	type plain Envelope
 	var aux struct {
 		plain
@@ -165,16 +202,63 @@ func decodeEnvelope(data []byte) (Envelope, error) {
 		Detail rawRef          `json:"detail"`
 	}
 	if err := json.Unmarshal(data, &aux); err != nil {
-		return Envelope{}, jsonerr.Describe(err)
+		return Envelope{}, nil, jsonerr.Describe(err)
 	}
 	env := Envelope(aux.plain)
 	env.Detail = json.RawMessage(aux.Detail)
-	t, err := cloudtrail.ParseTime(aux.Time)
-	if err != nil {
-		return Envelope{}, fmt.Errorf("field \"time\": %w", err)
-	}
-	env.Time = t
-	return env, nil
+	return env, aux.Time, nil
+}
+
+var envelopeKeys = []string{"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
+
+// scanEnvelope is unmarshalEnvelope without reflection, for the envelopes
+// jsonscan reads exactly; ok is false for the others.
+func scanEnvelope(data []byte) (env Envelope, rawTime json.RawMessage, ok bool) {
+	d := jsonscan.New(data)
+	resources := false
+	d.Object(func(key string) bool {
+		switch key {
+		case "version":
+			return d.String(&env.Version)
+		case "id":
+			return d.String(&env.ID)
+		case "detail-type":
+			return d.String(&env.DetailType)
+		case "source":
+			return d.String(&env.Source)
+		case "account":
+			return d.String(&env.Account)
+		case "time":
+			rawTime, ok = d.Raw()
+			return ok
+		case "region":
+			return d.String(&env.Region)
+		case "resources":
+			// encoding/json merges a repeated list element by element.
+			if resources {
+				return d.Fail()
+			}
+			resources = true
+			if d.Null() {
+				env.Resources = nil
+				return true
+			}
+			env.Resources = []string{}
+			return d.Array(func() bool {
+				var s string
+				if !d.String(&s) {
+					return false
+				}
+				env.Resources = append(env.Resources, s)
+				return true
+			})
+		case "detail":
+			env.Detail, ok = d.Raw()
+			return ok
+		}
+		return d.Unknown(key, envelopeKeys)
+	})
+	return env, rawTime, d.End()
 }
 
 // FromRecord wraps a raw CloudTrail record into the envelope EventBridge

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/trailwatch/trailwatch/internal/jsonscan"
 )
 
 // eventPlaceholder is EventBridge's predefined input-transformer variable for
@@ -55,12 +57,11 @@ func DecodeInvocation(payload []byte) (Invocation, error) {
 // decodeInvocation decodes payload in full: the rule input's keys in any
 // order and spelling encoding/json accepts, or a bare event.
 func decodeInvocation(payload []byte) (Invocation, error) {
-	var probe struct {
-		Detection *string         `json:"detection"`
-		Event     json.RawMessage `json:"event"`
-	}
-	if err := json.Unmarshal(payload, &probe); err != nil {
-		return Invocation{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	probe, ok := scanProbe(payload)
+	if !ok {
+		if err := json.Unmarshal(payload, &probe); err != nil {
+			return Invocation{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
 	}
 	if probe.Detection == nil {
 		ev, err := Decode(payload)
@@ -74,6 +75,41 @@ func decodeInvocation(payload []byte) (Invocation, error) {
 		return Invocation{}, err
 	}
 	return Invocation{Detection: *probe.Detection, Event: ev}, nil
+}
+
+// probe is what decodeInvocation looks at first: a bare event has no
+// "detection" member.
+type probe struct {
+	Detection *string         `json:"detection"`
+	Event     json.RawMessage `json:"event"`
+}
+
+var probeKeys = []string{"detection", "event"}
+
+// scanProbe reads a probe without reflection as encoding/json would; ok is
+// false for input it leaves to encoding/json.
+func scanProbe(payload []byte) (p probe, ok bool) {
+	d := jsonscan.New(payload)
+	d.Object(func(key string) bool {
+		switch key {
+		case "detection":
+			if d.Null() {
+				p.Detection = nil
+				return true
+			}
+			var id string
+			if !d.String(&id) {
+				return false
+			}
+			p.Detection = &id
+			return true
+		case "event":
+			p.Event, ok = d.Raw()
+			return ok
+		}
+		return d.Unknown(key, probeKeys)
+	})
+	return p, d.End()
 }
 
 // ruleInput splits input shaped exactly as a trailwatch rule's template

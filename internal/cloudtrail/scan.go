@@ -1,0 +1,255 @@
+package cloudtrail
+
+import (
+	"encoding/json"
+
+	"github.com/trailwatch/trailwatch/internal/jsonscan"
+)
+
+// scanRecord reads a record in one pass without reflection, as Decode's
+// encoding/json path would store it, eventTime left raw. ok is false when
+// the input leaves what jsonscan reads exactly (wrong types, odd keys,
+// syntax errors): Decode then uses encoding/json, which also produces the
+// error. data must be the record's own copy: raw fields alias it.
+func scanRecord(data []byte) (r Record, eventTime json.RawMessage, ok bool) {
+	d := jsonscan.New(data)
+	resources := false
+	d.Object(func(key string) bool {
+		switch key {
+		case "eventVersion":
+			return d.String(&r.EventVersion)
+		case "userIdentity":
+			return scanIdentity(d, &r.UserIdentity)
+		case "eventTime":
+			eventTime, ok = d.Raw()
+			return ok
+		case "eventSource":
+			return d.String(&r.EventSource)
+		case "eventName":
+			return d.String(&r.EventName)
+		case "awsRegion":
+			return d.String(&r.AWSRegion)
+		case "sourceIPAddress":
+			return d.String(&r.SourceIPAddress)
+		case "userAgent":
+			return d.String(&r.UserAgent)
+		case "errorCode":
+			return d.String(&r.ErrorCode)
+		case "errorMessage":
+			return d.String(&r.ErrorMessage)
+		case "requestParameters":
+			return raw(d, &r.RequestParameters)
+		case "responseElements":
+			return raw(d, &r.ResponseElements)
+		case "additionalEventData":
+			return raw(d, &r.AdditionalEventData)
+		case "requestID":
+			return d.String(&r.RequestID)
+		case "eventID":
+			return d.String(&r.EventID)
+		case "readOnly":
+			return d.Bool(&r.ReadOnly)
+		case "resources":
+			// A repeated list merges element by element in
+			// encoding/json; leave that to it.
+			if resources {
+				return d.Fail()
+			}
+			resources = true
+			return scanResources(d, &r.Resources)
+		case "eventType":
+			return d.String(&r.EventType)
+		case "apiVersion":
+			return d.String(&r.APIVersion)
+		case "managementEvent":
+			return d.Bool(&r.ManagementEvent)
+		case "recipientAccountId":
+			return d.String(&r.RecipientAccountID)
+		case "serviceEventDetails":
+			return raw(d, &r.ServiceEventDetails)
+		case "sharedEventID":
+			return d.String(&r.SharedEventID)
+		case "vpcEndpointId":
+			return d.String(&r.VPCEndpointID)
+		case "vpcEndpointAccountId":
+			return d.String(&r.VPCEndpointAccountID)
+		case "eventCategory":
+			return d.String(&r.EventCategory)
+		case "tlsDetails":
+			if d.Null() {
+				r.TLSDetails = nil
+				return true
+			}
+			if r.TLSDetails == nil {
+				r.TLSDetails = &TLSDetails{}
+			}
+			t := r.TLSDetails
+			return d.Object(func(key string) bool {
+				switch key {
+				case "tlsVersion":
+					return d.String(&t.TLSVersion)
+				case "cipherSuite":
+					return d.String(&t.CipherSuite)
+				case "clientProvidedHostHeader":
+					return d.String(&t.ClientProvidedHostHeader)
+				}
+				return d.Unknown(key, tlsKeys)
+			})
+		case "sessionCredentialFromConsole":
+			return d.String(&r.SessionCredentialFromConsole)
+		}
+		return d.Unknown(key, recordKeys)
+	})
+	return r, eventTime, d.End()
+}
+
+var (
+	recordKeys = []string{"eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion",
+		"sourceIPAddress", "userAgent", "errorCode", "errorMessage", "requestParameters", "responseElements",
+		"additionalEventData", "requestID", "eventID", "readOnly", "resources", "eventType", "apiVersion",
+		"managementEvent", "recipientAccountId", "serviceEventDetails", "sharedEventID", "vpcEndpointId",
+		"vpcEndpointAccountId", "eventCategory", "tlsDetails", "sessionCredentialFromConsole"}
+	identityKeys = []string{"type", "principalId", "arn", "accountId", "accessKeyId", "userName", "invokedBy",
+		"identityProvider", "credentialId", "sessionContext", "onBehalfOf"}
+	sessionKeys    = []string{"sessionIssuer", "webIdFederationData", "attributes", "sourceIdentity", "ec2RoleDelivery", "assumedRoot"}
+	issuerKeys     = []string{"type", "principalId", "arn", "accountId", "userName"}
+	attributeKeys  = []string{"creationDate", "mfaAuthenticated"}
+	onBehalfOfKeys = []string{"userId", "identityStoreArn"}
+	resourceKeys   = []string{"accountId", "type", "ARN"}
+	tlsKeys        = []string{"tlsVersion", "cipherSuite", "clientProvidedHostHeader"}
+)
+
+// raw stores a value as json.RawMessage does (null included, as "null").
+func raw(d *jsonscan.Decoder, p *json.RawMessage) bool {
+	v, ok := d.Raw()
+	*p = v
+	return ok
+}
+
+// object reads an optional object behind a pointer as encoding/json does:
+// null sets it to nil, an object is read into the existing value or a new one.
+func object[T any](d *jsonscan.Decoder, p **T, field func(v *T, key string) bool) bool {
+	if d.Null() {
+		*p = nil
+		return true
+	}
+	if d.Kind() != '{' {
+		return d.Fail()
+	}
+	if *p == nil {
+		*p = new(T)
+	}
+	v := *p
+	return d.Object(func(key string) bool { return field(v, key) })
+}
+
+func scanIdentity(d *jsonscan.Decoder, u *UserIdentity) bool {
+	if d.Null() {
+		return true
+	}
+	return d.Object(func(key string) bool {
+		switch key {
+		case "type":
+			return d.String(&u.Type)
+		case "principalId":
+			return d.String(&u.PrincipalID)
+		case "arn":
+			return d.String(&u.ARN)
+		case "accountId":
+			return d.String(&u.AccountID)
+		case "accessKeyId":
+			return d.String(&u.AccessKeyID)
+		case "userName":
+			return d.String(&u.UserName)
+		case "invokedBy":
+			return d.String(&u.InvokedBy)
+		case "identityProvider":
+			return d.String(&u.IdentityProvider)
+		case "credentialId":
+			return d.String(&u.CredentialID)
+		case "sessionContext":
+			return object(d, &u.SessionContext, func(s *SessionContext, key string) bool {
+				return scanSession(d, s, key)
+			})
+		case "onBehalfOf":
+			return object(d, &u.OnBehalfOf, func(o *OnBehalfOf, key string) bool {
+				switch key {
+				case "userId":
+					return d.String(&o.UserID)
+				case "identityStoreArn":
+					return d.String(&o.IdentityStoreARN)
+				}
+				return d.Unknown(key, onBehalfOfKeys)
+			})
+		}
+		return d.Unknown(key, identityKeys)
+	})
+}
+
+func scanSession(d *jsonscan.Decoder, s *SessionContext, key string) bool {
+	switch key {
+	case "sessionIssuer":
+		return object(d, &s.SessionIssuer, func(i *SessionIssuer, key string) bool {
+			switch key {
+			case "type":
+				return d.String(&i.Type)
+			case "principalId":
+				return d.String(&i.PrincipalID)
+			case "arn":
+				return d.String(&i.ARN)
+			case "accountId":
+				return d.String(&i.AccountID)
+			case "userName":
+				return d.String(&i.UserName)
+			}
+			return d.Unknown(key, issuerKeys)
+		})
+	case "webIdFederationData":
+		return raw(d, &s.WebIDFederationData)
+	case "attributes":
+		return object(d, &s.Attributes, func(a *SessionAttributes, key string) bool {
+			switch key {
+			case "creationDate":
+				return d.String(&a.CreationDate)
+			case "mfaAuthenticated":
+				return d.String(&a.MFAAuthenticated)
+			}
+			return d.Unknown(key, attributeKeys)
+		})
+	case "sourceIdentity":
+		return d.String(&s.SourceIdentity)
+	case "ec2RoleDelivery":
+		return d.String(&s.EC2RoleDelivery)
+	case "assumedRoot":
+		return d.String(&s.AssumedRoot)
+	}
+	return d.Unknown(key, sessionKeys)
+}
+
+func scanResources(d *jsonscan.Decoder, p *[]Resource) bool {
+	if d.Null() {
+		*p = nil
+		return true
+	}
+	list := []Resource{}
+	ok := d.Array(func() bool {
+		var r Resource
+		if !d.Null() && !d.Object(func(key string) bool {
+			switch key {
+			case "accountId":
+				return d.String(&r.AccountID)
+			case "type":
+				return d.String(&r.Type)
+			case "ARN":
+				return d.String(&r.ARN)
+			}
+			return d.Unknown(key, resourceKeys)
+		}) {
+			return false
+		}
+		list = append(list, r)
+		return true
+	})
+	*p = list
+	return ok
+}

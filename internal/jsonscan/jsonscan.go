@@ -1,0 +1,411 @@
+// Package jsonscan reads JSON objects field by field without reflection,
+// for the decoders on trailwatch's hot path (one EventBridge event per
+// invocation, thousands per replay). It is deliberately partial: it accepts
+// a subset of what encoding/json accepts and says so with ok=false whenever
+// the input leaves that subset (a syntax error, a key that only matches a
+// field case-insensitively, a value of an unexpected type, nesting deeper
+// than MaxDepth). Callers then decode the same bytes with encoding/json,
+// which gives the answer, or the error, it always gave. When a Decoder
+// reports ok, the values it read are the ones encoding/json would have
+// stored; the callers' fuzz tests hold it to that.
+package jsonscan
+
+import (
+	"encoding/json"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxDepth is the deepest nesting read here; deeper input goes to
+// encoding/json (whose own limit is 10,000).
+const MaxDepth = 500
+
+// Decoder reads one JSON document. Strings are cut from a single copy of
+// the document (Text), so reading a field allocates nothing; the values
+// keep that copy alive.
+type Decoder struct {
+	data []byte
+	// text is data as a string, made once, when the first string is read.
+	text string
+	pos  int
+	ok   bool
+}
+
+// New returns a Decoder for data. data must not change while the decoder
+// or the strings and raw values it returned are in use.
+func New(data []byte) *Decoder {
+	return &Decoder{data: data, ok: true}
+}
+
+// Reset makes d read data from the start, as New does, reusing d.
+func (d *Decoder) Reset(data []byte) {
+	*d = Decoder{data: data, ok: true}
+}
+
+// OK reports whether everything read so far was within what this package
+// reads exactly as encoding/json does.
+func (d *Decoder) OK() bool { return d.ok }
+
+// Fail marks the document as one the caller must hand to encoding/json,
+// for a reason of the caller's (an unexpected type, say). It returns false
+// so callers can write `return d.Fail()`.
+func (d *Decoder) Fail() bool {
+	d.ok = false
+	return false
+}
+
+// End reports whether the rest of the input is whitespace, as
+// encoding/json requires after the top-level value, and the whole document
+// was read cleanly.
+func (d *Decoder) End() bool {
+	d.space()
+	if d.pos != len(d.data) {
+		d.ok = false
+	}
+	return d.ok
+}
+
+func (d *Decoder) space() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+// Kind returns the first byte of the next value, after whitespace: one of
+// '{', '[', '"', 't', 'f', 'n', '-' or a digit; 0 at the end of input.
+func (d *Decoder) Kind() byte {
+	d.space()
+	if d.pos >= len(d.data) {
+		return 0
+	}
+	return d.data[d.pos]
+}
+
+// Null consumes a null literal if one comes next and reports whether it did.
+func (d *Decoder) Null() bool {
+	if d.Kind() == 'n' && d.literal("null") {
+		return true
+	}
+	return false
+}
+
+// Object reads an object, calling field for each member with its key; field
+// must read the value (with one of the reading methods, or Skip) and return
+// false to stop. Keys with escapes are not read here. Object returns false
+// when the input is not an object or reading failed.
+func (d *Decoder) Object(field func(key string) bool) bool {
+	return d.object(0, field)
+}
+
+func (d *Decoder) object(depth int, field func(key string) bool) bool {
+	if !d.ok || d.Kind() != '{' {
+		return d.Fail()
+	}
+	if depth >= MaxDepth {
+		return d.Fail()
+	}
+	d.pos++
+	if d.Kind() == '}' {
+		d.pos++
+		return true
+	}
+	for {
+		if d.Kind() != '"' {
+			return d.Fail()
+		}
+		start, end, plain := d.str()
+		if !d.ok || !plain {
+			return d.Fail()
+		}
+		if d.Kind() != ':' {
+			return d.Fail()
+		}
+		d.pos++
+		if !field(d.string(start, end)) || !d.ok {
+			return d.Fail()
+		}
+		switch d.Kind() {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			return true
+		default:
+			return d.Fail()
+		}
+	}
+}
+
+// Array reads an array, calling elem for each element; elem must read the
+// element and return false to stop.
+func (d *Decoder) Array(elem func() bool) bool {
+	if !d.ok || d.Kind() != '[' {
+		return d.Fail()
+	}
+	d.pos++
+	if d.Kind() == ']' {
+		d.pos++
+		return true
+	}
+	for {
+		if !elem() || !d.ok {
+			return d.Fail()
+		}
+		switch d.Kind() {
+		case ',':
+			d.pos++
+		case ']':
+			d.pos++
+			return true
+		default:
+			return d.Fail()
+		}
+	}
+}
+
+// String reads a JSON string into *p; null leaves *p as it is, as
+// encoding/json does. Any other type fails.
+func (d *Decoder) String(p *string) bool {
+	switch d.Kind() {
+	case 'n':
+		return d.literal("null")
+	case '"':
+	default:
+		return d.Fail()
+	}
+	start, end, plain := d.str()
+	if !d.ok {
+		return false
+	}
+	if plain {
+		*p = d.string(start, end)
+		return true
+	}
+	// Escapes or bytes that are not UTF-8: encoding/json's own unquoting,
+	// for its exact replacements.
+	var s string
+	if err := json.Unmarshal(d.data[start-1:end+1], &s); err != nil {
+		return d.Fail()
+	}
+	*p = s
+	return true
+}
+
+// Bool reads true, false or null into *p as encoding/json does for a
+// *bool: null sets it to nil.
+func (d *Decoder) Bool(p **bool) bool {
+	switch d.Kind() {
+	case 'n':
+		if d.literal("null") {
+			*p = nil
+			return true
+		}
+	case 't':
+		if d.literal("true") {
+			v := true
+			*p = &v
+			return true
+		}
+	case 'f':
+		if d.literal("false") {
+			v := false
+			*p = &v
+			return true
+		}
+	}
+	return d.Fail()
+}
+
+// Raw reads any value and returns its bytes, as json.RawMessage holds them
+// (a slice of the input: callers copy it when the input is not theirs).
+func (d *Decoder) Raw() ([]byte, bool) {
+	d.space()
+	start := d.pos
+	if !d.skip(0) {
+		return nil, false
+	}
+	return d.data[start:d.pos], true
+}
+
+// Skip reads and validates any value.
+func (d *Decoder) Skip() bool {
+	return d.skip(0)
+}
+
+func (d *Decoder) skip(depth int) bool {
+	if !d.ok {
+		return false
+	}
+	switch c := d.Kind(); {
+	case c == '{':
+		return d.object(depth+1, func(string) bool { return d.skip(depth + 1) })
+	case c == '[':
+		if depth+1 >= MaxDepth {
+			return d.Fail()
+		}
+		return d.Array(func() bool { return d.skip(depth + 1) })
+	case c == '"':
+		d.str()
+		return d.ok
+	case c == 't':
+		return d.literal("true") || d.Fail()
+	case c == 'f':
+		return d.literal("false") || d.Fail()
+	case c == 'n':
+		return d.literal("null") || d.Fail()
+	case c == '-' || (c >= '0' && c <= '9'):
+		return d.number()
+	}
+	return d.Fail()
+}
+
+func (d *Decoder) literal(word string) bool {
+	if !strings.HasPrefix(string(d.data[d.pos:min(d.pos+len(word), len(d.data))]), word) {
+		return d.Fail()
+	}
+	d.pos += len(word)
+	// encoding/json requires a delimiter after a literal ("truex" is a
+	// syntax error); the caller's next read checks for one.
+	if d.pos < len(d.data) && isWordByte(d.data[d.pos]) {
+		return d.Fail()
+	}
+	return true
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' || c == '+'
+}
+
+// number reads a number with JSON's grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (d *Decoder) number() bool {
+	b, i := d.data, d.pos
+	digits := func() bool {
+		n := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i > n
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		digits()
+	default:
+		return d.Fail()
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return d.Fail()
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return d.Fail()
+		}
+	}
+	if i < len(b) && isWordByte(b[i]) {
+		return d.Fail()
+	}
+	d.pos = i
+	return true
+}
+
+// str reads a string token at d.pos ('"'), validating it as encoding/json's
+// scanner does, and returns the bounds of its contents. plain is true when
+// the contents need no unquoting: no escapes and valid UTF-8.
+func (d *Decoder) str() (start, end int, plain bool) {
+	b := d.data
+	i := d.pos + 1
+	start = i
+	plain = true
+	ascii := true
+	for {
+		if i >= len(b) {
+			d.Fail()
+			return 0, 0, false
+		}
+		c := b[i]
+		switch {
+		case c == '"':
+			d.pos = i + 1
+			if !ascii && plain && !utf8.Valid(b[start:i]) {
+				plain = false
+			}
+			return start, i, plain
+		case c < 0x20:
+			d.Fail()
+			return 0, 0, false
+		case c == '\\':
+			plain = false
+			i++
+			if i >= len(b) {
+				d.Fail()
+				return 0, 0, false
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i++
+			case 'u':
+				if i+4 >= len(b) || !isHex(b[i+1]) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) {
+					d.Fail()
+					return 0, 0, false
+				}
+				i += 5
+			default:
+				d.Fail()
+				return 0, 0, false
+			}
+		default:
+			if c >= utf8.RuneSelf {
+				ascii = false
+			}
+			i++
+		}
+	}
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// string returns data[start:end] as a string cut from the document's one
+// string copy.
+func (d *Decoder) string(start, end int) string {
+	if d.text == "" {
+		d.text = string(d.data)
+	}
+	return d.text[start:end]
+}
+
+// Unknown handles a key that names none of a struct's fields: encoding/json
+// would still store the value in a field whose name matches the key
+// case-insensitively (with Unicode folding), so such a key fails, and any
+// other is skipped.
+func (d *Decoder) Unknown(key string, fields []string) bool {
+	for i := 0; i < len(key); i++ {
+		if key[i] >= utf8.RuneSelf {
+			return d.Fail()
+		}
+	}
+	for _, f := range fields {
+		if strings.EqualFold(key, f) {
+			return d.Fail()
+		}
+	}
+	return d.Skip()
+}
