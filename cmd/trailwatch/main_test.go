@@ -189,7 +189,7 @@ func TestDeliveryToLocalSlack(t *testing.T) {
 
 func TestDeliveryThroughSNS(t *testing.T) {
 	srv := awstest.NewServer(t)
-	srv.Handle(awstest.Action("GetCallerIdentity"), awstest.Response{Body: awstest.Recorded(t, "awslookup", "sts-get-caller-identity.xml")})
+	srv.Handle(awstest.Action("GetCallerIdentity"), awstest.Response{Body: awstest.Recorded(t, "stslookup", "sts-get-caller-identity.xml")})
 	srv.Handle(awstest.Action("Publish"), awstest.Response{Body: awstest.Recorded(t, "deliver", "sns-publish.xml")})
 	load := func(_ context.Context, region string) (aws.Config, error) { return srv.Config(region), nil }
 	dir := copyFixtures(t, "s3/put-bucket-acl-canned-public-read-write.json")

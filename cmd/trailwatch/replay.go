@@ -25,7 +25,9 @@ import (
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/replay"
+	"github.com/trailwatch/trailwatch/internal/s3lookup"
 	"github.com/trailwatch/trailwatch/internal/state"
+	"github.com/trailwatch/trailwatch/internal/stslookup"
 )
 
 // awsLoader loads AWS configuration; tests replace it to reach local servers.
@@ -171,13 +173,13 @@ func onlineEnricher(ctx context.Context, cfg aws.Config) *enrich.Enricher {
 	e := &enrich.Enricher{
 		Replay:  true,
 		Aliases: &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},
-		Buckets: &awslookup.Buckets{S3: s3.NewFromConfig(cfg), Control: s3control.NewFromConfig(cfg)},
+		Buckets: &s3lookup.Buckets{S3: s3.NewFromConfig(cfg), Control: s3control.NewFromConfig(cfg)},
 		History: &awslookup.History{CloudTrail: cloudtrail.NewFromConfig(cfg)},
 		// Alarm and GuardDuty events: the instances, who launched them
 		// (nil unless built with -tags ec2lookup, see instances.go).
 		Instances: instanceLookups(cfg),
 	}
-	account, err := awslookup.CallerAccount(ctx, sts.NewFromConfig(cfg), 5*time.Second)
+	account, err := stslookup.CallerAccount(ctx, sts.NewFromConfig(cfg), 5*time.Second)
 	if err != nil {
 		e.Offline = "could not tell which account the credentials belong to: " + firstLine(err.Error())
 	}

@@ -2,7 +2,8 @@
 // matched by trailwatch's EventBridge rules into Slack and email alerts.
 // It only wires things together: configuration from the environment (names
 // and ARNs, never secret values), AWS clients built once per cold start, and
-// the shared pipeline from internal/.
+// the shared pipeline from internal/. It is the only function that links the
+// S3 and S3 Control clients (internal/s3lookup).
 package main
 
 import (
@@ -11,8 +12,17 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3control"
 
+	"github.com/trailwatch/trailwatch/internal/awslookup"
+	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
+	"github.com/trailwatch/trailwatch/internal/s3lookup"
 	"github.com/trailwatch/trailwatch/internal/wire"
 )
 
@@ -28,8 +38,18 @@ func main() {
 	lambda.Start(h)
 }
 
-// setUp builds the handler from the environment, with the look-ups of
-// CloudTrail alerts (account alias, bucket exposure, event history).
+// setUp builds the handler from the environment.
 func setUp(ctx context.Context, getenv func(string) string, load wire.LoadAWS, log *slog.Logger) (*pipeline.Handler, error) {
-	return wire.Handler(ctx, getenv, load, log, wire.CloudTrailLookups)
+	return wire.Handler(ctx, getenv, load, log, lookups)
+}
+
+// lookups are the CloudTrail alerts' look-ups: the account alias, whether a
+// bucket is public now, and the event history.
+func lookups(rt config.Runtime, cfg aws.Config) *enrich.Enricher {
+	return &enrich.Enricher{
+		Aliases:     &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},
+		Buckets:     &s3lookup.Buckets{S3: s3.NewFromConfig(cfg), Control: s3control.NewFromConfig(cfg)},
+		History:     &awslookup.History{CloudTrail: cloudtrail.NewFromConfig(cfg)},
+		HomeAccount: wire.AccountOf(rt.TopicARN),
+	}
 }

@@ -2,8 +2,10 @@
 // trailwatch's CPU alarms (and the alarms named in its configuration)
 // changing state, and GuardDuty's crypto-mining findings. It wires the same
 // pipeline as the CloudTrail function with the look-ups that name the hot
-// instances and who launched them; the EC2 and CloudWatch clients live
-// only in this function's binary, and the S3 ones are not linked here.
+// instances and who launched them. The EC2 and CloudWatch clients live
+// only in this function's binary; the S3 and S3 Control clients
+// (internal/s3lookup) and the STS client (internal/stslookup) are not
+// linked into it.
 package main
 
 import (

@@ -55,12 +55,12 @@ func (a *Aliases) AccountAlias(ctx context.Context, account string) (string, err
 	if a.IAM == nil {
 		return "", errors.New("list account aliases: no IAM client")
 	}
-	timeout := orDefault(a.Timeout, DefaultTimeout)
+	timeout := OrDefault(a.Timeout, DefaultTimeout)
 	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	out, err := a.IAM.ListAccountAliases(callCtx, &iam.ListAccountAliasesInput{})
 	if err != nil {
-		return "", fmt.Errorf("list account aliases: %w", timeoutError(ctx, callCtx, timeout, err))
+		return "", fmt.Errorf("list account aliases: %w", TimeoutError(ctx, callCtx, timeout, err))
 	}
 	// An account has at most one alias.
 	var alias string
@@ -90,7 +90,7 @@ func (a *Aliases) cached(account string) (string, bool) {
 }
 
 func (a *Aliases) store(account, alias string) {
-	expires := a.now().Add(orDefault(a.TTL, DefaultAliasTTL))
+	expires := a.now().Add(OrDefault(a.TTL, DefaultAliasTTL))
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.cache == nil {

@@ -1,8 +1,13 @@
-// Package awslookup holds the AWS look-ups behind alert enrichment: what S3
-// says about a bucket right now, the account's alias, and the account of
-// the credentials in use. Every call runs under its own timeout, and a
-// failed look-up becomes an explanation the alert can print rather than a
-// reason to drop the alert.
+// Package awslookup holds the AWS look-ups behind alert enrichment that
+// every alerting function shares: the account's alias (IAM) and the Block
+// Public Access changes in the event history (CloudTrail). Every call runs
+// under its own timeout, and a failed look-up becomes an explanation the
+// alert can print rather than a reason to drop the alert.
+//
+// It also holds the helpers the other look-up packages (s3lookup,
+// stslookup, ec2lookup) share: OrDefault, TimeoutError, ErrorCode and
+// Describe. Look-ups for other services live in their own packages so a
+// function links only the SDK clients it calls.
 package awslookup
 
 import (
@@ -11,41 +16,15 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
 
 // DefaultTimeout bounds one AWS call when no timeout is configured.
 const DefaultTimeout = 3 * time.Second
 
-// STSAPI is the part of the STS client CallerAccount uses.
-type STSAPI interface {
-	GetCallerIdentity(ctx context.Context, params *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
-}
-
-var _ STSAPI = (*sts.Client)(nil)
-
-// CallerAccount returns the account of the credentials in use (STS
-// GetCallerIdentity). A timeout of zero or less means DefaultTimeout.
-func CallerAccount(ctx context.Context, client STSAPI, timeout time.Duration) (string, error) {
-	if client == nil {
-		return "", errors.New("get caller identity: no STS client")
-	}
-	timeout = orDefault(timeout, DefaultTimeout)
-	callCtx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	out, err := client.GetCallerIdentity(callCtx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return "", fmt.Errorf("get caller identity: %w", timeoutError(ctx, callCtx, timeout, err))
-	}
-	if aws.ToString(out.Account) == "" {
-		return "", errors.New("get caller identity: response has no account")
-	}
-	return *out.Account, nil
-}
-
-func orDefault(d, def time.Duration) time.Duration {
+// OrDefault returns d, or def when d is zero or less: how a look-up reads
+// its configured timeout or TTL.
+func OrDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {
 		return def
 	}
@@ -62,17 +41,19 @@ type timedOutError struct {
 func (e *timedOutError) Error() string { return fmt.Sprintf("timed out after %s", e.after) }
 func (e *timedOutError) Unwrap() error { return e.err }
 
-// timeoutError replaces err with a short "timed out after 3s" when the
-// per-call deadline (not the caller's context) ended the call.
-func timeoutError(parent, call context.Context, timeout time.Duration, err error) error {
+// TimeoutError replaces err with a short "timed out after 3s" when the
+// per-call deadline (call, derived from parent with timeout), not the
+// caller's context, ended the call. Otherwise it returns err unchanged. The
+// replacement still matches errors.Is(err, context.DeadlineExceeded).
+func TimeoutError(parent, call context.Context, timeout time.Duration, err error) error {
 	if parent.Err() == nil && errors.Is(call.Err(), context.DeadlineExceeded) {
 		return &timedOutError{after: timeout, err: err}
 	}
 	return err
 }
 
-// errorCode is the AWS error code of err ("AccessDenied"), or "".
-func errorCode(err error) string {
+// ErrorCode is the AWS error code of err ("AccessDenied"), or "".
+func ErrorCode(err error) string {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		return apiErr.ErrorCode()
@@ -80,9 +61,10 @@ func errorCode(err error) string {
 	return ""
 }
 
-// describe says why a call failed in one short line: "AccessDenied: Access
-// Denied", "timed out after 3s", or the error text when AWS sent no code.
-func describe(err error) string {
+// Describe says why an AWS call failed in one short line, for alerts that
+// list what could not be checked: "AccessDenied: Access Denied", "timed out
+// after 3s" (see TimeoutError), or the error text when AWS sent no code.
+func Describe(err error) string {
 	var timedOut *timedOutError
 	if errors.As(err, &timedOut) {
 		return timedOut.Error()
@@ -97,7 +79,3 @@ func describe(err error) string {
 	}
 	return err.Error()
 }
-
-// Describe says why an AWS call failed in one short line, for alerts that
-// list what could not be checked.
-func Describe(err error) string { return describe(err) }

@@ -113,7 +113,7 @@ func (h *History) PreviousPublicAccessBlock(ctx context.Context, region, bucket 
 		q.maxPages = DefaultHistoryPages
 	}
 
-	timeout := orDefault(h.Timeout, DefaultHistoryTimeout)
+	timeout := OrDefault(h.Timeout, DefaultHistoryTimeout)
 	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var (
@@ -135,7 +135,7 @@ func (h *History) PreviousPublicAccessBlock(ctx context.Context, region, bucket 
 		// The deadline has passed by now if the other query ran into it;
 		// only an error that came from the deadline is reported as one.
 		if errors.Is(qerr, context.DeadlineExceeded) {
-			qerr = timeoutError(ctx, callCtx, timeout, qerr)
+			qerr = TimeoutError(ctx, callCtx, timeout, qerr)
 		}
 		return PriorBlock{}, false, fmt.Errorf("lookup events %s: %w", names[i], qerr)
 	}

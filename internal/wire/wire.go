@@ -14,15 +14,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
-	"github.com/trailwatch/trailwatch/internal/awslookup"
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/deliver"
 	"github.com/trailwatch/trailwatch/internal/detect"
@@ -37,27 +32,12 @@ type Built struct {
 	Store    *state.Dynamo
 }
 
-// Pipeline builds the CloudTrail function's pipeline for runtime
-// configuration rt, with clients made once from cfg (a cold start's work;
-// warm invocations reuse them).
-func Pipeline(rt config.Runtime, cfg aws.Config, log *slog.Logger) (Built, error) {
-	return WithLookups(rt, cfg, log, CloudTrailLookups)
-}
-
-// Lookups builds a function's enricher: the AWS look-ups its alerts need.
-// Each function links only the clients its Lookups makes.
+// Lookups builds a function's enricher: the AWS look-ups its alerts need,
+// with clients made once from cfg (a cold start's work; warm invocations
+// reuse them). Each function declares its own Lookups in its main package
+// and this package makes no look-up clients, so a function links only the
+// SDK clients its Lookups makes.
 type Lookups func(rt config.Runtime, cfg aws.Config) *enrich.Enricher
-
-// CloudTrailLookups are the CloudTrail function's look-ups: the account
-// alias, whether a bucket is public now, and the event history.
-func CloudTrailLookups(rt config.Runtime, cfg aws.Config) *enrich.Enricher {
-	return &enrich.Enricher{
-		Aliases:     &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},
-		Buckets:     &awslookup.Buckets{S3: s3.NewFromConfig(cfg), Control: s3control.NewFromConfig(cfg)},
-		History:     &awslookup.History{CloudTrail: cloudtrail.NewFromConfig(cfg)},
-		HomeAccount: AccountOf(rt.TopicARN),
-	}
-}
 
 // WithLookups builds an alerting function's pipeline with the enricher
 // lookups makes.

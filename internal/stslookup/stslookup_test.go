@@ -1,4 +1,4 @@
-package awslookup_test
+package stslookup_test
 
 import (
 	"context"
@@ -8,9 +8,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/trailwatch/trailwatch/internal/awslookup"
 	"github.com/trailwatch/trailwatch/internal/awstest"
+	"github.com/trailwatch/trailwatch/internal/stslookup"
 )
+
+const testAccount = "111122223333" // the account in sts-get-caller-identity.xml
+
+func recorded(t *testing.T, file string) awstest.Response {
+	t.Helper()
+	return awstest.Response{Body: awstest.File(t, file)}
+}
 
 func TestCallerAccount(t *testing.T) {
 	for _, tc := range []struct {
@@ -46,9 +53,9 @@ func TestCallerAccount(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := awstest.NewServer(t)
 			srv.Handle(awstest.Action("GetCallerIdentity"), tc.response(t))
-			client := sts.NewFromConfig(srv.Config(clientRegion))
+			client := sts.NewFromConfig(srv.Config("us-east-1"))
 
-			account, err := awslookup.CallerAccount(context.Background(), client, tc.timeout)
+			account, err := stslookup.CallerAccount(context.Background(), client, tc.timeout)
 
 			gotErr := ""
 			if err != nil {

@@ -1,4 +1,4 @@
-package awslookup_test
+package s3lookup_test
 
 import (
 	"context"
@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 
-	"github.com/trailwatch/trailwatch/internal/awslookup"
 	"github.com/trailwatch/trailwatch/internal/awstest"
 	"github.com/trailwatch/trailwatch/internal/s3access"
+	"github.com/trailwatch/trailwatch/internal/s3lookup"
 )
 
 const (
@@ -221,7 +221,7 @@ func TestBucketState(t *testing.T) {
 				srv.Handle(partMatchers[part], resp)
 			}
 			cfg := srv.Config(clientRegion)
-			b := &awslookup.Buckets{
+			b := &s3lookup.Buckets{
 				S3:      s3.NewFromConfig(cfg),
 				Control: s3control.NewFromConfig(cfg),
 				Timeout: tc.timeout,
@@ -285,7 +285,7 @@ func show(s s3access.BucketState) string {
 }
 
 func TestBucketStateWithoutClients(t *testing.T) {
-	got := (&awslookup.Buckets{}).BucketState(context.Background(), testAccount, bucketRegion, testBucket)
+	got := (&s3lookup.Buckets{}).BucketState(context.Background(), testAccount, bucketRegion, testBucket)
 	want := s3access.BucketState{Missing: []string{
 		"GetBucketAcl: no client configured",
 		"GetBucketPolicyStatus: no client configured",

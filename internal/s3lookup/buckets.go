@@ -1,4 +1,10 @@
-package awslookup
+// Package s3lookup reads what S3 says about a bucket right now: whether its
+// policy is public, its ACL's public grants, and its own and the account's
+// Block Public Access settings (the latter through S3 Control). It is its
+// own package so that only the functions that alert on buckets link the S3
+// and S3 Control clients. Like the other look-ups it never fails an alert:
+// what cannot be read is explained instead (see awslookup.Describe).
+package s3lookup
 
 import (
 	"context"
@@ -11,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 
+	"github.com/trailwatch/trailwatch/internal/awslookup"
 	"github.com/trailwatch/trailwatch/internal/s3access"
 )
 
@@ -44,7 +51,7 @@ const (
 type Buckets struct {
 	S3      S3API        // GetBucketPolicyStatus, GetPublicAccessBlock, GetBucketAcl
 	Control S3ControlAPI // GetPublicAccessBlock (account level)
-	// Timeout bounds each call; zero means DefaultTimeout.
+	// Timeout bounds each call; zero means awslookup.DefaultTimeout.
 	Timeout time.Duration
 }
 
@@ -110,17 +117,17 @@ func (b *Buckets) run(ctx context.Context, op string, noClient bool, call func(c
 	if noClient {
 		return outcome{missing: op + ": no client configured"}
 	}
-	timeout := orDefault(b.Timeout, DefaultTimeout)
+	timeout := awslookup.OrDefault(b.Timeout, awslookup.DefaultTimeout)
 	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	err := call(callCtx)
 	switch {
 	case err == nil:
 		return outcome{}
-	case errorCode(err) == "NoSuchBucket":
+	case awslookup.ErrorCode(err) == "NoSuchBucket":
 		return outcome{gone: true}
 	}
-	return outcome{missing: op + ": " + describe(timeoutError(ctx, callCtx, timeout, err))}
+	return outcome{missing: op + ": " + awslookup.Describe(awslookup.TimeoutError(ctx, callCtx, timeout, err))}
 }
 
 // inRegion sends an S3 call to the bucket's region; S3 rejects requests
@@ -135,7 +142,7 @@ func inRegion(region string) func(*s3.Options) {
 
 func (b *Buckets) policyPublic(ctx context.Context, region, bucket string) (*bool, error) {
 	out, err := b.S3.GetBucketPolicyStatus(ctx, &s3.GetBucketPolicyStatusInput{Bucket: aws.String(bucket)}, inRegion(region))
-	if errorCode(err) == "NoSuchBucketPolicy" {
+	if awslookup.ErrorCode(err) == "NoSuchBucketPolicy" {
 		return aws.Bool(false), nil
 	}
 	if err != nil {
@@ -183,7 +190,7 @@ var errNoBlock = errors.New("response has no PublicAccessBlockConfiguration")
 // NoSuchPublicAccessBlockConfiguration is an answer, nothing configured,
 // which is all four settings off.
 func noneConfigured(err error) (*s3access.PublicAccessBlock, error) {
-	if errorCode(err) == "NoSuchPublicAccessBlockConfiguration" {
+	if awslookup.ErrorCode(err) == "NoSuchPublicAccessBlockConfiguration" {
 		return &s3access.PublicAccessBlock{}, nil
 	}
 	return nil, err
