@@ -14,8 +14,8 @@ import (
 func scanRecord(data []byte) (r Record, eventTime json.RawMessage, ok bool) {
 	d := jsonscan.New(data)
 	resources := false
-	d.Object(func(key string) bool {
-		switch key {
+	d.Object(func(key []byte) bool {
+		switch string(key) {
 		case "eventVersion":
 			return d.String(&r.EventVersion)
 		case "userIdentity":
@@ -84,8 +84,8 @@ func scanRecord(data []byte) (r Record, eventTime json.RawMessage, ok bool) {
 				r.TLSDetails = &TLSDetails{}
 			}
 			t := r.TLSDetails
-			return d.Object(func(key string) bool {
-				switch key {
+			return d.Object(func(key []byte) bool {
+				switch string(key) {
 				case "tlsVersion":
 					return d.String(&t.TLSVersion)
 				case "cipherSuite":
@@ -128,7 +128,7 @@ func raw(d *jsonscan.Decoder, p *json.RawMessage) bool {
 
 // object reads an optional object behind a pointer as encoding/json does:
 // null sets it to nil, an object is read into the existing value or a new one.
-func object[T any](d *jsonscan.Decoder, p **T, field func(v *T, key string) bool) bool {
+func object[T any](d *jsonscan.Decoder, p **T, field func(v *T, key []byte) bool) bool {
 	if d.Null() {
 		*p = nil
 		return true
@@ -140,15 +140,15 @@ func object[T any](d *jsonscan.Decoder, p **T, field func(v *T, key string) bool
 		*p = new(T)
 	}
 	v := *p
-	return d.Object(func(key string) bool { return field(v, key) })
+	return d.Object(func(key []byte) bool { return field(v, key) })
 }
 
 func scanIdentity(d *jsonscan.Decoder, u *UserIdentity) bool {
 	if d.Null() {
 		return true
 	}
-	return d.Object(func(key string) bool {
-		switch key {
+	return d.Object(func(key []byte) bool {
+		switch string(key) {
 		case "type":
 			return d.String(&u.Type)
 		case "principalId":
@@ -168,12 +168,12 @@ func scanIdentity(d *jsonscan.Decoder, u *UserIdentity) bool {
 		case "credentialId":
 			return d.String(&u.CredentialID)
 		case "sessionContext":
-			return object(d, &u.SessionContext, func(s *SessionContext, key string) bool {
+			return object(d, &u.SessionContext, func(s *SessionContext, key []byte) bool {
 				return scanSession(d, s, key)
 			})
 		case "onBehalfOf":
-			return object(d, &u.OnBehalfOf, func(o *OnBehalfOf, key string) bool {
-				switch key {
+			return object(d, &u.OnBehalfOf, func(o *OnBehalfOf, key []byte) bool {
+				switch string(key) {
 				case "userId":
 					return d.String(&o.UserID)
 				case "identityStoreArn":
@@ -186,11 +186,11 @@ func scanIdentity(d *jsonscan.Decoder, u *UserIdentity) bool {
 	})
 }
 
-func scanSession(d *jsonscan.Decoder, s *SessionContext, key string) bool {
-	switch key {
+func scanSession(d *jsonscan.Decoder, s *SessionContext, key []byte) bool {
+	switch string(key) {
 	case "sessionIssuer":
-		return object(d, &s.SessionIssuer, func(i *SessionIssuer, key string) bool {
-			switch key {
+		return object(d, &s.SessionIssuer, func(i *SessionIssuer, key []byte) bool {
+			switch string(key) {
 			case "type":
 				return d.String(&i.Type)
 			case "principalId":
@@ -207,8 +207,8 @@ func scanSession(d *jsonscan.Decoder, s *SessionContext, key string) bool {
 	case "webIdFederationData":
 		return raw(d, &s.WebIDFederationData)
 	case "attributes":
-		return object(d, &s.Attributes, func(a *SessionAttributes, key string) bool {
-			switch key {
+		return object(d, &s.Attributes, func(a *SessionAttributes, key []byte) bool {
+			switch string(key) {
 			case "creationDate":
 				return d.String(&a.CreationDate)
 			case "mfaAuthenticated":
@@ -234,8 +234,8 @@ func scanResources(d *jsonscan.Decoder, p *[]Resource) bool {
 	list := []Resource{}
 	ok := d.Array(func() bool {
 		var r Resource
-		if !d.Null() && !d.Object(func(key string) bool {
-			switch key {
+		if !d.Null() && !d.Object(func(key []byte) bool {
+			switch string(key) {
 			case "accountId":
 				return d.String(&r.AccountID)
 			case "type":

@@ -84,9 +84,9 @@ func (e *Event) RequestParams() map[string]json.RawMessage {
 func members(raw json.RawMessage) map[string]json.RawMessage {
 	d := jsonscan.New(raw)
 	m := map[string]json.RawMessage{}
-	d.Object(func(key string) bool {
+	d.Object(func(key []byte) bool {
 		v, ok := d.Raw()
-		m[key] = v
+		m[string(key)] = v
 		return ok
 	})
 	if d.End() {
@@ -214,10 +214,10 @@ var envelopeKeys = []string{"version", "id", "detail-type", "source", "account",
 // scanEnvelope is unmarshalEnvelope without reflection, for the envelopes
 // jsonscan reads exactly; ok is false for the others.
 func scanEnvelope(data []byte) (env Envelope, rawTime json.RawMessage, ok bool) {
-	d := jsonscan.New(data)
+	d := jsonscan.NewSparse(data)
 	resources := false
-	d.Object(func(key string) bool {
-		switch key {
+	d.Object(func(key []byte) bool {
+		switch string(key) {
 		case "version":
 			return d.String(&env.Version)
 		case "id":

@@ -89,9 +89,9 @@ var probeKeys = []string{"detection", "event"}
 // scanProbe reads a probe without reflection as encoding/json would; ok is
 // false for input it leaves to encoding/json.
 func scanProbe(payload []byte) (p probe, ok bool) {
-	d := jsonscan.New(payload)
-	d.Object(func(key string) bool {
-		switch key {
+	d := jsonscan.NewSparse(payload)
+	d.Object(func(key []byte) bool {
+		switch string(key) {
 		case "detection":
 			if d.Null() {
 				p.Detection = nil

@@ -11,8 +11,8 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/json"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -20,26 +20,31 @@ import (
 // encoding/json (whose own limit is 10,000).
 const MaxDepth = 500
 
-// Decoder reads one JSON document. Strings are cut from a single copy of
-// the document (Text), so reading a field allocates nothing; the values
-// keep that copy alive.
+// Decoder reads one JSON document.
 type Decoder struct {
 	data []byte
-	// text is data as a string, made once, when the first string is read.
-	text string
-	pos  int
-	ok   bool
+	// text is data as a string, made once, when the first string is read,
+	// unless sparse is set.
+	text   string
+	sparse bool
+	pos    int
+	ok     bool
 }
 
-// New returns a Decoder for data. data must not change while the decoder
-// or the strings and raw values it returned are in use.
+// New returns a Decoder for data whose strings are cut from a single copy
+// of the document, made when the first string is read: reading a field
+// allocates nothing more, and every value keeps that copy alive. It suits
+// documents read mostly for their strings (a CloudTrail record). data must
+// not change while the decoder or the raw values it returned are in use.
 func New(data []byte) *Decoder {
 	return &Decoder{data: data, ok: true}
 }
 
-// Reset makes d read data from the start, as New does, reusing d.
-func (d *Decoder) Reset(data []byte) {
-	*d = Decoder{data: data, ok: true}
+// NewSparse returns a Decoder for data that copies each string it reads on
+// its own, for documents of which few bytes are read as strings (an
+// envelope around a large detail).
+func NewSparse(data []byte) *Decoder {
+	return &Decoder{data: data, sparse: true, ok: true}
 }
 
 // OK reports whether everything read so far was within what this package
@@ -96,13 +101,15 @@ func (d *Decoder) Null() bool {
 
 // Object reads an object, calling field for each member with its key; field
 // must read the value (with one of the reading methods, or Skip) and return
-// false to stop. Keys with escapes are not read here. Object returns false
-// when the input is not an object or reading failed.
-func (d *Decoder) Object(field func(key string) bool) bool {
+// false to stop. key is a slice of the input, valid during the call only
+// (`switch string(key)` compares without a copy). Keys with escapes are
+// not read here. Object returns false when the input is not an object or
+// reading failed.
+func (d *Decoder) Object(field func(key []byte) bool) bool {
 	return d.object(0, field)
 }
 
-func (d *Decoder) object(depth int, field func(key string) bool) bool {
+func (d *Decoder) object(depth int, field func(key []byte) bool) bool {
 	if !d.ok || d.Kind() != '{' {
 		return d.Fail()
 	}
@@ -126,7 +133,7 @@ func (d *Decoder) object(depth int, field func(key string) bool) bool {
 			return d.Fail()
 		}
 		d.pos++
-		if !field(d.string(start, end)) || !d.ok {
+		if !field(d.data[start:end]) || !d.ok {
 			return d.Fail()
 		}
 		switch d.Kind() {
@@ -243,7 +250,7 @@ func (d *Decoder) skip(depth int) bool {
 	}
 	switch c := d.Kind(); {
 	case c == '{':
-		return d.object(depth+1, func(string) bool { return d.skip(depth + 1) })
+		return d.object(depth+1, func([]byte) bool { return d.skip(depth + 1) })
 	case c == '[':
 		if depth+1 >= MaxDepth {
 			return d.Fail()
@@ -265,7 +272,7 @@ func (d *Decoder) skip(depth int) bool {
 }
 
 func (d *Decoder) literal(word string) bool {
-	if !strings.HasPrefix(string(d.data[d.pos:min(d.pos+len(word), len(d.data))]), word) {
+	if end := d.pos + len(word); end > len(d.data) || string(d.data[d.pos:end]) != word {
 		return d.Fail()
 	}
 	d.pos += len(word)
@@ -383,9 +390,12 @@ func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
-// string returns data[start:end] as a string cut from the document's one
-// string copy.
+// string returns data[start:end] as a string: a copy of its own for a
+// sparse decoder, else cut from the document's one string copy.
 func (d *Decoder) string(start, end int) string {
+	if d.sparse {
+		return string(d.data[start:end])
+	}
 	if d.text == "" {
 		d.text = string(d.data)
 	}
@@ -396,14 +406,14 @@ func (d *Decoder) string(start, end int) string {
 // would still store the value in a field whose name matches the key
 // case-insensitively (with Unicode folding), so such a key fails, and any
 // other is skipped.
-func (d *Decoder) Unknown(key string, fields []string) bool {
-	for i := 0; i < len(key); i++ {
-		if key[i] >= utf8.RuneSelf {
+func (d *Decoder) Unknown(key []byte, fields []string) bool {
+	for _, c := range key {
+		if c >= utf8.RuneSelf {
 			return d.Fail()
 		}
 	}
 	for _, f := range fields {
-		if strings.EqualFold(key, f) {
+		if len(f) == len(key) && bytes.EqualFold(key, []byte(f)) {
 			return d.Fail()
 		}
 	}

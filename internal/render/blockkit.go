@@ -225,3 +225,27 @@ func appendJSONString(dst []byte, s string, html bool) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// sizeHint is about the length of the message's JSON, a little over for
+// escapes, so AppendJSON writes it without growing its buffer.
+func (m SlackMessage) sizeHint() int {
+	const text, block, button = 60, 40, 110 // JSON around each
+	n := 80 + len(m.Text)
+	for i := range m.Blocks {
+		b := &m.Blocks[i]
+		n += block + len(b.BlockID)
+		if b.Text != nil {
+			n += text + len(b.Text.Text)
+		}
+		for _, t := range b.Fields {
+			n += text + len(t.Text)
+		}
+		for _, t := range b.Texts {
+			n += text + len(t.Text)
+		}
+		for _, bt := range b.Buttons {
+			n += button + len(bt.Text.Text) + len(bt.ActionID) + len(bt.URL)
+		}
+	}
+	return n + n/8
+}

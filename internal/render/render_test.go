@@ -488,3 +488,19 @@ func FuzzDigest(f *testing.F) {
 		}
 	})
 }
+
+// The size hint covers the rendered message, so rendering does not grow
+// its buffer, without reserving far more than it needs.
+func TestSizeHint(t *testing.T) {
+	for _, name := range fixture.All(t) {
+		a, ok := alertFor(t, name)
+		if !ok {
+			continue
+		}
+		m := render.Slack(a)
+		got, hint := len(m.AppendJSON(nil)), render.SizeHint(m)
+		if hint < got || hint > got*2 {
+			t.Errorf("%s: %d bytes, hint %d", name, got, hint)
+		}
+	}
+}

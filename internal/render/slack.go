@@ -251,5 +251,6 @@ func hasUnknownBefore(a alert.Alert) bool {
 // text is already escaped for Slack, and \u0026 for every & only makes the
 // payload longer and harder to read.
 func SlackJSON(a alert.Alert) ([]byte, error) {
-	return Slack(a).AppendJSON(make([]byte, 0, 4096)), nil
+	m := Slack(a)
+	return m.AppendJSON(make([]byte, 0, m.sizeHint())), nil
 }
