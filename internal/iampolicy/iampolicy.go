@@ -48,6 +48,15 @@ var ErrNotPolicy = errors.New("not a policy document")
 // object; a JSON string holding the policy (as IAM events carry
 // policyDocument) is accepted too.
 func Parse(data []byte) (*Policy, error) {
+	if p, ok := scanPolicy(data); ok {
+		return p, nil
+	}
+	return parse(data)
+}
+
+// parse is Parse with encoding/json: the reference scanPolicy follows, and
+// the path for everything scanPolicy leaves (errors included).
+func parse(data []byte) (*Policy, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) > 0 && data[0] == '"' {
 		var inner string

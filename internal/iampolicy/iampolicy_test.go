@@ -89,3 +89,48 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzScanPolicy holds the one-pass reader to encoding/json's: whatever
+// scanPolicy accepts, parse accepts and reads the same.
+func FuzzScanPolicy(f *testing.F) {
+	for _, s := range []string{
+		`{"Version":"2012-10-17","Statement":[{"Sid":"<!channel>","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}`,
+		`"{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\"*\"]},\"Condition\":{\"Bool\":{\"k\":[true,1,null]}}}}"`,
+		`{"Statement":[{"Sid":7,"NotPrincipal":{"AWS":"arn:aws:iam::1:root"},"NotAction":["a"],"NotResource":"r"}]}`,
+		`{"Statement":{"Sid":null,"Action":[],"Condition":{},"Principal":{"AWS":[null]}}}`,
+		`{"Statement":[{"Condition":{"StringEquals":{"aws:SourceVpce":"vpce-1","n":1.50}},"Condition":{}}]}`,
+		`{"statement":[{}]}`,
+		`{"Statement":[null]}`,
+		`{"Statement":[{"Sid":{"a":1},"Principal":"x"}]}`,
+		`"\"{\\\"Statement\\\":{}}\""`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, ok := scanPolicy(data)
+		if !ok {
+			return
+		}
+		want, err := parse(data)
+		if err != nil {
+			t.Fatalf("scanPolicy accepted %q, which parse rejects: %v", data, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("scanPolicy and parse disagree on %q:\n scan %+v\n json %+v", data, got, want)
+		}
+	})
+}
+
+// The recorded policies are read in one pass.
+func TestScanPolicyReadsRecordedPolicies(t *testing.T) {
+	for _, s := range []string{
+		`{"Version":"2012-10-17","Statement":[{"Sid":"Public","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*","Condition":{"IpAddress":{"aws:SourceIp":["203.0.113.0/24"]},"Bool":{"aws:SecureTransport":false}}}]}`,
+		`"{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"ec2.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"}}"`,
+	} {
+		got, ok := scanPolicy([]byte(s))
+		want, err := parse([]byte(s))
+		if !ok || err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: scan %+v (ok %v), parse %+v (%v)", s, got, ok, want, err)
+		}
+	}
+}

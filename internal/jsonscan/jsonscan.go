@@ -239,6 +239,17 @@ func (d *Decoder) Raw() ([]byte, bool) {
 	return d.data[start:d.pos], true
 }
 
+// Capture runs read, which must read one value, and returns that value's
+// bytes as Raw would.
+func (d *Decoder) Capture(read func() bool) ([]byte, bool) {
+	d.space()
+	start := d.pos
+	if !read() || !d.ok {
+		return nil, d.Fail()
+	}
+	return d.data[start:d.pos], true
+}
+
 // Skip reads and validates any value.
 func (d *Decoder) Skip() bool {
 	return d.skip(0)
