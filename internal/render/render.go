@@ -88,17 +88,25 @@ var schemes = []string{"https", "http", "ftp", "file", "mailto", "javascript", "
 func defang(s string) string {
 	var b strings.Builder
 	last := 0
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
+		j := strings.IndexAny(s[i:], ":wW")
+		if j < 0 {
+			break
+		}
+		i += j
 		switch {
 		case s[i] == ':' && endsWithScheme(s[:i]):
 			b.WriteString(s[last:i])
 			b.WriteString("[:]")
-			last = i + 1
-		case (s[i] == 'w' || s[i] == 'W') && len(s)-i >= 4 && strings.EqualFold(s[i:i+4], "www."):
+			i++
+			last = i
+		case s[i] != ':' && len(s)-i >= 4 && strings.EqualFold(s[i:i+4], "www."):
 			b.WriteString(s[last : i+3])
 			b.WriteString("[.]")
-			i += 3
-			last = i + 1
+			i += 4
+			last = i
+		default:
+			i++
 		}
 	}
 	if last == 0 {
@@ -109,6 +117,16 @@ func defang(s string) string {
 }
 
 func endsWithScheme(s string) bool {
+	if len(s) < 3 {
+		return false
+	}
+	// Every scheme ends in one of these letters; most colons (ARNs,
+	// times) follow none of them.
+	switch s[len(s)-1] | 0x20 {
+	case 's', 'p', 'e', 'a', 't', 'o', 'k':
+	default:
+		return false
+	}
 	for _, sc := range schemes {
 		if len(s) >= len(sc) && strings.EqualFold(s[len(s)-len(sc):], sc) {
 			return true
