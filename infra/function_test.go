@@ -44,7 +44,8 @@ func TestFunction(t *testing.T) {
 		}))
 	})
 
-	// The environment is exactly what config.Runtime.Env names, with the
+	// The environment is exactly what config.Runtime.Env names (and the
+	// collector's settings), with the
 	// topic's ARN as a reference, and settings that name trailwatch's own
 	// resources: the stacks' name prefixes, the Slack secret, and the
 	// topic, queue and table as CloudFormation will name them.
@@ -73,6 +74,9 @@ func TestFunction(t *testing.T) {
 		}
 	}
 	want[config.EnvSettings] = joinWithPlaceholders(env[config.EnvSettings], placeholders)
+	// The Go runtime's collector settings for a 128 MB function.
+	want["GOGC"] = "400"
+	want["GOMEMLIMIT"] = "96MiB"
 	for _, fn := range []*AlertFunction{s.stack.Function, s.stack.Digest, s.stack.Instance} {
 		if got := functionEnv(t, s.json, logicalID(t, s.stack.Stack, fn.Function)); !equalJSON(got, want) {
 			t.Errorf("environment = %v, want %v", got, want)
