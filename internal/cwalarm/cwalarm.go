@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/jsonerr"
+	"github.com/trailwatch/trailwatch/internal/jsonscan"
 )
 
 // DetailType and Source identify alarm state changes on EventBridge.
@@ -124,7 +125,15 @@ var timeLayouts = []string{"2006-01-02T15:04:05.000-0700", "2006-01-02T15:04:05-
 // UnmarshalJSON implements json.Unmarshaler.
 func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil || s == "" {
+	// The usual timestamp without a second decoder; anything else (what
+	// jsonscan leaves) is encoding/json's.
+	if d := jsonscan.New(b); !d.String(&s) || !d.End() {
+		s = ""
+		if err := json.Unmarshal(b, &s); err != nil {
+			return nil
+		}
+	}
+	if s == "" {
 		return nil
 	}
 	for _, l := range timeLayouts {
