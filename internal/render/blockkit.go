@@ -175,10 +175,31 @@ const hexDigits = "0123456789abcdef"
 // appendJSONString appends s as a JSON string exactly as encoding/json
 // does: invalid UTF-8 becomes \ufffd, U+2028 and U+2029 are escaped, and
 // with html so are <, > and &.
+// jsonSafe and jsonSafeHTML mark the bytes appendJSONString copies as they
+// are: printable ASCII but the quote and backslash (and, for HTML, <, >
+// and &).
+var jsonSafe, jsonSafeHTML = func() (plain, html [256]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		plain[b] = b != '"' && b != '\\'
+		html[b] = plain[b] && b != '<' && b != '>' && b != '&'
+	}
+	return plain, html
+}()
+
 func appendJSONString(dst []byte, s string, html bool) []byte {
 	dst = append(dst, '"')
+	safe := &jsonSafe
+	if html {
+		safe = &jsonSafeHTML
+	}
 	start := 0
 	for i := 0; i < len(s); {
+		for i < len(s) && safe[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		if b := s[i]; b < utf8.RuneSelf {
 			if b >= 0x20 && b != '"' && b != '\\' && (!html || (b != '<' && b != '>' && b != '&')) {
 				i++

@@ -43,3 +43,22 @@ func FuzzDefang(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSlackSafe: where slackSafe lets text through untouched, the full
+// escaping leaves it unchanged too.
+func FuzzSlackSafe(f *testing.F) {
+	for _, c := range append(defangCases, "Ask the owner: stop the key, then rotate it.", "a`b", "x&y", "tab\there", "ünï", "www") {
+		f.Add(c, 40)
+	}
+	f.Fuzz(func(t *testing.T, s string, max int) {
+		max = max%3000 + 1
+		if max < 1 {
+			max = -max + 1
+		}
+		if slackSafe(s, max) {
+			if full := escapeForSlack(s, max); full != s {
+				t.Fatalf("slackSafe(%q, %d), but the escaping gives %q", s, max, full)
+			}
+		}
+	})
+}

@@ -89,11 +89,12 @@ func defang(s string) string {
 	var b strings.Builder
 	last := 0
 	for i := 0; i < len(s); {
-		j := strings.IndexAny(s[i:], ":wW")
-		if j < 0 {
+		for i < len(s) && s[i] != ':' && s[i]|0x20 != 'w' {
+			i++
+		}
+		if i == len(s) {
 			break
 		}
-		i += j
 		switch {
 		case s[i] == ':' && endsWithScheme(s[:i]):
 			b.WriteString(s[last:i])

@@ -22,8 +22,49 @@ var (
 // max characters (plus "…"), counted after escaping, because Slack's limits
 // apply to what it receives.
 func slackEscape(s string, max int) string {
+	if slackSafe(s, max) {
+		return s // most values need nothing: no pass per step, no copy
+	}
+	return escapeForSlack(s, max)
+}
+
+// escapeForSlack is slackEscape's every step.
+func escapeForSlack(s string, max int) string {
 	return cutEscaped(slackEscaper.Replace(noBackticks(defang(Clean(s, max)))), max)
 }
+
+// slackSafe reports whether slackEscape would return s unchanged: printable
+// ASCII of at most max bytes, without &, <, >, backticks, URL schemes or
+// "www.". One pass, the common case for names, ARNs and runbooks.
+func slackSafe(s string, max int) bool {
+	if len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case slackUnsafe[c]:
+			return false
+		case c == ':':
+			if endsWithScheme(s[:i]) {
+				return false
+			}
+		case c|0x20 == 'w':
+			if len(s)-i >= 4 && strings.EqualFold(s[i:i+4], "www.") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// slackUnsafe marks the bytes slackSafe leaves to the full escaping:
+// control characters, non-ASCII, and Slack's and Markdown's specials.
+var slackUnsafe = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c < 0x20 || c >= 0x7f || c == '&' || c == '<' || c == '>' || c == '`'
+	}
+	return t
+}()
 
 // noBackticks swaps ` for U+02CB: outside our own code spans a backtick
 // could open a code block that swallows the rest of the message.
