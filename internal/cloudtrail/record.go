@@ -164,15 +164,21 @@ var ErrNotRecord = errors.New("not a cloudtrail record")
 // when a known field has the wrong type, or when the fields every record
 // carries (eventSource, eventName, eventTime) are missing.
 func Decode(data []byte) (*Record, error) {
+	return DecodeShared(append(json.RawMessage(nil), data...))
+}
+
+// DecodeShared is Decode for data the caller hands over: the record keeps
+// slices of it (Raw and the raw fields) instead of a copy, so data must not
+// change afterwards. event.Decode uses it: its Event keeps the same bytes.
+func DecodeShared(own []byte) (*Record, error) {
 	// One pass: eventTime is read as raw JSON beside the other fields and
 	// parsed here, so its error names the field. scanRecord reads the
 	// usual record without reflection; anything else, errors included, is
 	// encoding/json's.
-	own := append(json.RawMessage(nil), data...)
 	r, eventTime, ok := scanRecord(own)
 	if !ok {
 		var err error
-		if r, eventTime, err = unmarshalRecord(data); err != nil {
+		if r, eventTime, err = unmarshalRecord(own); err != nil {
 			return nil, err
 		}
 	}

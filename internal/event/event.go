@@ -150,7 +150,9 @@ func Decode(data []byte) (*Event, error) {
 		if len(env.Detail) == 0 || bytes.Equal(env.Detail, []byte("null")) {
 			return nil, fmt.Errorf("%w: %q event has no detail", ErrMalformed, env.DetailType)
 		}
-		rec, err := cloudtrail.Decode(env.Detail)
+		// The event keeps data (JSON, Envelope.Detail): the record may
+		// share it.
+		rec, err := cloudtrail.DecodeShared(env.Detail)
 		if err != nil {
 			return nil, fmt.Errorf("%w: detail: %w", ErrMalformed, err)
 		}
