@@ -15,11 +15,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/iampolicy"
+	"github.com/trailwatch/trailwatch/internal/jsonscan"
 )
 
 // Event sources of the services this group watches.
@@ -158,7 +160,13 @@ func decodeInto(raw []byte, v any) {
 	if paramValue(raw).Null() {
 		return
 	}
-	_ = json.Unmarshal(raw, v)
+	// One pass for the usual structures; whatever jsonscan leaves,
+	// encoding/json decodes from scratch (keeping what it read before an
+	// error, as it always did).
+	if !jsonscan.Fields(raw, v) {
+		reflect.ValueOf(v).Elem().SetZero()
+		_ = json.Unmarshal(raw, v)
+	}
 }
 
 // arnResourceName returns the part of an ARN after the resource type

@@ -14,6 +14,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/iampolicy"
+	"github.com/trailwatch/trailwatch/internal/jsonscan"
 )
 
 // Event sources of the identity detections.
@@ -34,19 +35,13 @@ const (
 // a list, a string, malformed JSON) reads as no members, so callers never
 // need to tell a missing field from an odd event.
 func identityFields(raw json.RawMessage) map[string]json.RawMessage {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
-		return nil
-	}
+	m, _ := jsonscan.Members(raw)
 	return m
 }
 
 // identityString is the string value of a member; other types read as "".
 func identityString(m map[string]json.RawMessage, key string) string {
-	var s string
-	if json.Unmarshal(m[key], &s) != nil {
-		return ""
-	}
+	s, _ := jsonscan.Text(m[key])
 	return s
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -165,57 +164,9 @@ func ec2Decode(raw json.RawMessage, v any) bool {
 	if len(raw) == 0 || raw[0] != '{' {
 		return false
 	}
-	if !scanRawFields(raw, v) {
-		reflect.ValueOf(v).Elem().SetZero()
-		_ = json.Unmarshal(raw, v)
-	}
+	decodeInto(raw, v)
 	return true
 }
-
-// scanRawFields is json.Unmarshal(raw, v) without its reflection on every
-// value, for v a pointer to a struct whose fields are all json.RawMessage
-// (as EC2's request structures are read here): one pass over raw, each
-// field a slice of it. It reports false, having perhaps set some fields,
-// for anything else, which ec2Decode then gives to encoding/json.
-func scanRawFields(raw []byte, v any) bool {
-	rv := reflect.ValueOf(v).Elem()
-	t := rv.Type()
-	if t.Kind() != reflect.Struct {
-		return false
-	}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); f.Type != rawMessageType || name == "" || name == "-" {
-			return false
-		}
-	}
-	d := jsonscan.New(raw)
-	d.Object(func(key []byte) bool {
-		for i := range t.NumField() {
-			if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name == string(key) {
-				value, ok := d.Raw()
-				*rv.Field(i).Addr().Interface().(*json.RawMessage) = value
-				return ok
-			}
-		}
-		// encoding/json would take a key that matches a field only
-		// case-insensitively.
-		for _, c := range key {
-			if c >= 0x80 {
-				return d.Fail()
-			}
-		}
-		for i := range t.NumField() {
-			if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); strings.EqualFold(name, string(key)) {
-				return d.Fail()
-			}
-		}
-		return d.Skip()
-	})
-	return d.End()
-}
-
-var rawMessageType = reflect.TypeFor[json.RawMessage]()
 
 // ec2DryRun reports whether the record answers a DryRun request: AWS
 // checked the caller's permissions and did nothing else, so there is no

@@ -14,6 +14,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/iampolicy"
+	"github.com/trailwatch/trailwatch/internal/jsonscan"
 )
 
 const (
@@ -35,11 +36,10 @@ const hiddenValue = "HIDDEN_DUE_TO_SECURITY_REASONS"
 // anything else (absent, null, numbers, objects), so decisions never fail on
 // a field of the wrong type.
 func jsonString(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) != nil || s == hiddenValue {
-		return ""
+	if s, ok := jsonscan.Text(raw); ok && s != hiddenValue {
+		return s
 	}
-	return s
+	return ""
 }
 
 // jsonBool reads a JSON boolean, or the strings "true" and "false", which
@@ -90,11 +90,10 @@ func jsonObjects(raw json.RawMessage) []json.RawMessage {
 // fields decodes a JSON object into its members; anything else decodes to
 // an empty map.
 func fields(raw json.RawMessage) map[string]json.RawMessage {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
-		return map[string]json.RawMessage{}
+	if m, ok := jsonscan.Members(raw); ok {
+		return m
 	}
-	return m
+	return map[string]json.RawMessage{}
 }
 
 // field returns the member of an object whose name matches key, ignoring

@@ -70,31 +70,13 @@ func (e *Event) RequestParams() map[string]json.RawMessage {
 	if !e.paramsRead {
 		e.paramsRead = true
 		if e.CloudTrail != nil {
-			e.params = members(e.CloudTrail.RequestParameters)
+			e.params, _ = jsonscan.Members(e.CloudTrail.RequestParameters)
 		}
 		if e.params == nil {
 			e.params = map[string]json.RawMessage{}
 		}
 	}
 	return e.params
-}
-
-// members returns the members of a JSON object, as encoding/json decodes
-// it into a map of raw values; nil when raw is not an object.
-func members(raw json.RawMessage) map[string]json.RawMessage {
-	d := jsonscan.New(raw)
-	m := map[string]json.RawMessage{}
-	d.Object(func(key []byte) bool {
-		v, ok := d.Raw()
-		m[string(key)] = v
-		return ok
-	})
-	if d.End() {
-		return m
-	}
-	m = nil
-	_ = json.Unmarshal(raw, &m)
-	return m
 }
 
 // Sentinel errors let callers tell bad input (log and skip) from other failures.

@@ -117,20 +117,3 @@ func agreeProbe(t *testing.T, in []byte) {
 		t.Fatalf("scanProbe and encoding/json disagree on %q: scan %+v, json %+v", in, got, want)
 	}
 }
-
-func FuzzMembers(f *testing.F) {
-	f.Add([]byte(`{"bucketName":"b","policy":{"Statement":[]},"x":null}`))
-	f.Add([]byte(`{"a":1,"a":2}`))
-	f.Add([]byte(`{"\u0061":1}`))
-	f.Add([]byte(`null`))
-	f.Add([]byte(`[1]`))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		var want map[string]json.RawMessage
-		if json.Unmarshal(in, &want) != nil {
-			want = nil
-		}
-		if got := members(in); !reflect.DeepEqual(got, want) {
-			t.Fatalf("members(%q) = %v, encoding/json %v", in, got, want)
-		}
-	})
-}

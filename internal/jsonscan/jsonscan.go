@@ -13,6 +13,8 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -429,4 +431,114 @@ func (d *Decoder) Unknown(key []byte, fields []string) bool {
 		}
 	}
 	return d.Skip()
+}
+
+// Text reads a JSON string as json.Unmarshal(raw, &s) does: ok is false
+// when encoding/json would fail. null reads as "".
+func Text(raw []byte) (s string, ok bool) {
+	if d := New(raw); d.String(&s) && d.End() {
+		return s, true
+	}
+	s = ""
+	err := json.Unmarshal(raw, &s)
+	return s, err == nil
+}
+
+// Members reads a JSON object's members as encoding/json decodes it into a
+// map[string]json.RawMessage: ok is false when encoding/json would fail
+// (not an object, broken JSON); null gives a nil map. Values are slices of
+// raw.
+func Members(raw []byte) (m map[string]json.RawMessage, ok bool) {
+	d := New(raw)
+	m = map[string]json.RawMessage{}
+	d.Object(func(key []byte) bool {
+		v, ok := d.Raw()
+		m[string(key)] = v
+		return ok
+	})
+	if d.End() {
+		return m, true
+	}
+	m = nil
+	err := json.Unmarshal(raw, &m)
+	return m, err == nil
+}
+
+var rawMessageType = reflect.TypeFor[json.RawMessage]()
+
+// Fields decodes raw into v, a pointer to a struct whose exported fields
+// are strings, bools and json.RawMessage values, each named by its json
+// tag, as json.Unmarshal(raw, v) would store them, raw values as slices of
+// raw. It reports false, having perhaps set some fields, for anything it
+// does not read exactly as encoding/json (other field types, a key that
+// matches a field only case-insensitively, a value of another type, broken
+// JSON): callers zero v and use encoding/json.
+func Fields(raw []byte, v any) bool {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return false
+	}
+	rv = rv.Elem()
+	t := rv.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name := tagName(f)
+		if f.Anonymous || name == "" || name == "-" || strings.Contains(f.Tag.Get("json"), ",string") {
+			return false
+		}
+		if f.Type != rawMessageType && f.Type.Kind() != reflect.String && f.Type.Kind() != reflect.Bool {
+			return false
+		}
+	}
+	d := New(raw)
+	d.Object(func(key []byte) bool {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() || tagName(f) != string(key) {
+				continue
+			}
+			switch fv := rv.Field(i); {
+			case f.Type == rawMessageType:
+				value, ok := d.Raw()
+				fv.SetBytes(value)
+				return ok
+			case f.Type.Kind() == reflect.String:
+				s := fv.String()
+				if !d.String(&s) {
+					return false
+				}
+				fv.SetString(s)
+				return true
+			default:
+				var b *bool
+				if !d.Bool(&b) {
+					return false
+				}
+				if b != nil {
+					fv.SetBool(*b)
+				}
+				return true
+			}
+		}
+		for _, c := range key {
+			if c >= utf8.RuneSelf {
+				return d.Fail()
+			}
+		}
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() && strings.EqualFold(tagName(f), string(key)) {
+				return d.Fail()
+			}
+		}
+		return d.Skip()
+	})
+	return d.End()
+}
+
+func tagName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return name
 }

@@ -2,6 +2,7 @@ package jsonscan_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -58,5 +59,65 @@ func TestStringReadsAsEncodingJSON(t *testing.T) {
 		if !d.String(&got) || !d.End() || got != want {
 			t.Errorf("String(%q) = %q (ok %v), encoding/json %q", in, got, d.OK(), want)
 		}
+	}
+}
+
+type fieldsTarget struct {
+	Name    string          `json:"name"`
+	Enabled bool            `json:"enabled,omitempty"`
+	Rule    json.RawMessage `json:"rule"`
+	Kebab   string          `json:"kebab-case"`
+}
+
+var fieldsSeeds = []string{
+	`{"name":"a","enabled":true,"rule":{"x":[1]},"kebab-case":"k"}`,
+	`{"name":null,"enabled":null,"rule":null}`,
+	`{"NAME":"folded"}`,
+	`{"name":1}`,
+	`{"enabled":"true"}`,
+	`{"other":{"name":"nested"},"name":"n","name":"last"}`,
+	`[]`,
+	`{"name":"a\u0062"}`,
+}
+
+// FuzzFields holds Fields, Members and Text to encoding/json.
+func FuzzFields(f *testing.F) {
+	for _, s := range fieldsSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var got fieldsTarget
+		if jsonscan.Fields(in, &got) {
+			var want fieldsTarget
+			if err := json.Unmarshal(in, &want); err != nil {
+				t.Fatalf("Fields read %q, which encoding/json rejects: %v", in, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("Fields and encoding/json disagree on %q:\n%+v\n%+v", in, got, want)
+			}
+		}
+		var want map[string]json.RawMessage
+		err := json.Unmarshal(in, &want)
+		if got, ok := jsonscan.Members(in); ok != (err == nil) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("Members(%q) = %v, %v; encoding/json %v, %v", in, got, ok, want, err)
+		}
+		var s string
+		err = json.Unmarshal(in, &s)
+		if got, ok := jsonscan.Text(in); ok != (err == nil) || got != s {
+			t.Fatalf("Text(%q) = %q, %v; encoding/json %q, %v", in, got, ok, s, err)
+		}
+	})
+}
+
+func TestFieldsLeavesOtherStructs(t *testing.T) {
+	var withInt struct {
+		N int `json:"n"`
+	}
+	if jsonscan.Fields([]byte(`{"n":1}`), &withInt) {
+		t.Error("a struct with an int field was read")
+	}
+	var target fieldsTarget
+	if jsonscan.Fields([]byte(`{"NAME":"x"}`), &target) {
+		t.Error("a key that matches only case-insensitively was read")
 	}
 }
