@@ -279,10 +279,14 @@ func BenchmarkProcess(b *testing.B) {
 		}
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
+			start, measured := processCPU()
 			for b.Loop() {
 				if err := h.Handle(context.Background(), payload); err != nil {
 					b.Fatal(err)
 				}
+			}
+			if end, ok := processCPU(); measured && ok {
+				b.ReportMetric(float64((end-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
 			}
 		})
 	}

@@ -108,11 +108,37 @@ func writeWrapped(b *strings.Builder, s string, width int, hard bool, head, tail
 	width = max(width, 20)
 	w := wrapper{b: b, head: head, tail: tail, pad1: pad1, pad2: pad2}
 	curLen := 0
-	for word := range strings.FieldsSeq(s) {
-		if !utf8.ValidString(word) {
-			word = string([]rune(word)) // as the runes of the word would be written
+	// ASCII text (most of it) is split on its bytes, a word's length its
+	// byte count; other text by strings.Fields, as Unicode spaces go.
+	ascii := isASCII(s)
+	var unicodeWords []string
+	if !ascii {
+		unicodeWords = strings.Fields(s)
+	}
+	for i, k := 0, 0; ; k++ {
+		var word string
+		var n int
+		if ascii {
+			for i < len(s) && asciiSpace[s[i]] {
+				i++
+			}
+			if i == len(s) {
+				break
+			}
+			j := i
+			for j < len(s) && !asciiSpace[s[j]] {
+				j++
+			}
+			word, n, i = s[i:j], j-i, j
+		} else {
+			if k == len(unicodeWords) {
+				break
+			}
+			if word = unicodeWords[k]; !utf8.ValidString(word) {
+				word = string([]rune(word)) // as the runes of the word would be written
+			}
+			n = utf8.RuneCountInString(word)
 		}
-		n := utf8.RuneCountInString(word)
 		for hard && n > 3*width {
 			if w.open {
 				w.end()
@@ -150,6 +176,18 @@ func writeWrapped(b *strings.Builder, s string, width int, hard bool, head, tail
 		}
 		w.end()
 	}
+}
+
+// asciiSpace marks the ASCII bytes unicode.IsSpace reports.
+var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // wrapper is the state of writeWrapped: how many lines were written and
