@@ -55,3 +55,21 @@ func TestEC2DecodeFoldedKey(t *testing.T) {
 		t.Errorf("ec2Decode did not fall back to encoding/json: %+v", rq)
 	}
 }
+
+// FuzzCompactJSON: skipping json.Compact for input without whitespace
+// gives what json.Compact gives.
+func FuzzCompactJSON(f *testing.F) {
+	for _, s := range []string{`{"a": [1, 2]}`, `{"a":"x y"}`, `{"a":"\" "}`, `{"a":"\\"} `, `[1,2]`, `{bad`, "{\"a\":\"\t\"}"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var buf bytes.Buffer
+		want := string(raw)
+		if json.Compact(&buf, raw) == nil {
+			want = buf.String()
+		}
+		if got := compactJSON(raw); got != want {
+			t.Fatalf("compactJSON(%q) = %q, json.Compact %q", raw, got, want)
+		}
+	})
+}

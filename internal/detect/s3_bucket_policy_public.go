@@ -100,7 +100,31 @@ func evaluateBucketPolicy(ev *event.Event, _ *Env) (Finding, bool) {
 		fmt.Sprintf("attach a policy to %s that lets everyone %s", b.label(), access)), true
 }
 
+// compact reports whether raw has no JSON whitespace outside its strings,
+// so json.Compact would change nothing.
+func compact(raw []byte) bool {
+	inString, escaped := false, false
+	for _, c := range raw {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
+}
+
 func compactJSON(raw []byte) string {
+	if compact(raw) {
+		// What json.Compact would return, valid or not (it would fail
+		// and leave raw as it is).
+		return string(raw)
+	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil {
 		return string(raw)
