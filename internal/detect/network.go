@@ -143,8 +143,8 @@ func ec2Items(raw json.RawMessage) []json.RawMessage {
 		}
 		return list
 	case '{':
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(raw, &obj) != nil || len(obj) == 0 {
+		obj, ok := jsonscan.Members(raw)
+		if !ok || len(obj) == 0 {
 			return nil
 		}
 		for k, v := range obj {

@@ -480,9 +480,14 @@ func Fields(raw []byte, v any) bool {
 	}
 	rv = rv.Elem()
 	t := rv.Type()
+	// The fields' JSON names, by index ("" for fields encoding/json
+	// ignores), on the stack for the usual small struct.
+	var buf [24]string
+	names := buf[:0]
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() {
+			names = append(names, "")
 			continue
 		}
 		name := tagName(f)
@@ -492,20 +497,20 @@ func Fields(raw []byte, v any) bool {
 		if f.Type != rawMessageType && f.Type.Kind() != reflect.String && f.Type.Kind() != reflect.Bool {
 			return false
 		}
+		names = append(names, name)
 	}
 	d := New(raw)
 	d.Object(func(key []byte) bool {
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if !f.IsExported() || tagName(f) != string(key) {
+		for i, name := range names {
+			if name == "" || name != string(key) {
 				continue
 			}
 			switch fv := rv.Field(i); {
-			case f.Type == rawMessageType:
+			case fv.Type() == rawMessageType:
 				value, ok := d.Raw()
 				fv.SetBytes(value)
 				return ok
-			case f.Type.Kind() == reflect.String:
+			case fv.Kind() == reflect.String:
 				s := fv.String()
 				if !d.String(&s) {
 					return false
@@ -528,8 +533,8 @@ func Fields(raw []byte, v any) bool {
 				return d.Fail()
 			}
 		}
-		for i := range t.NumField() {
-			if f := t.Field(i); f.IsExported() && strings.EqualFold(tagName(f), string(key)) {
+		for _, name := range names {
+			if name != "" && strings.EqualFold(name, string(key)) {
 				return d.Fail()
 			}
 		}
