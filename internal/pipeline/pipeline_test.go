@@ -1,7 +1,9 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -258,7 +260,12 @@ func BenchmarkProcess(b *testing.B) {
 	}
 	h := &pipeline.Handler{Pipeline: p}
 	for _, bc := range benchEvents {
-		raw := fixture.Read(b, bc.file)
+		// EventBridge delivers events without the fixtures' indentation.
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, fixture.Read(b, bc.file)); err != nil {
+			b.Fatal(err)
+		}
+		raw := compact.Bytes()
 		payload := raw
 		if bc.rule != "" {
 			if payload, err = event.ApplyRuleInputTemplate(event.RuleInputTemplate(bc.rule), raw); err != nil {
