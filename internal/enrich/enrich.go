@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -302,13 +301,6 @@ func sourceNote(src, vpce string) string {
 	return ""
 }
 
-var (
-	regionRe  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
-	eventIDRe = regexp.MustCompile(`^[0-9A-Za-z-]{1,64}$`)
-	bucketRe  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	iamNameRe = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
-)
-
 // consoleHost is the console's host name in the region's partition.
 func consoleHost(region string) string {
 	switch detect.Partition(region) {
@@ -323,26 +315,26 @@ func consoleHost(region string) string {
 // links builds console links from values that are checked against AWS's own
 // naming rules first, so attacker-chosen text never becomes part of a URL.
 func links(region, eventID string, res detect.Resource, who alert.Who) []alert.Link {
-	if !regionRe.MatchString(region) {
+	if !isRegion(region) {
 		return nil
 	}
 	host := consoleHost(region)
 	out := make([]alert.Link, 0, 3)
-	if eventIDRe.MatchString(eventID) {
+	if isEventID(eventID) {
 		out = append(out, alert.Link{Label: "CloudTrail event", URL: "https://" + region + "." + host + "/cloudtrailv2/home?region=" + region + "#/events/" + eventID})
 	}
 	switch {
-	case res.Type == "S3 bucket" && bucketRe.MatchString(res.Name):
+	case res.Type == "S3 bucket" && isBucketName(res.Name):
 		out = append(out, alert.Link{Label: "Bucket permissions", URL: "https://s3." + host + "/s3/buckets/" + url.PathEscape(res.Name) + "?region=" + region + "&tab=permissions"})
 	case res.Type == "AWS account":
 		out = append(out, alert.Link{Label: "Account Block Public Access", URL: "https://s3." + host + "/s3/settings?region=" + region})
 	}
 	if role := strings.TrimPrefix(who.Detail, "role "); who.Kind == "assumed role" && role != who.Detail {
-		if name, _, _ := strings.Cut(role, ","); iamNameRe.MatchString(name) {
+		if name, _, _ := strings.Cut(role, ","); isIAMName(name) {
 			out = append(out, alert.Link{Label: "Role", URL: "https://" + host + "/iam/home#/roles/details/" + url.PathEscape(name)})
 		}
 	}
-	if who.Kind == "IAM user" && iamNameRe.MatchString(who.Name) {
+	if who.Kind == "IAM user" && isIAMName(who.Name) {
 		out = append(out, alert.Link{Label: "IAM user", URL: "https://" + host + "/iam/home#/users/details/" + url.PathEscape(who.Name)})
 	}
 	if len(out) == 0 {

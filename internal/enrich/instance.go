@@ -34,9 +34,6 @@ const MaxQueryInstances = 5
 
 var (
 	queryInstanceRe = regexp.MustCompile(`\bi-[0-9a-f]{8,17}\b`)
-	instanceIDRe    = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
-	alarmNameRe     = regexp.MustCompile(`^[A-Za-z0-9 ._-]{1,255}$`)
-	findingIDRe     = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
 // computeAlert builds the alert for a CloudWatch alarm or a GuardDuty
@@ -292,28 +289,28 @@ func launchedBy(rec *cloudtrail.Record) string {
 // finding from values checked against AWS's naming rules first.
 func computeLinks(ev *event.Event, a *alert.Alert) []alert.Link {
 	region := a.Where.Region
-	if !regionRe.MatchString(region) {
+	if !isRegion(region) {
 		return nil
 	}
 	host := consoleHost(region)
 	var out []alert.Link
 	for i, in := range a.Instances {
-		if i == 3 || !instanceIDRe.MatchString(in.ID) {
+		if i == 3 || !isInstanceID(in.ID) {
 			break
 		}
 		out = append(out, alert.Link{Label: "Instance " + in.ID,
 			URL: fmt.Sprintf("https://%s.%s/ec2/home?region=%s#InstanceDetails:instanceId=%s", region, host, region, in.ID)})
 	}
-	if a.Alarm != nil && alarmNameRe.MatchString(a.Alarm.Name) {
+	if a.Alarm != nil && isAlarmName(a.Alarm.Name) {
 		out = append(out, alert.Link{Label: "Alarm and metric",
 			URL: fmt.Sprintf("https://%s.%s/cloudwatch/home?region=%s#alarmsV2:alarm/%s", region, host, region, url.PathEscape(a.Alarm.Name))})
 	}
-	if len(a.Instances) > 0 && instanceIDRe.MatchString(a.Instances[0].ID) {
+	if len(a.Instances) > 0 && isInstanceID(a.Instances[0].ID) {
 		out = append(out, alert.Link{Label: "CPU metric",
 			URL: fmt.Sprintf("https://%s.%s/cloudwatch/home?region=%s#metricsV2?graph=~(metrics~(~(~'AWS*2fEC2~'CPUUtilization~'InstanceId~'%s))~period~300~stat~'Average)",
 				region, host, region, a.Instances[0].ID)})
 	}
-	if g := ev.GuardDuty; g != nil && findingIDRe.MatchString(g.ID) {
+	if g := ev.GuardDuty; g != nil && isFindingID(g.ID) {
 		out = append(out, alert.Link{Label: "GuardDuty finding",
 			URL: fmt.Sprintf("https://%s.%s/guardduty/home?region=%s#/findings?macros=current&fId=%s", region, host, region, g.ID)})
 	}

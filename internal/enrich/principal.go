@@ -3,15 +3,11 @@ package enrich
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/alert"
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 )
-
-// ssoRole matches the roles IAM Identity Center creates for permission sets.
-var ssoRole = regexp.MustCompile(`^AWSReservedSSO_(.+)_[0-9a-f]{16}$`)
 
 // Principal says who made the call, in words a responder can act on.
 func Principal(rec *cloudtrail.Record) alert.Who {
@@ -34,10 +30,10 @@ func Principal(rec *cloudtrail.Record) alert.Who {
 		w.Kind = "IAM user"
 		w.Name = id.UserName
 	case "AssumedRole":
-		if m := ssoRole.FindStringSubmatch(issuer); m != nil {
+		if set, ok := ssoPermissionSet(issuer); ok {
 			w.Kind = "IAM Identity Center user"
 			w.Name = session
-			w.Detail = "permission set " + m[1]
+			w.Detail = "permission set " + set
 			if id.OnBehalfOf != nil && id.OnBehalfOf.UserID != "" {
 				w.Detail += ", identity store user " + id.OnBehalfOf.UserID
 			}
@@ -177,8 +173,6 @@ var clientMarkers = []struct {
 	{"AWSPowerShell", "AWS Tools for PowerShell", false},
 }
 
-var versionRe = regexp.MustCompile(`^[0-9][0-9A-Za-z.\-+]{0,30}`)
-
 // Client names the tool that made the call: the console, a CLI, an SDK or
 // an infrastructure tool, read from the user agent and the session.
 func Client(rec *cloudtrail.Record) string {
@@ -199,7 +193,7 @@ func Client(rec *cloudtrail.Record) string {
 		}
 		name := m.name
 		if m.version {
-			if v := versionRe.FindString(ua[i+len(m.marker):]); v != "" {
+			if v := versionPrefix(ua[i+len(m.marker):]); v != "" {
 				name += " " + v
 			}
 		}
@@ -217,15 +211,6 @@ func Client(rec *cloudtrail.Record) string {
 		return "not recorded"
 	}
 	return "unrecognized client"
-}
-
-var cliCommandRe = regexp.MustCompile(`md/command#([a-z0-9-]+)\.([a-z0-9-]+)`)
-
-func cliCommand(ua string) string {
-	if m := cliCommandRe.FindStringSubmatch(ua); m != nil {
-		return m[1] + " " + m[2]
-	}
-	return ""
 }
 
 func firstNonEmpty(vals ...string) string {
