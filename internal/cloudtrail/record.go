@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/jsonerr"
+	"github.com/trailwatch/trailwatch/internal/jsonscan"
 )
 
 // Record is one CloudTrail event record. See
@@ -251,7 +252,12 @@ func (r *Record) MFA() (used, known bool) {
 		var extra struct {
 			MFAUsed string `json:"MFAUsed"`
 		}
-		if json.Unmarshal(r.AdditionalEventData, &extra) == nil {
+		ok := jsonscan.Fields(r.AdditionalEventData, &extra)
+		if !ok {
+			extra.MFAUsed = ""
+			ok = json.Unmarshal(r.AdditionalEventData, &extra) == nil
+		}
+		if ok {
 			switch extra.MFAUsed {
 			case "Yes":
 				return true, true

@@ -57,7 +57,7 @@ func (p paramValue) Str() (s string, ok bool) {
 	if p.Null() {
 		return "", false
 	}
-	if json.Unmarshal(b, &s) == nil {
+	if s, ok := jsonscan.Text(b); ok {
 		return s, true
 	}
 	if b[0] == '{' || b[0] == '[' {

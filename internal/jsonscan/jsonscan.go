@@ -195,8 +195,12 @@ func (d *Decoder) String(p *string) bool {
 		*p = d.string(start, end)
 		return true
 	}
-	// Escapes or bytes that are not UTF-8: encoding/json's own unquoting,
-	// for its exact replacements.
+	if s, ok := unescape(d.data[start:end]); ok {
+		*p = s
+		return true
+	}
+	// \u escapes or bytes that are not UTF-8: encoding/json's own
+	// unquoting, for its exact replacements.
 	var s string
 	if err := json.Unmarshal(d.data[start-1:end+1], &s); err != nil {
 		return d.Fail()
@@ -355,6 +359,9 @@ func (d *Decoder) str() (start, end int, plain bool) {
 	plain = true
 	ascii := true
 	for {
+		for i < len(b) && strPlain[b[i]] {
+			i++
+		}
 		if i >= len(b) {
 			d.Fail()
 			return 0, 0, false
@@ -399,6 +406,50 @@ func (d *Decoder) str() (start, end int, plain bool) {
 	}
 }
 
+// unescape decodes string contents whose escapes are the two-character
+// ones (\" \\ \/ \b \f \n \r \t) in valid UTF-8, as encoding/json does;
+// ok is false for anything else (\u escapes, invalid UTF-8).
+func unescape(b []byte) (string, bool) {
+	if !utf8.Valid(b) {
+		return "", false
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		switch b[i] {
+		case '"', '\\', '/':
+			out = append(out, b[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		default:
+			return "", false
+		}
+	}
+	return string(out), true
+}
+
+// strPlain marks the bytes str passes over without a look: printable ASCII
+// but the quote and the backslash.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
@@ -436,8 +487,12 @@ func (d *Decoder) Unknown(key []byte, fields []string) bool {
 // Text reads a JSON string as json.Unmarshal(raw, &s) does: ok is false
 // when encoding/json would fail. null reads as "".
 func Text(raw []byte) (s string, ok bool) {
-	if d := New(raw); d.String(&s) && d.End() {
+	d := New(raw)
+	if d.String(&s) && d.End() {
 		return s, true
+	}
+	if d.pos = 0; d.Kind() != '"' {
+		return "", false // not a string, not null: encoding/json fails too
 	}
 	s = ""
 	err := json.Unmarshal(raw, &s)
@@ -450,6 +505,16 @@ func Text(raw []byte) (s string, ok bool) {
 // raw.
 func Members(raw []byte) (m map[string]json.RawMessage, ok bool) {
 	d := New(raw)
+	switch d.Kind() {
+	case 'n':
+		if d.Null() && d.End() {
+			return nil, true
+		}
+		return nil, false
+	case '{':
+	default:
+		return nil, false // not an object: encoding/json fails too
+	}
 	m = map[string]json.RawMessage{}
 	d.Object(func(key []byte) bool {
 		v, ok := d.Raw()
@@ -464,22 +529,34 @@ func Members(raw []byte) (m map[string]json.RawMessage, ok bool) {
 	return m, err == nil
 }
 
-var rawMessageType = reflect.TypeFor[json.RawMessage]()
+var (
+	rawMessageType  = reflect.TypeFor[json.RawMessage]()
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+)
 
-// Fields decodes raw into v, a pointer to a struct whose exported fields
-// are strings, bools and json.RawMessage values, each named by its json
-// tag, as json.Unmarshal(raw, v) would store them, raw values as slices of
-// raw. It reports false, having perhaps set some fields, for anything it
-// does not read exactly as encoding/json (other field types, a key that
-// matches a field only case-insensitively, a value of another type, broken
-// JSON): callers zero v and use encoding/json.
+// Fields decodes raw into v, a pointer to a struct, as json.Unmarshal(raw,
+// v) would. It reads structs whose exported fields, each named by its json
+// tag, are strings, bools, json.RawMessage values (slices of raw), types
+// whose pointer is a json.Unmarshaler (handed the value's bytes, as
+// encoding/json does) and structs of the same kinds. It reports false,
+// having perhaps set some fields, for anything it does not read exactly as
+// encoding/json (other field types, a key that matches a field only
+// case-insensitively, a value of another type, broken JSON): callers zero v
+// and use encoding/json.
 func Fields(raw []byte, v any) bool {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
 		return false
 	}
-	rv = rv.Elem()
+	d := New(raw)
+	return d.fields(rv.Elem(), 0) && d.End()
+}
+
+func (d *Decoder) fields(rv reflect.Value, depth int) bool {
 	t := rv.Type()
+	if depth > 8 {
+		return d.Fail()
+	}
 	// The fields' JSON names, by index ("" for fields encoding/json
 	// ignores), on the stack for the usual small struct.
 	var buf [24]string
@@ -492,41 +569,24 @@ func Fields(raw []byte, v any) bool {
 		}
 		name := tagName(f)
 		if f.Anonymous || name == "" || name == "-" || strings.Contains(f.Tag.Get("json"), ",string") {
-			return false
+			return d.Fail()
 		}
-		if f.Type != rawMessageType && f.Type.Kind() != reflect.String && f.Type.Kind() != reflect.Bool {
-			return false
+		switch {
+		case f.Type == rawMessageType, reflect.PointerTo(f.Type).Implements(unmarshalerType):
+		case f.Type.Implements(unmarshalerType):
+			return d.Fail() // a value receiver: leave it to encoding/json
+		case f.Type.Kind() == reflect.String, f.Type.Kind() == reflect.Bool, f.Type.Kind() == reflect.Struct:
+		default:
+			return d.Fail()
 		}
 		names = append(names, name)
 	}
-	d := New(raw)
-	d.Object(func(key []byte) bool {
+	return d.Object(func(key []byte) bool {
 		for i, name := range names {
 			if name == "" || name != string(key) {
 				continue
 			}
-			switch fv := rv.Field(i); {
-			case fv.Type() == rawMessageType:
-				value, ok := d.Raw()
-				fv.SetBytes(value)
-				return ok
-			case fv.Kind() == reflect.String:
-				s := fv.String()
-				if !d.String(&s) {
-					return false
-				}
-				fv.SetString(s)
-				return true
-			default:
-				var b *bool
-				if !d.Bool(&b) {
-					return false
-				}
-				if b != nil {
-					fv.SetBool(*b)
-				}
-				return true
-			}
+			return d.field(rv.Field(i), depth)
 		}
 		for _, c := range key {
 			if c >= utf8.RuneSelf {
@@ -540,7 +600,46 @@ func Fields(raw []byte, v any) bool {
 		}
 		return d.Skip()
 	})
-	return d.End()
+}
+
+// field reads one value into fv, a field of a kind fields accepted.
+func (d *Decoder) field(fv reflect.Value, depth int) bool {
+	switch {
+	case fv.Type() == rawMessageType:
+		value, ok := d.Raw()
+		fv.SetBytes(value)
+		return ok
+	case reflect.PointerTo(fv.Type()).Implements(unmarshalerType):
+		value, ok := d.Raw()
+		if !ok {
+			return false
+		}
+		if fv.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(value) != nil {
+			return d.Fail()
+		}
+		return true
+	case fv.Kind() == reflect.String:
+		s := fv.String()
+		if !d.String(&s) {
+			return false
+		}
+		fv.SetString(s)
+		return true
+	case fv.Kind() == reflect.Bool:
+		var b *bool
+		if !d.Bool(&b) {
+			return false
+		}
+		if b != nil {
+			fv.SetBool(*b)
+		}
+		return true
+	default: // a struct: null leaves it as it is
+		if d.Null() {
+			return true
+		}
+		return d.fields(fv, depth+1)
+	}
 }
 
 func tagName(f reflect.StructField) string {

@@ -1,7 +1,9 @@
 package jsonscan_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -67,6 +69,24 @@ type fieldsTarget struct {
 	Enabled bool            `json:"enabled,omitempty"`
 	Rule    json.RawMessage `json:"rule"`
 	Kebab   string          `json:"kebab-case"`
+	Custom  upper           `json:"custom"`
+	Nested  struct {
+		A string          `json:"a"`
+		R json.RawMessage `json:"r"`
+		U upper           `json:"u"`
+	} `json:"nested"`
+}
+
+// upper is a json.Unmarshaler that keeps the value in capitals and
+// refuses lists.
+type upper []byte
+
+func (u *upper) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '[' {
+		return errors.New("no lists")
+	}
+	*u = append((*u)[:0], bytes.ToUpper(b)...)
+	return nil
 }
 
 var fieldsSeeds = []string{
@@ -78,6 +98,11 @@ var fieldsSeeds = []string{
 	`{"other":{"name":"nested"},"name":"n","name":"last"}`,
 	`[]`,
 	`{"name":"a\u0062"}`,
+	`{"custom":"x","nested":{"a":"b","r":[1],"u":{"k":true}},"nested":null}`,
+	`{"custom":[1],"name":"after"}`,
+	`{"nested":{"A":"folded"}}`,
+	`{"nested":"not an object"}`,
+	`{"custom":null,"nested":{"u":null}}`,
 }
 
 // FuzzFields holds Fields, Members and Text to encoding/json.
