@@ -24,6 +24,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
+	"github.com/trailwatch/trailwatch/internal/render"
 	"github.com/trailwatch/trailwatch/internal/replay"
 	"github.com/trailwatch/trailwatch/internal/s3lookup"
 	"github.com/trailwatch/trailwatch/internal/state"
@@ -83,7 +84,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loa
 			fmt.Fprintf(stderr, "trailwatch replay: --slack-webhook: %v\n", err)
 			return exitUsage
 		}
-		channels = append(channels, pipeline.Slack{Poster: &deliver.Slack{Webhook: deliver.StaticWebhook(*webhook)}})
+		channels = append(channels, pipeline.Slack{Poster: &deliver.Slack{Webhook: deliver.StaticWebhook(*webhook)}, Static: render.NewStatic(catalog.All())})
 	}
 
 	enricher := &enrich.Enricher{Replay: true, Offline: "offline replay (--offline)"}

@@ -338,14 +338,19 @@ type SlackPoster interface {
 }
 
 // Slack is the Slack channel.
-type Slack struct{ Poster SlackPoster }
+type Slack struct {
+	Poster SlackPoster
+	// Static, when set, holds the catalog's prepared texts (see
+	// render.Static); nil renders them for each alert.
+	Static *render.Static
+}
 
 // Name implements Channel.
 func (Slack) Name() string { return "slack" }
 
 // Send renders the Block Kit payload and posts it.
 func (s Slack) Send(ctx context.Context, a alert.Alert) error {
-	payload, err := render.SlackJSON(a)
+	payload, err := s.Static.SlackJSON(a)
 	if err != nil {
 		return err
 	}
@@ -367,7 +372,11 @@ type EmailPublisher interface {
 }
 
 // Email is the email channel, through SNS.
-type Email struct{ Publisher EmailPublisher }
+type Email struct {
+	Publisher EmailPublisher
+	// Static is as in Slack.
+	Static *render.Static
+}
 
 // Name implements Channel.
 func (Email) Name() string { return "email" }
@@ -375,7 +384,7 @@ func (Email) Name() string { return "email" }
 // Send renders subject and body and publishes them with attributes that
 // subscription filter policies can use.
 func (e Email) Send(ctx context.Context, a alert.Alert) error {
-	m := render.RenderEmail(a)
+	m := e.Static.RenderEmail(a)
 	return e.Publisher.Publish(ctx, deliver.Email{
 		Subject: m.Subject,
 		Body:    m.Body,

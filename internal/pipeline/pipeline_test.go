@@ -22,6 +22,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/fixture"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
+	"github.com/trailwatch/trailwatch/internal/render"
 	"github.com/trailwatch/trailwatch/internal/state"
 	"github.com/trailwatch/trailwatch/internal/suppress"
 )
@@ -253,10 +254,11 @@ func BenchmarkProcess(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	static := render.NewStatic(c.All()) // as the functions render (internal/wire)
 	p := &pipeline.Pipeline{
 		Catalog:  c,
 		Enricher: &enrich.Enricher{Offline: "benchmark"},
-		Channels: []pipeline.Channel{pipeline.Slack{Poster: discard{}}, pipeline.Email{Publisher: discard{}}},
+		Channels: []pipeline.Channel{pipeline.Slack{Poster: discard{}, Static: static}, pipeline.Email{Publisher: discard{}, Static: static}},
 	}
 	h := &pipeline.Handler{Pipeline: p}
 	for _, bc := range benchEvents {

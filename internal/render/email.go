@@ -219,7 +219,9 @@ func (w *wrapper) end() {
 }
 
 // EmailBody is the plain-text body: who, what, when, where, what to do.
-func EmailBody(a alert.Alert) string {
+func EmailBody(a alert.Alert) string { return emailBody(a, nil) }
+
+func emailBody(a alert.Alert, st *Static) string {
 	var w bodyWriter
 	w.b.Grow(4096)
 	d := a.Primary.Detection
@@ -277,7 +279,7 @@ func EmailBody(a alert.Alert) string {
 	}
 
 	w.section("WHAT TO DO")
-	w.indented(emailText(a.Runbook, 2500), false)
+	w.b.WriteString(st.runbook(a).email)
 	if len(a.Links) > 0 {
 		w.section("LINKS")
 		for _, l := range a.Links {
@@ -315,8 +317,11 @@ func EmailBody(a alert.Alert) string {
 }
 
 // RenderEmail renders subject and body.
-func RenderEmail(a alert.Alert) Email {
-	return Email{Subject: Subject(a), Body: EmailBody(a)}
+func RenderEmail(a alert.Alert) Email { return (*Static)(nil).RenderEmail(a) }
+
+// RenderEmail is the package's RenderEmail with st's prepared texts.
+func (st *Static) RenderEmail(a alert.Alert) Email {
+	return Email{Subject: Subject(a), Body: emailBody(a, st)}
 }
 
 // Text renders the alert for a terminal: the subject line, then the body.

@@ -504,3 +504,39 @@ func TestSizeHint(t *testing.T) {
 		}
 	}
 }
+
+// Prepared texts render exactly what each alert's own rendering gives, and
+// an alert whose runbook is not its detection's gets its own.
+func TestStaticRendersTheSame(t *testing.T) {
+	c, err := builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := render.NewStatic(c.All())
+	n := 0
+	for _, name := range fixture.All(t) {
+		a, ok := alertFor(t, name)
+		if !ok {
+			continue
+		}
+		n++
+		for _, a := range []alert.Alert{a, withRunbook(a, "Changed: check `x` at https://example.com & <b>")} {
+			got, _ := st.SlackJSON(a)
+			want, _ := render.SlackJSON(a)
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s: Slack payload differs with prepared texts:\n%s\n%s", name, got, want)
+			}
+			if got, want := st.RenderEmail(a), render.RenderEmail(a); got != want {
+				t.Errorf("%s: email differs with prepared texts:\n%s\n%s", name, got.Body, want.Body)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no fixture raised an alert")
+	}
+}
+
+func withRunbook(a alert.Alert, runbook string) alert.Alert {
+	a.Runbook = runbook
+	return a
+}

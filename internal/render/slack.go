@@ -134,7 +134,9 @@ func section(t TextObject) Block { return Block{Type: "section", Text: &t} }
 func contextBlock(texts ...TextObject) Block { return Block{Type: "context", Texts: texts} }
 
 // Slack renders the alert as a Block Kit message.
-func Slack(a alert.Alert) SlackMessage {
+func Slack(a alert.Alert) SlackMessage { return slack(a, nil) }
+
+func slack(a alert.Alert, st *Static) SlackMessage {
 	d := a.Primary.Detection
 	name, rest := whoLine(a.Who)
 
@@ -215,7 +217,7 @@ func Slack(a alert.Alert) SlackMessage {
 		}
 		blocks = append(blocks, section(mrkdwn(bold(e.Label, 300)+"\n"+codeBlock(e.Text, maxEvidence))))
 	}
-	blocks = append(blocks, section(mrkdwn("*Runbook*\n"+slackEscape(a.Runbook, 2500))))
+	blocks = append(blocks, section(mrkdwn(st.runbook(a).slack)))
 	if len(a.Links) > 0 {
 		buttons := make([]Button, 0, len(a.Links))
 		for i, l := range a.Links {
@@ -291,7 +293,10 @@ func hasUnknownBefore(a alert.Alert) bool {
 // SlackJSON renders the webhook payload as JSON. HTML escaping is off: the
 // text is already escaped for Slack, and \u0026 for every & only makes the
 // payload longer and harder to read.
-func SlackJSON(a alert.Alert) ([]byte, error) {
-	m := Slack(a)
+func SlackJSON(a alert.Alert) ([]byte, error) { return (*Static)(nil).SlackJSON(a) }
+
+// SlackJSON is the package's SlackJSON with st's prepared texts.
+func (st *Static) SlackJSON(a alert.Alert) ([]byte, error) {
+	m := slack(a, st)
 	return m.AppendJSON(make([]byte, 0, m.sizeHint())), nil
 }

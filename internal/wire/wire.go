@@ -23,6 +23,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
+	"github.com/trailwatch/trailwatch/internal/render"
 	"github.com/trailwatch/trailwatch/internal/state"
 )
 
@@ -97,12 +98,13 @@ func base(rt config.Runtime, cfg aws.Config, log *slog.Logger) (Built, error) {
 		return Built{}, fmt.Errorf("catalog: %w", err)
 	}
 	var channels []pipeline.Channel
+	static := render.NewStatic(catalog.All())
 	if rt.SlackSecretName != "" {
 		webhook := deliver.NewSecretWebhook(secretsmanager.NewFromConfig(cfg), rt.SlackSecretName)
-		channels = append(channels, pipeline.Slack{Poster: &deliver.Slack{Webhook: webhook}})
+		channels = append(channels, pipeline.Slack{Poster: &deliver.Slack{Webhook: webhook}, Static: static})
 	}
 	if rt.TopicARN != "" {
-		channels = append(channels, pipeline.Email{Publisher: &deliver.SNS{Client: sns.NewFromConfig(cfg), TopicARN: rt.TopicARN}})
+		channels = append(channels, pipeline.Email{Publisher: &deliver.SNS{Client: sns.NewFromConfig(cfg), TopicARN: rt.TopicARN}, Static: static})
 	}
 	catalog, err = catalog.WithEnv(rt.Settings.Env)
 	if err != nil {
