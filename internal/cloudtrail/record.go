@@ -123,32 +123,15 @@ func ParseTime(raw json.RawMessage) (time.Time, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return time.Time{}, nil
 	}
-	s, ok := plainString(raw)
+	s, ok := jsonscan.Text(raw)
 	if !ok {
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return time.Time{}, fmt.Errorf("got JSON %s, want an RFC 3339 string", truncate(string(raw), 40))
-		}
+		return time.Time{}, fmt.Errorf("got JSON %s, want an RFC 3339 string", truncate(string(raw), 40))
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is not RFC 3339", truncate(s, 40))
 	}
 	return t, nil
-}
-
-// plainString reads a JSON string of printable ASCII without escapes, as
-// timestamps are, without a decoder; ok is false for anything else.
-func plainString(raw []byte) (string, bool) {
-	n := len(raw)
-	if n < 2 || raw[0] != '"' || raw[n-1] != '"' {
-		return "", false
-	}
-	for _, c := range raw[1 : n-1] {
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			return "", false
-		}
-	}
-	return string(raw[1 : n-1]), true
 }
 
 func truncate(s string, n int) string {

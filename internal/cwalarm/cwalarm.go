@@ -124,16 +124,8 @@ var timeLayouts = []string{"2006-01-02T15:04:05.000-0700", "2006-01-02T15:04:05-
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (t *Timestamp) UnmarshalJSON(b []byte) error {
-	var s string
-	// The usual timestamp without a second decoder; anything else (what
-	// jsonscan leaves) is encoding/json's.
-	if d := jsonscan.New(b); !d.String(&s) || !d.End() {
-		s = ""
-		if err := json.Unmarshal(b, &s); err != nil {
-			return nil
-		}
-	}
-	if s == "" {
+	s, ok := jsonscan.Text(b)
+	if !ok || s == "" {
 		return nil
 	}
 	for _, l := range timeLayouts {
