@@ -56,6 +56,28 @@ func alertFor(t testing.TB, name string) (alert.Alert, bool) {
 	return a, true
 }
 
+// fixtureAlert is a fixture's name and the alert it raises.
+type fixtureAlert struct {
+	name  string
+	alert alert.Alert
+}
+
+// alertingFixtures returns the alert of every fixture that raises one, in
+// fixture order; it fails the test when none does.
+func alertingFixtures(t testing.TB) []fixtureAlert {
+	t.Helper()
+	var out []fixtureAlert
+	for _, name := range fixture.All(t) {
+		if a, ok := alertFor(t, name); ok {
+			out = append(out, fixtureAlert{name, a})
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no fixture raised an alert")
+	}
+	return out
+}
+
 // withLiveAnswers is what the alert looks like when every look-up worked.
 func withLiveAnswers(a alert.Alert) alert.Alert {
 	a.Where.AccountAlias = "acme-prod"
@@ -210,13 +232,12 @@ var hostile = []string{"s3/put-bucket-public-access-block-hostile.json", "s3/put
 // invariants that keep event text harmless and the payload within Slack's
 // and SNS's limits.
 func TestEveryAlertIsInert(t *testing.T) {
-	n := 0
-	for _, name := range fixture.All(t) {
-		a, ok := alertFor(t, name)
-		if !ok {
-			continue
-		}
-		n++
+	alerts := alertingFixtures(t)
+	if n := len(alerts); n < 100 {
+		t.Errorf("only %d alerting fixtures rendered", n)
+	}
+	for _, fa := range alerts {
+		name, a := fa.name, fa.alert
 		payload, err := render.SlackJSON(a)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -228,9 +249,6 @@ func TestEveryAlertIsInert(t *testing.T) {
 		for _, p := range rendertest.EmailProblems(m.Subject, m.Body) {
 			t.Errorf("%s: email: %s", name, p)
 		}
-	}
-	if n < 100 {
-		t.Errorf("only %d alerting fixtures rendered", n)
 	}
 }
 
@@ -492,11 +510,8 @@ func FuzzDigest(f *testing.F) {
 // The size hint covers the rendered message, so rendering does not grow
 // its buffer, without reserving far more than it needs.
 func TestSizeHint(t *testing.T) {
-	for _, name := range fixture.All(t) {
-		a, ok := alertFor(t, name)
-		if !ok {
-			continue
-		}
+	for _, fa := range alertingFixtures(t) {
+		name, a := fa.name, fa.alert
 		m := render.Slack(a)
 		got, hint := len(m.AppendJSON(nil)), render.SizeHint(m)
 		if hint < got || hint > got*2 {
@@ -513,13 +528,8 @@ func TestStaticRendersTheSame(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := render.NewStatic(c.All())
-	n := 0
-	for _, name := range fixture.All(t) {
-		a, ok := alertFor(t, name)
-		if !ok {
-			continue
-		}
-		n++
+	for _, fa := range alertingFixtures(t) {
+		name, a := fa.name, fa.alert
 		for _, a := range []alert.Alert{a, withRunbook(a, "Changed: check `x` at https://example.com & <b>")} {
 			got, _ := st.SlackJSON(a)
 			want, _ := render.SlackJSON(a)
@@ -530,9 +540,6 @@ func TestStaticRendersTheSame(t *testing.T) {
 				t.Errorf("%s: email differs with prepared texts:\n%s\n%s", name, got.Body, want.Body)
 			}
 		}
-	}
-	if n == 0 {
-		t.Fatal("no fixture raised an alert")
 	}
 }
 
