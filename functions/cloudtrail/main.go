@@ -9,9 +9,7 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -26,17 +24,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/wire"
 )
 
-func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	h, err := setUp(context.Background(), os.Getenv, wire.Lambda, log)
-	if err != nil {
-		// Exiting fails the init; Lambda retries the event, then the
-		// on-failure destination keeps it.
-		log.Error("cannot start", "error", err)
-		os.Exit(1)
-	}
-	lambda.Start(h)
-}
+func main() { wire.Start(setUp) }
 
 // setUp builds the handler from the environment.
 func setUp(ctx context.Context, getenv func(string) string, load wire.LoadAWS, log *slog.Logger) (*pipeline.Handler, error) {

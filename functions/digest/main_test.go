@@ -20,6 +20,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/dynalite"
 	"github.com/trailwatch/trailwatch/internal/state"
+	"github.com/trailwatch/trailwatch/internal/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -108,7 +109,7 @@ func TestSetUpNeedsTheStateTable(t *testing.T) {
 			return "arn:aws:sns:eu-west-1:111122223333:alerts"
 		}
 		return ""
-	}, loadAWS, slog.New(slog.DiscardHandler))
+	}, wire.Lambda, slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), config.EnvStateTable) {
 		t.Fatalf("setUp without a table: %v", err)
 	}

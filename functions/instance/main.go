@@ -11,9 +11,7 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
@@ -25,15 +23,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/wire"
 )
 
-func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	h, err := setUp(context.Background(), os.Getenv, wire.Lambda, log)
-	if err != nil {
-		log.Error("cannot start", "error", err)
-		os.Exit(1)
-	}
-	lambda.Start(h)
-}
+func main() { wire.Start(setUp) }
 
 // setUp builds the handler from the environment.
 func setUp(ctx context.Context, getenv func(string) string, load wire.LoadAWS, log *slog.Logger) (*pipeline.Handler, error) {

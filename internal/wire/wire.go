@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -57,6 +58,21 @@ type LoadAWS func(ctx context.Context) (aws.Config, error)
 
 // Lambda loads the AWS configuration Lambda gives the function.
 func Lambda(context.Context) (aws.Config, error) { return AWSConfig(os.Getenv) }
+
+// Start is a function's main: it builds the handler from the process's
+// environment and the AWS configuration Lambda gives it, then hands it to
+// the Lambda runtime. A build error is logged and exits the process, which
+// fails the init: Lambda retries the event, then the on-failure destination
+// keeps it.
+func Start[H any](build func(ctx context.Context, getenv func(string) string, load LoadAWS, log *slog.Logger) (H, error)) {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	h, err := build(context.Background(), os.Getenv, Lambda, log)
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}
 
 // Handler builds an alerting function's handler from its environment
 // (getenv): the runtime configuration, the AWS configuration from load, and
