@@ -34,6 +34,14 @@ const (
 	// quarters of the function's memory, makes it collect harder before
 	// Lambda's limit is near.
 	functionGOGC = 400
+	// functionGOMAXPROCS is 1: Lambda gives a function CPU in proportion
+	// to its memory, a vCPU at 1,769 MB, so at 128 MB it has a small share
+	// of one, while the runtime sees two vCPUs and would otherwise run
+	// two Ps. A second P adds only thread hand-offs (futex wake-ups when
+	// a delivery goroutine starts and ends) and collector work competing
+	// for the same share; concurrent sends to Slack and SNS wait on the
+	// network, which one P serves as well.
+	functionGOMAXPROCS = 1
 )
 
 // AlertFunctionProps configures NewAlertFunction.
@@ -159,12 +167,13 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 	if err != nil {
 		panic(err)
 	}
-	environment := make(map[string]*string, len(env)+2)
+	environment := make(map[string]*string, len(env)+3)
 	for k, v := range env {
 		environment[k] = jsii.String(v)
 	}
 	environment["GOGC"] = jsii.String(strconv.Itoa(functionGOGC))
 	environment["GOMEMLIMIT"] = jsii.String(strconv.Itoa(functionMemoryMB*3/4) + "MiB")
+	environment["GOMAXPROCS"] = jsii.String(strconv.Itoa(functionGOMAXPROCS))
 
 	fn := awslambda.NewFunction(this, jsii.String("Function"), &awslambda.FunctionProps{
 		Description:   jsii.String(props.Description),

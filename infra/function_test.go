@@ -74,9 +74,10 @@ func TestFunction(t *testing.T) {
 		}
 	}
 	want[config.EnvSettings] = joinWithPlaceholders(env[config.EnvSettings], placeholders)
-	// The Go runtime's collector settings for a 128 MB function.
+	// The Go runtime's settings for a 128 MB function.
 	want["GOGC"] = "400"
 	want["GOMEMLIMIT"] = "96MiB"
+	want["GOMAXPROCS"] = "1"
 	for _, fn := range []*AlertFunction{s.stack.Function, s.stack.Digest, s.stack.Instance} {
 		if got := functionEnv(t, s.json, logicalID(t, s.stack.Stack, fn.Function)); !equalJSON(got, want) {
 			t.Errorf("environment = %v, want %v", got, want)

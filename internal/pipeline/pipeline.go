@@ -26,12 +26,22 @@ import (
 	"github.com/trailwatch/trailwatch/internal/suppress"
 )
 
-// Channel delivers a rendered alert somewhere.
+// Channel delivers alerts somewhere. Rendering and sending are apart:
+// every channel's message is rendered on the calling goroutine, which takes
+// microseconds, and only the sends, which wait on the network, run
+// concurrently.
 type Channel interface {
 	// Name is how logs and errors name the channel ("slack", "email").
 	Name() string
-	Send(ctx context.Context, a alert.Alert) error
-	SendDigest(ctx context.Context, d alert.Digest) error
+	// Render prepares the alert's message; it does no I/O.
+	Render(a alert.Alert) (Message, error)
+	// RenderDigest prepares a storm digest's message.
+	RenderDigest(d alert.Digest) (Message, error)
+}
+
+// Message is a rendered message, ready to send.
+type Message interface {
+	Send(ctx context.Context) error
 }
 
 // Ledger remembers deliveries, so an event EventBridge delivers twice, or
@@ -151,7 +161,7 @@ func (p *Pipeline) Process(ctx context.Context, ev *event.Event, rule string) (R
 		a.Notes = append(a.Notes, note)
 	}
 	res.Alert = &a
-	res.Delivered, res.AlreadyDelivered, err = p.deliver(ctx, deliveryKey(ev), func(ctx context.Context, ch Channel) error { return ch.Send(ctx, a) })
+	res.Delivered, res.AlreadyDelivered, err = p.deliver(ctx, deliveryKey(ev), func(ch Channel) (Message, error) { return ch.Render(a) })
 	log.Info("alert", "detection", primary, "severity", a.Severity.String(), "delivered", res.Delivered,
 		"already_delivered", res.AlreadyDelivered, "failed", err != nil)
 	return res, err
@@ -214,7 +224,7 @@ func deliveryKey(ev *event.Event) string {
 
 // SendDigest delivers the digest of a storm window to every channel.
 func (p *Pipeline) SendDigest(ctx context.Context, d alert.Digest, key string) ([]string, error) {
-	delivered, _, err := p.deliver(ctx, "digest#"+key, func(ctx context.Context, ch Channel) error { return ch.SendDigest(ctx, d) })
+	delivered, _, err := p.deliver(ctx, "digest#"+key, func(ch Channel) (Message, error) { return ch.RenderDigest(d) })
 	return delivered, err
 }
 
@@ -244,19 +254,25 @@ func (p *Pipeline) suppress(ev *event.Event, findings []detect.Finding, log *slo
 	return kept, silenced
 }
 
-// deliver sends to every channel concurrently: one failing channel must not
-// keep the alert from the others, and any failure is returned. With a
-// Ledger each channel is claimed first (skipped when it already has the
-// alert), marked done after a send and released after a failure, so
-// Lambda's retry resends exactly what failed.
-func (p *Pipeline) deliver(ctx context.Context, key string, send func(context.Context, Channel) error) (delivered, already []string, err error) {
+// deliver renders every channel's message, then sends them concurrently:
+// one failing channel must not keep the alert from the others, and any
+// failure is returned. With a Ledger each channel is claimed first
+// (skipped when it already has the alert), marked done after a send and
+// released after a failure, so Lambda's retry resends exactly what failed.
+func (p *Pipeline) deliver(ctx context.Context, key string, render func(Channel) (Message, error)) (delivered, already []string, err error) {
 	var (
 		mu   sync.Mutex
 		wg   sync.WaitGroup
 		errs []error
 	)
 	log := p.logger() // "key" is added where a line is logged: With costs every delivery
-	one := func(ch Channel) {
+	failed := func(ch Channel, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		errs = append(errs, channelError(ch.Name(), err))
+		log.Error("delivery failed", "key", key, "channel", ch.Name(), "error", err)
+	}
+	one := func(ch Channel, msg Message) {
 		var claim string
 		if p.Ledger != nil {
 			claim = "sent#" + key + "#" + ch.Name()
@@ -272,7 +288,7 @@ func (p *Pipeline) deliver(ctx context.Context, key string, send func(context.Co
 				return
 			}
 		}
-		err := send(ctx, ch)
+		err := msg.Send(ctx)
 		if p.Ledger != nil {
 			mark := p.Ledger.Done
 			if err != nil {
@@ -282,23 +298,36 @@ func (p *Pipeline) deliver(ctx context.Context, key string, send func(context.Co
 				log.Warn("delivery ledger not updated", "key", key, "channel", ch.Name(), "error", lerr)
 			}
 		}
-		mu.Lock()
-		defer mu.Unlock()
 		if err != nil {
-			errs = append(errs, channelError(ch.Name(), err))
-			log.Error("delivery failed", "key", key, "channel", ch.Name(), "error", err)
+			failed(ch, err)
 			return
 		}
+		mu.Lock()
 		delivered = append(delivered, ch.Name())
+		mu.Unlock()
 	}
-	// The last channel is sent from this goroutine, which already has the
-	// stack rendering needs; the others run beside it.
+	msgs := make([]Message, len(p.Channels))
 	for i, ch := range p.Channels {
-		if i == len(p.Channels)-1 {
-			one(ch)
-			break
+		msg, err := render(ch)
+		if err != nil {
+			failed(ch, fmt.Errorf("render: %w", err))
+			continue
 		}
-		wg.Go(func() { one(ch) })
+		msgs[i] = msg
+	}
+	// The last message is sent from this goroutine; the others beside it.
+	last := len(msgs) - 1
+	for last >= 0 && msgs[last] == nil {
+		last--
+	}
+	for i, msg := range msgs {
+		switch {
+		case msg == nil:
+		case i == last:
+			one(p.Channels[i], msg)
+		default:
+			wg.Go(func() { one(p.Channels[i], msg) })
+		}
 	}
 	wg.Wait()
 	slices.Sort(delivered)
@@ -348,23 +377,31 @@ type Slack struct {
 // Name implements Channel.
 func (Slack) Name() string { return "slack" }
 
-// Send renders the Block Kit payload and posts it.
-func (s Slack) Send(ctx context.Context, a alert.Alert) error {
+// Render renders the Block Kit payload.
+func (s Slack) Render(a alert.Alert) (Message, error) {
 	payload, err := s.Static.SlackJSON(a)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.Poster.Post(ctx, payload)
+	return slackMessage{s.Poster, payload}, nil
 }
 
-// SendDigest renders a storm digest and posts it.
-func (s Slack) SendDigest(ctx context.Context, d alert.Digest) error {
+// RenderDigest renders a storm digest.
+func (s Slack) RenderDigest(d alert.Digest) (Message, error) {
 	payload, err := render.DigestSlackJSON(d)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.Poster.Post(ctx, payload)
+	return slackMessage{s.Poster, payload}, nil
 }
+
+// slackMessage is a payload for a Slack poster.
+type slackMessage struct {
+	poster  SlackPoster
+	payload []byte
+}
+
+func (m slackMessage) Send(ctx context.Context) error { return m.poster.Post(ctx, m.payload) }
 
 // EmailPublisher publishes an email (deliver.SNS).
 type EmailPublisher interface {
@@ -381,24 +418,24 @@ type Email struct {
 // Name implements Channel.
 func (Email) Name() string { return "email" }
 
-// Send renders subject and body and publishes them with attributes that
-// subscription filter policies can use.
-func (e Email) Send(ctx context.Context, a alert.Alert) error {
+// Render renders subject and body, with attributes that subscription
+// filter policies can use.
+func (e Email) Render(a alert.Alert) (Message, error) {
 	m := e.Static.RenderEmail(a)
-	return e.Publisher.Publish(ctx, deliver.Email{
+	return emailMessage{e.Publisher, deliver.Email{
 		Subject: m.Subject,
 		Body:    m.Body,
 		Attributes: map[string]string{
 			"severity":  a.Severity.String(),
 			"detection": a.Primary.Detection.ID,
 		},
-	})
+	}}, nil
 }
 
-// SendDigest publishes a storm digest.
-func (e Email) SendDigest(ctx context.Context, d alert.Digest) error {
+// RenderDigest renders a storm digest.
+func (e Email) RenderDigest(d alert.Digest) (Message, error) {
 	m := render.DigestEmail(d)
-	return e.Publisher.Publish(ctx, deliver.Email{
+	return emailMessage{e.Publisher, deliver.Email{
 		Subject: m.Subject,
 		Body:    m.Body,
 		Attributes: map[string]string{
@@ -406,8 +443,16 @@ func (e Email) SendDigest(ctx context.Context, d alert.Digest) error {
 			"detection": d.Detection.ID,
 			"digest":    "true",
 		},
-	})
+	}}, nil
 }
+
+// emailMessage is an email for a publisher.
+type emailMessage struct {
+	publisher EmailPublisher
+	email     deliver.Email
+}
+
+func (m emailMessage) Send(ctx context.Context) error { return m.publisher.Publish(ctx, m.email) }
 
 var (
 	_ Channel = Slack{}

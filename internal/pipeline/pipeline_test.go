@@ -40,23 +40,32 @@ type recorder struct {
 }
 
 func (r *recorder) Name() string { return r.name }
-func (r *recorder) Send(_ context.Context, a alert.Alert) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.attempts++
-	if r.failures > 0 {
-		r.failures--
-		return errors.New("temporarily down")
-	}
-	r.sent = append(r.sent, a)
-	return r.err
+func (r *recorder) Render(a alert.Alert) (pipeline.Message, error) {
+	return sendFunc(func() error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.attempts++
+		if r.failures > 0 {
+			r.failures--
+			return errors.New("temporarily down")
+		}
+		r.sent = append(r.sent, a)
+		return r.err
+	}), nil
 }
-func (r *recorder) SendDigest(_ context.Context, d alert.Digest) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.digests = append(r.digests, d)
-	return r.err
+func (r *recorder) RenderDigest(d alert.Digest) (pipeline.Message, error) {
+	return sendFunc(func() error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.digests = append(r.digests, d)
+		return r.err
+	}), nil
 }
+
+// sendFunc is a message whose sending is a function.
+type sendFunc func() error
+
+func (f sendFunc) Send(context.Context) error { return f() }
 
 func newPipeline(t *testing.T, channels ...pipeline.Channel) *pipeline.Pipeline {
 	t.Helper()
@@ -442,9 +451,45 @@ func TestGuardDutyUpdatesAlertOnce(t *testing.T) {
 // failing is a channel whose sender already names itself in its errors.
 type failing struct{ name, msg string }
 
-func (f failing) Name() string                                   { return f.name }
-func (f failing) Send(context.Context, alert.Alert) error        { return errors.New(f.msg) }
-func (f failing) SendDigest(context.Context, alert.Digest) error { return errors.New(f.msg) }
+func (f failing) Name() string { return f.name }
+func (f failing) Render(alert.Alert) (pipeline.Message, error) {
+	return sendFunc(func() error { return errors.New(f.msg) }), nil
+}
+func (f failing) RenderDigest(alert.Digest) (pipeline.Message, error) {
+	return sendFunc(func() error { return errors.New(f.msg) }), nil
+}
+
+// unrenderable is a channel that cannot render anything.
+type unrenderable struct{}
+
+func (unrenderable) Name() string { return "slack" }
+func (unrenderable) Render(alert.Alert) (pipeline.Message, error) {
+	return nil, errors.New("payload too large")
+}
+func (unrenderable) RenderDigest(alert.Digest) (pipeline.Message, error) {
+	return nil, errors.New("payload too large")
+}
+
+// TestRenderFailureKeepsTheEvent: a channel that cannot render fails the
+// delivery without a claim in the ledger, so Lambda's retry tries it again,
+// and the other channels still send.
+func TestRenderFailureKeepsTheEvent(t *testing.T) {
+	emailCh := &recorder{name: "email"}
+	p := newPipeline(t, unrenderable{}, emailCh)
+	ledger := state.NewMemory()
+	p.Ledger = ledger
+	ev := decode(t, "s3/put-bucket-acl-canned-public-read-write.json")
+	res, err := p.Process(context.Background(), ev, "")
+	if !errors.Is(err, pipeline.ErrDelivery) || !strings.Contains(err.Error(), "slack: render: payload too large") {
+		t.Fatalf("error %v, want a delivery error naming the channel", err)
+	}
+	if !slices.Equal(res.Delivered, []string{"email"}) || len(emailCh.sent) != 1 {
+		t.Errorf("delivered %v, email sent %d; want the email sent", res.Delivered, len(emailCh.sent))
+	}
+	if ok, err := ledger.Claim(context.Background(), "sent#"+ev.CloudTrail.EventID+"#slack"); !ok || err != nil {
+		t.Errorf("the failed channel was claimed in the ledger (claim %v, %v)", ok, err)
+	}
+}
 
 // TestDeliveryErrorNamesChannelOnce: the error names each failed channel
 // once, whether or not its sender already did.
