@@ -13,6 +13,42 @@ import (
 // error. data must be the record's own copy: raw fields alias it.
 func scanRecord(data []byte) (r Record, eventTime json.RawMessage, ok bool) {
 	d := jsonscan.New(data)
+	r, eventTime = readRecord(d)
+	return r, eventTime, d.End()
+}
+
+// Scan reads the record at d's position, for a caller that reads the
+// document around it: event.Decode reads the envelope and its detail in
+// one pass. The value's bytes become the record's Raw and must not change.
+// Scan reports false, leaving d failed, whenever DecodeShared on those
+// bytes would not return this record (input jsonscan does not read
+// exactly, a bad eventTime, missing fields); the caller then decodes the
+// document again and the record with DecodeShared, which gives the error.
+func Scan(d *jsonscan.Decoder) (*Record, bool) {
+	var r Record
+	var eventTime json.RawMessage
+	raw, ok := d.Capture(func() bool {
+		r, eventTime = readRecord(d)
+		return d.OK()
+	})
+	if !ok {
+		return nil, false
+	}
+	t, err := ParseTime(eventTime)
+	if err != nil {
+		return nil, d.Fail()
+	}
+	r.EventTime = t
+	if r.validate() != nil {
+		return nil, d.Fail()
+	}
+	r.Raw = raw
+	return &r, true
+}
+
+// readRecord reads the record object at d's position; d.OK says whether
+// it could.
+func readRecord(d *jsonscan.Decoder) (r Record, eventTime json.RawMessage) {
 	resources := false
 	d.Object(func(key []byte) bool {
 		switch string(key) {
@@ -21,6 +57,7 @@ func scanRecord(data []byte) (r Record, eventTime json.RawMessage, ok bool) {
 		case "userIdentity":
 			return scanIdentity(d, &r.UserIdentity)
 		case "eventTime":
+			var ok bool
 			eventTime, ok = d.Raw()
 			return ok
 		case "eventSource":
@@ -100,7 +137,7 @@ func scanRecord(data []byte) (r Record, eventTime json.RawMessage, ok bool) {
 		}
 		return d.Unknown(key, recordKeys)
 	})
-	return r, eventTime, d.End()
+	return r, eventTime
 }
 
 var (

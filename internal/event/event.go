@@ -120,7 +120,7 @@ func Decode(data []byte) (*Event, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes, EventBridge's limit is %d", ErrTooLarge, len(data), MaxSize)
 	}
-	env, err := decodeEnvelope(data)
+	env, rec, err := decodeEnvelope(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: envelope: %w", ErrMalformed, err)
 	}
@@ -132,11 +132,12 @@ func Decode(data []byte) (*Event, error) {
 		if len(env.Detail) == 0 || bytes.Equal(env.Detail, []byte("null")) {
 			return nil, fmt.Errorf("%w: %q event has no detail", ErrMalformed, env.DetailType)
 		}
-		// The event keeps data (JSON, Envelope.Detail): the record may
-		// share it.
-		rec, err := cloudtrail.DecodeShared(env.Detail)
-		if err != nil {
-			return nil, fmt.Errorf("%w: detail: %w", ErrMalformed, err)
+		if rec == nil {
+			// The event keeps data (JSON, Envelope.Detail): the record
+			// may share it.
+			if rec, err = cloudtrail.DecodeShared(env.Detail); err != nil {
+				return nil, fmt.Errorf("%w: detail: %w", ErrMalformed, err)
+			}
 		}
 		ev.CloudTrail = rec
 		return ev, nil
@@ -160,22 +161,28 @@ func Decode(data []byte) (*Event, error) {
 
 // decodeEnvelope reads the envelope in one pass; "time" is read as raw JSON
 // and parsed here, so its error names the field. The detail stays a slice
-// of data. scanEnvelope reads the usual envelope without reflection;
-// anything else, errors included, is encoding/json's (unmarshalEnvelope).
-func decodeEnvelope(data []byte) (Envelope, error) {
-	env, rawTime, ok := scanEnvelope(data)
+// of data. scanEnvelope reads the usual envelope without reflection, and a
+// CloudTrail record in its detail in the same pass (rec, else nil: the
+// caller decodes the detail); anything else, errors included, is
+// encoding/json's (unmarshalEnvelope).
+func decodeEnvelope(data []byte) (env Envelope, rec *cloudtrail.Record, err error) {
+	env, rawTime, rec, ok := scanEnvelope(data, true)
 	if !ok {
-		var err error
+		// Perhaps only the record is beyond the scanner: DecodeShared
+		// then reads it with encoding/json.
+		env, rawTime, _, ok = scanEnvelope(data, false)
+	}
+	if !ok {
 		if env, rawTime, err = unmarshalEnvelope(data); err != nil {
-			return Envelope{}, err
+			return Envelope{}, nil, err
 		}
 	}
 	t, err := cloudtrail.ParseTime(rawTime)
 	if err != nil {
-		return Envelope{}, fmt.Errorf("field \"time\": %w", err)
+		return Envelope{}, nil, fmt.Errorf("field \"time\": %w", err)
 	}
 	env.Time = t
-	return env, nil
+	return env, rec, nil
 }
 
 func unmarshalEnvelope(data []byte) (Envelope, json.RawMessage, error) {
@@ -196,10 +203,21 @@ func unmarshalEnvelope(data []byte) (Envelope, json.RawMessage, error) {
 var envelopeKeys = []string{"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
 
 // scanEnvelope is unmarshalEnvelope without reflection, for the envelopes
-// jsonscan reads exactly; ok is false for the others.
-func scanEnvelope(data []byte) (env Envelope, rawTime json.RawMessage, ok bool) {
+// jsonscan reads exactly; ok is false for the others. With withRecord, a
+// detail that follows a CloudTrail detail-type (EventBridge writes
+// detail-type first) is read as the record in the same pass
+// (cloudtrail.Scan), and rec is what cloudtrail.DecodeShared would make of
+// env.Detail; rec is nil otherwise, or when a later detail-type member
+// replaces the one the record was read under.
+func scanEnvelope(data []byte, withRecord bool) (env Envelope, rawTime json.RawMessage, rec *cloudtrail.Record, ok bool) {
+	// The record's strings are most of the event's: they are cut from one
+	// copy of it. The envelope alone takes a few short strings.
 	d := jsonscan.NewSparse(data)
+	if withRecord {
+		d = jsonscan.New(data)
+	}
 	resources := false
+	recordType := ""
 	d.Object(func(key []byte) bool {
 		switch string(key) {
 		case "version":
@@ -237,12 +255,22 @@ func scanEnvelope(data []byte) (env Envelope, rawTime json.RawMessage, ok bool) 
 				return true
 			})
 		case "detail":
+			if withRecord && IsCloudTrail(env.DetailType) {
+				if rec, ok = cloudtrail.Scan(d); ok {
+					env.Detail, recordType = rec.Raw, env.DetailType
+				}
+				return ok
+			}
+			rec = nil
 			env.Detail, ok = d.Raw()
 			return ok
 		}
 		return d.Unknown(key, envelopeKeys)
 	})
-	return env, rawTime, d.End()
+	if rec != nil && env.DetailType != recordType {
+		rec = nil
+	}
+	return env, rawTime, rec, d.End()
 }
 
 // FromRecord wraps a raw CloudTrail record into the envelope EventBridge

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/fixture"
 )
 
@@ -25,11 +26,41 @@ var envelopeCases = []struct {
 	{"broken detail", `{"detail":{"a":}}`, false},
 }
 
+// recordCases are envelopes whose detail scanEnvelope reads as a CloudTrail
+// record (record) or leaves to cloudtrail.DecodeShared.
+var recordCases = []struct {
+	name, in string
+	record   bool
+}{
+	{"record", `{"detail-type":"AWS API Call via CloudTrail","source":"aws.s3","detail":` + minimalRecord + `}`, true},
+	{"detail before detail-type", `{"detail":` + minimalRecord + `,"detail-type":"AWS API Call via CloudTrail","source":"aws.s3"}`, false},
+	{"detail-type replaced", `{"detail-type":"AWS API Call via CloudTrail","detail":` + minimalRecord + `,"detail-type":"Other"}`, false},
+	{"detail-type replaced by another CloudTrail type", `{"detail-type":"AWS API Call via CloudTrail","detail":` + minimalRecord + `,"detail-type":"AWS Console Sign In via CloudTrail"}`, false},
+	{"detail replaced", `{"detail-type":"AWS API Call via CloudTrail","detail":` + minimalRecord + `,"detail":{"x":1}}`, false},
+	{"record replaced by a record", `{"detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"a","eventName":"B","eventTime":"2025-01-01T00:00:00Z"},"detail":` + minimalRecord + `}`, true},
+	{"not a record, then a record", `{"detail-type":"AWS API Call via CloudTrail","detail":{"x":1},"detail":` + minimalRecord + `}`, false},
+	{"record without eventName", `{"detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"s3.amazonaws.com","eventTime":"2026-01-01T00:00:00Z"}}`, false},
+	{"record with a bad eventTime", `{"detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"s3.amazonaws.com","eventName":"X","eventTime":"yesterday"}}`, false},
+	{"record with an escaped key", `{"detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"s3.amazonaws.com","eventNam\u0065":"X","eventTime":"2026-01-01T00:00:00Z"}}`, false},
+	{"null detail", `{"detail-type":"AWS API Call via CloudTrail","detail":null}`, false},
+}
+
+const minimalRecord = `{"eventSource":"s3.amazonaws.com","eventName":"PutBucketPolicy","eventTime":"2026-01-01T00:00:00Z","userIdentity":{"type":"Root"}}`
+
 func TestScanEnvelopeAgreesWithEncodingJSON(t *testing.T) {
 	for _, tc := range envelopeCases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, _, ok := scanEnvelope([]byte(tc.in)); ok != tc.ok {
+			if _, _, _, ok := scanEnvelope([]byte(tc.in), false); ok != tc.ok {
 				t.Errorf("ok = %v, want %v", ok, tc.ok)
+			}
+			agreeEnvelope(t, []byte(tc.in))
+		})
+	}
+	for _, tc := range recordCases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, rec, _ := scanEnvelope([]byte(tc.in), true)
+			if (rec != nil) != tc.record {
+				t.Errorf("record read: %v, want %v", rec != nil, tc.record)
 			}
 			agreeEnvelope(t, []byte(tc.in))
 		})
@@ -37,8 +68,12 @@ func TestScanEnvelopeAgreesWithEncodingJSON(t *testing.T) {
 	for _, name := range fixture.All(t) {
 		t.Run(name, func(t *testing.T) {
 			raw := fixture.Read(t, name)
-			if _, _, ok := scanEnvelope(raw); !ok {
+			env, _, rec, ok := scanEnvelope(raw, true)
+			if !ok {
 				t.Errorf("a recorded envelope is not read without reflection")
+			}
+			if IsCloudTrail(env.DetailType) && rec == nil {
+				t.Errorf("a recorded CloudTrail record is not read with its envelope")
 			}
 			agreeEnvelope(t, raw)
 		})
@@ -49,23 +84,43 @@ func FuzzScanEnvelope(f *testing.F) {
 	for _, tc := range envelopeCases {
 		f.Add([]byte(tc.in))
 	}
+	for _, tc := range recordCases {
+		f.Add([]byte(tc.in))
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		agreeEnvelope(t, in)
 	})
 }
 
+// agreeEnvelope holds scanEnvelope, without and with the record, to
+// encoding/json and cloudtrail.DecodeShared.
 func agreeEnvelope(t *testing.T, in []byte) {
 	t.Helper()
-	got, gotTime, ok := scanEnvelope(in)
-	if !ok {
-		return
-	}
-	want, wantTime, err := unmarshalEnvelope(in)
-	if err != nil {
-		t.Fatalf("scanEnvelope read input encoding/json rejects (%v): %q", err, in)
-	}
-	if !reflect.DeepEqual(got, want) || !bytes.Equal(gotTime, wantTime) || (gotTime == nil) != (wantTime == nil) {
-		t.Fatalf("scanEnvelope and encoding/json disagree on %q:\n scan %+v time %q\n json %+v time %q", in, got, gotTime, want, wantTime)
+	for _, withRecord := range []bool{false, true} {
+		got, gotTime, rec, ok := scanEnvelope(in, withRecord)
+		if !ok {
+			continue
+		}
+		want, wantTime, err := unmarshalEnvelope(in)
+		if err != nil {
+			t.Fatalf("scanEnvelope read input encoding/json rejects (%v): %q", err, in)
+		}
+		if !reflect.DeepEqual(got, want) || !bytes.Equal(gotTime, wantTime) || (gotTime == nil) != (wantTime == nil) {
+			t.Fatalf("scanEnvelope and encoding/json disagree on %q:\n scan %+v time %q\n json %+v time %q", in, got, gotTime, want, wantTime)
+		}
+		if rec == nil {
+			continue
+		}
+		if !withRecord || !IsCloudTrail(want.DetailType) {
+			t.Fatalf("scanEnvelope(%q, %v) read a record for detail type %q", in, withRecord, want.DetailType)
+		}
+		wantRec, err := cloudtrail.DecodeShared(want.Detail)
+		if err != nil {
+			t.Fatalf("scanEnvelope read a record DecodeShared rejects (%v): %q", err, in)
+		}
+		if !reflect.DeepEqual(rec, wantRec) {
+			t.Fatalf("scanEnvelope and DecodeShared disagree on the record of %q:\n scan %+v\n decode %+v", in, rec, wantRec)
+		}
 	}
 }
 

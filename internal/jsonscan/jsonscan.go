@@ -12,7 +12,9 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"reflect"
 	"strings"
 	"unicode/utf8"
@@ -359,9 +361,7 @@ func (d *Decoder) str() (start, end int, plain bool) {
 	plain = true
 	ascii := true
 	for {
-		for i < len(b) && strPlain[b[i]] {
-			i++
-		}
+		i = plainRun(b, i, ascii)
 		if i >= len(b) {
 			d.Fail()
 			return 0, 0, false
@@ -439,6 +439,38 @@ func unescape(b []byte) (string, bool) {
 		}
 	}
 	return string(out), true
+}
+
+// Bytes repeated in a word, for plainRun's word-at-a-time tests.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plainRun returns the index of the first byte from i on that str must
+// look at: a quote, a backslash, a control character, the end of b, or,
+// while ascii is true, a byte of a multi-byte UTF-8 sequence (once one is
+// seen the whole string is validated at its end instead). It tests eight
+// bytes at a time: (x - n*ones) &^ x & highs sets the high bit of each
+// byte below n (n <= 0x80) that has no borrow from a lower byte, so its
+// lowest set bit marks the first such byte exactly.
+func plainRun(b []byte, i int, ascii bool) int {
+	high := uint64(0)
+	if ascii {
+		high = highs
+	}
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		quote, backslash := x^(ones*'"'), x^(ones*'\\')
+		m := ((x-ones*0x20)&^x | (quote-ones)&^quote | (backslash-ones)&^backslash | x&high) & highs
+		if m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(b) && (strPlain[b[i]] || !ascii && b[i] >= utf8.RuneSelf) {
+		i++
+	}
+	return i
 }
 
 // strPlain marks the bytes str passes over without a look: printable ASCII
@@ -557,36 +589,30 @@ func (d *Decoder) fields(rv reflect.Value, depth int) bool {
 	if depth > 8 {
 		return d.Fail()
 	}
-	// The fields' JSON names, by index ("" for fields encoding/json
-	// ignores), on the stack for the usual small struct.
-	var buf [24]string
-	names := buf[:0]
+	// The fields' JSON names ("" for fields encoding/json ignores) and
+	// kinds, by index, on the stack for the usual small struct.
+	var nameBuf [24]string
+	var kindBuf [24]fieldKind
+	names, kinds := nameBuf[:0], kindBuf[:0]
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() {
-			names = append(names, "")
+			names, kinds = append(names, ""), append(kinds, unsupported)
 			continue
 		}
-		name := tagName(f)
-		if f.Anonymous || name == "" || name == "-" || strings.Contains(f.Tag.Get("json"), ",string") {
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		k := kindOf(f.Type)
+		if f.Anonymous || name == "" || name == "-" || strings.Contains(opts, "string") || k == unsupported {
 			return d.Fail()
 		}
-		switch {
-		case f.Type == rawMessageType, reflect.PointerTo(f.Type).Implements(unmarshalerType):
-		case f.Type.Implements(unmarshalerType):
-			return d.Fail() // a value receiver: leave it to encoding/json
-		case f.Type.Kind() == reflect.String, f.Type.Kind() == reflect.Bool, f.Type.Kind() == reflect.Struct:
-		default:
-			return d.Fail()
-		}
-		names = append(names, name)
+		names, kinds = append(names, name), append(kinds, k)
 	}
 	return d.Object(func(key []byte) bool {
 		for i, name := range names {
 			if name == "" || name != string(key) {
 				continue
 			}
-			return d.field(rv.Field(i), depth)
+			return d.field(rv.Field(i), kinds[i], depth)
 		}
 		for _, c := range key {
 			if c >= utf8.RuneSelf {
@@ -602,14 +628,52 @@ func (d *Decoder) fields(rv reflect.Value, depth int) bool {
 	})
 }
 
-// field reads one value into fv, a field of a kind fields accepted.
-func (d *Decoder) field(fv reflect.Value, depth int) bool {
+// fieldKind is how fields reads a struct field.
+type fieldKind uint8
+
+const (
+	unsupported      fieldKind = iota // left to encoding/json
+	rawField                          // json.RawMessage
+	unmarshalerField                  // its pointer is a json.Unmarshaler
+	stringField
+	boolField
+	structField
+)
+
+// kindOf classifies a field's type. A type of a package may have methods
+// (UnmarshalJSON on a value receiver is left to encoding/json); string and
+// bool themselves have none, so they skip the method look-up.
+func kindOf(t reflect.Type) fieldKind {
 	switch {
-	case fv.Type() == rawMessageType:
+	case t == rawMessageType:
+		return rawField
+	case t.PkgPath() == "" && t.Kind() == reflect.String:
+		return stringField
+	case t.PkgPath() == "" && t.Kind() == reflect.Bool:
+		return boolField
+	case reflect.PointerTo(t).Implements(unmarshalerType):
+		if t.Implements(unmarshalerType) {
+			return unsupported // a value receiver
+		}
+		return unmarshalerField
+	case t.Kind() == reflect.String:
+		return stringField
+	case t.Kind() == reflect.Bool:
+		return boolField
+	case t.Kind() == reflect.Struct:
+		return structField
+	}
+	return unsupported
+}
+
+// field reads one value into fv, a field of kind k.
+func (d *Decoder) field(fv reflect.Value, k fieldKind, depth int) bool {
+	switch k {
+	case rawField:
 		value, ok := d.Raw()
 		fv.SetBytes(value)
 		return ok
-	case reflect.PointerTo(fv.Type()).Implements(unmarshalerType):
+	case unmarshalerField:
 		value, ok := d.Raw()
 		if !ok {
 			return false
@@ -618,14 +682,14 @@ func (d *Decoder) field(fv reflect.Value, depth int) bool {
 			return d.Fail()
 		}
 		return true
-	case fv.Kind() == reflect.String:
+	case stringField:
 		s := fv.String()
 		if !d.String(&s) {
 			return false
 		}
 		fv.SetString(s)
 		return true
-	case fv.Kind() == reflect.Bool:
+	case boolField:
 		var b *bool
 		if !d.Bool(&b) {
 			return false
@@ -640,9 +704,4 @@ func (d *Decoder) field(fv reflect.Value, depth int) bool {
 		}
 		return d.fields(fv, depth+1)
 	}
-}
-
-func tagName(f reflect.StructField) string {
-	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-	return name
 }

@@ -145,4 +145,51 @@ func TestFieldsLeavesOtherStructs(t *testing.T) {
 	if jsonscan.Fields([]byte(`{"NAME":"x"}`), &target) {
 		t.Error("a key that matches only case-insensitively was read")
 	}
+	var quoted struct {
+		B bool `json:"b,string"`
+	}
+	if jsonscan.Fields([]byte(`{"b":"true"}`), &quoted) {
+		t.Error("a field with the string option was read")
+	}
+	var byValue struct {
+		V valueUnmarshaler `json:"v"`
+	}
+	if jsonscan.Fields([]byte(`{"v":"x"}`), &byValue) {
+		t.Error("a field whose UnmarshalJSON has a value receiver was read")
+	}
+}
+
+// valueUnmarshaler's UnmarshalJSON has a value receiver: it cannot keep
+// what it reads, and Fields leaves such types to encoding/json.
+type valueUnmarshaler string
+
+func (valueUnmarshaler) UnmarshalJSON([]byte) error { return nil }
+
+// TestStringEveryByteAtEveryOffset puts each byte value, alone and as the
+// lead of a two-byte UTF-8 sequence, at every offset of strings long enough
+// for the word-at-a-time scan and its tail, and holds String and Skip to
+// encoding/json.
+func TestStringEveryByteAtEveryOffset(t *testing.T) {
+	for n := range 20 {
+		for c := range 256 {
+			for _, tail := range []string{"", "\xa9", "é", "\\n", "é\"", "\x01"} {
+				in := `"` + strings.Repeat("a", n) + string(rune(0)) + tail + strings.Repeat("b", 19-n) + `"`
+				in = strings.Replace(in, "\x00", string([]byte{byte(c)}), 1)
+				var want string
+				wantErr := json.Unmarshal([]byte(in), &want)
+				var got string
+				d := jsonscan.New([]byte(in))
+				ok := d.String(&got) && d.End()
+				switch {
+				case ok && wantErr != nil:
+					t.Fatalf("String(%q) accepted what encoding/json rejects: %v", in, wantErr)
+				case ok && got != want:
+					t.Fatalf("String(%q) = %q, want %q", in, got, want)
+				}
+				if skip := jsonscan.New([]byte(in)); (skip.Skip() && skip.End()) != (wantErr == nil) {
+					t.Fatalf("Skip(%q) = %v, encoding/json error %v", in, !(wantErr == nil), wantErr)
+				}
+			}
+		}
+	}
 }
