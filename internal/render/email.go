@@ -20,7 +20,7 @@ type Email struct {
 
 // Subject is the email subject: severity and headline on one ASCII line.
 func Subject(a alert.Alert) string {
-	return asciiLine(fmt.Sprintf("[trailwatch] %s: %s", label(a), a.Title), MaxSubject)
+	return asciiLine("[trailwatch] "+label(a)+": "+a.Title, MaxSubject)
 }
 
 // asciiLine keeps printable ASCII only (everything else becomes '?') and
@@ -107,6 +107,18 @@ func spaces(n int) string {
 func writeWrapped(b *strings.Builder, s string, width int, hard bool, head, tail string, pad1, pad2 int) {
 	width = max(width, 20)
 	w := wrapper{b: b, head: head, tail: tail, pad1: pad1, pad2: pad2}
+	if oneLine(s, width) {
+		// Most values: one line as it is, no word to split.
+		w.begin()
+		b.WriteString(s)
+		w.end()
+		return
+	}
+	w.words(s, width, hard)
+}
+
+// words is writeWrapped for text that needs splitting into words.
+func (w *wrapper) words(s string, width int, hard bool) {
 	curLen := 0
 	// ASCII text (most of it) is split on its bytes, a word's length its
 	// byte count; other text by strings.Fields, as Unicode spaces go.
@@ -176,6 +188,22 @@ func writeWrapped(b *strings.Builder, s string, width int, hard bool, head, tail
 		}
 		w.end()
 	}
+}
+
+// oneLine reports whether writeWrapped would write s unchanged on one
+// line: printable ASCII of at most width bytes that starts and ends with a
+// word and has single spaces between words.
+func oneLine(s string, width int) bool {
+	if len(s) == 0 || len(s) > width || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == ' ' && s[i+1] == ' ' {
+			return false
+		}
+	}
+	return true
 }
 
 // asciiSpace marks the ASCII bytes unicode.IsSpace reports.
@@ -301,8 +329,8 @@ func emailBody(a alert.Alert, st *Static) string {
 	}
 	w.section("DETECTION")
 	w.field("ID", d.ID+" ("+d.Title+")")
-	if refs := references(d); len(refs) > 0 {
-		w.field("References", strings.Join(refs, "; "))
+	if refs := st.emailReferences(d, a); refs != "" {
+		w.field("References", refs)
 	}
 	for _, o := range a.Others {
 		w.field("Also matched", o.Detection.ID+" ("+o.Severity.String()+"): "+emailText(o.Headline, maxLine))

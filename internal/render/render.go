@@ -208,7 +208,7 @@ func changeText(c detect.Change) string {
 	if c.Before == "" {
 		return c.Setting + ": " + c.After
 	}
-	return fmt.Sprintf("%s: %s -> %s", c.Setting, c.Before, c.After)
+	return c.Setting + ": " + c.Before + " -> " + c.After
 }
 
 // whoLine is the principal in one line: name, kind and detail.

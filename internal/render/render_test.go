@@ -520,8 +520,9 @@ func TestSizeHint(t *testing.T) {
 	}
 }
 
-// Prepared texts render exactly what each alert's own rendering gives, and
-// an alert whose runbook is not its detection's gets its own.
+// Prepared texts render exactly what each alert's own rendering gives; an
+// alert whose runbook is not its detection's gets its own, and so does an
+// alert of a detection the texts were not prepared for.
 func TestStaticRendersTheSame(t *testing.T) {
 	c, err := builtin()
 	if err != nil {
@@ -530,7 +531,7 @@ func TestStaticRendersTheSame(t *testing.T) {
 	st := render.NewStatic(c.All())
 	for _, fa := range alertingFixtures(t) {
 		name, a := fa.name, fa.alert
-		for _, a := range []alert.Alert{a, withRunbook(a, "Changed: check `x` at https://example.com & <b>")} {
+		for _, a := range []alert.Alert{a, withRunbook(a, "Changed: check `x` at https://example.com & <b>"), withOwnDetection(a)} {
 			got, _ := st.SlackJSON(a)
 			want, _ := render.SlackJSON(a)
 			if !bytes.Equal(got, want) {
@@ -539,8 +540,20 @@ func TestStaticRendersTheSame(t *testing.T) {
 			if got, want := st.RenderEmail(a), render.RenderEmail(a); got != want {
 				t.Errorf("%s: email differs with prepared texts:\n%s\n%s", name, got.Body, want.Body)
 			}
+			if refs := a.Primary.Detection.CIS; slices.Equal(refs, []string{"9.9"}) && !bytes.Contains(got, []byte("CIS 9.9")) {
+				t.Errorf("%s: the alert's own detection's references are missing:\n%s", name, got)
+			}
 		}
 	}
+}
+
+// withOwnDetection gives the alert a copy of its detection with other
+// references, as another catalog could.
+func withOwnDetection(a alert.Alert) alert.Alert {
+	d := *a.Primary.Detection
+	d.CIS, d.MITRE = []string{"9.9"}, []string{"T1562.008"}
+	a.Primary.Detection = &d
+	return a
 }
 
 func withRunbook(a alert.Alert, runbook string) alert.Alert {

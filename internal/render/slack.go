@@ -226,16 +226,12 @@ func slack(a alert.Alert, st *Static) SlackMessage {
 		blocks = append(blocks, Block{Type: "actions", BlockID: "links", Buttons: buttons})
 	}
 
-	var ctx []string
-	ctx = append(ctx, "Detection "+code(d.ID, maxName))
-	for _, r := range references(d) {
-		ctx = append(ctx, slackEscape(r, maxName))
-	}
+	ctx := st.slackContext(d, a)
 	if a.EventID != "" {
-		ctx = append(ctx, "event "+code(a.EventID, maxName))
+		ctx += " · event " + code(a.EventID, maxName)
 	}
 	elems := make([]TextObject, 1, 5)
-	elems[0] = mrkdwn(strings.Join(ctx, " · "))
+	elems[0] = mrkdwn(ctx)
 	if a.Who.UserAgent != "" {
 		elems = append(elems, mrkdwn("User agent "+code(a.Who.UserAgent, maxUserAgent)))
 	}
@@ -257,17 +253,29 @@ func slack(a alert.Alert, st *Static) SlackMessage {
 	return SlackMessage{Text: slackSummary(a), Blocks: blocks}
 }
 
+// slackContext is the start of the context line: the detection's ID and
+// its references.
+func slackContext(d *detect.Detection) string {
+	ctx := "Detection " + code(d.ID, maxName)
+	for _, r := range references(d) {
+		ctx += " · " + slackEscape(r, maxName)
+	}
+	return ctx
+}
+
 // slackSummary is the top-level text: what Slack shows in notifications and
 // where blocks cannot be displayed. It names severity, event, resource,
 // principal, account and region.
 func slackSummary(a alert.Alert) string {
-	s := fmt.Sprintf("[%s] %s. By %s (%s) from %s in account %s, %s.",
-		label(a), a.Title, a.Who.Name, a.Who.Kind, a.Where.SourceIP, accountText(a.Where), a.Where.Region)
+	var s string
 	if isCompute(a) {
-		s = fmt.Sprintf("[%s] %s. Reported by %s in account %s, %s.", label(a), a.Title, a.Who.Name, accountText(a.Where), a.Where.Region)
+		s = "[" + label(a) + "] " + a.Title + ". Reported by " + a.Who.Name + " in account " + accountText(a.Where) + ", " + a.Where.Region + "."
 		if len(a.Instances) > 0 {
 			s += " Instance " + instanceTitle(a.Instances[0]) + "."
 		}
+	} else {
+		s = "[" + label(a) + "] " + a.Title + ". By " + a.Who.Name + " (" + a.Who.Kind + ") from " + a.Where.SourceIP +
+			" in account " + accountText(a.Where) + ", " + a.Where.Region + "."
 	}
 	return slackEscape(s, 1000)
 }

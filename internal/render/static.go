@@ -1,6 +1,8 @@
 package render
 
 import (
+	"strings"
+
 	"github.com/trailwatch/trailwatch/internal/alert"
 	"github.com/trailwatch/trailwatch/internal/detect"
 )
@@ -9,10 +11,23 @@ import (
 // made once for a catalog so that each alert does not redo it: the
 // runbook, escaped for Slack and wrapped for email (a runbook is several
 // hundred characters, and its escaping and wrapping were about a twentieth
-// of an event's work). It is read-only once made, and a nil *Static renders
-// everything for each alert.
+// of an event's work), and the detection's references (CIS controls and
+// ATT&CK techniques, whose "&" always takes Slack's full escaping). It is
+// read-only once made, and a nil *Static renders everything for each
+// alert.
 type Static struct {
-	byID map[string]runbookTexts
+	byID map[string]*detectionTexts
+}
+
+// detectionTexts are one detection's prepared texts.
+type detectionTexts struct {
+	detection *detect.Detection
+	runbook   runbookTexts
+	// slackContext starts the Slack message's context line: the
+	// detection's ID and references, escaped.
+	slackContext string
+	// emailReferences is the email's References field, "" for none.
+	emailReferences string
 }
 
 type runbookTexts struct {
@@ -21,22 +36,53 @@ type runbookTexts struct {
 
 // NewStatic prepares the texts of the detections.
 func NewStatic(ds []*detect.Detection) *Static {
-	st := &Static{byID: make(map[string]runbookTexts, len(ds))}
+	st := &Static{byID: make(map[string]*detectionTexts, len(ds))}
 	for _, d := range ds {
-		st.byID[d.ID] = renderRunbook(d.Runbook)
+		st.byID[d.ID] = &detectionTexts{
+			detection:       d,
+			runbook:         renderRunbook(d.Runbook),
+			slackContext:    slackContext(d),
+			emailReferences: strings.Join(references(d), "; "),
+		}
 	}
 	return st
+}
+
+// texts returns the prepared texts of the alert's detection, or nil when
+// there are none for it (no Static, or a detection it was not made for).
+func (st *Static) texts(a alert.Alert) *detectionTexts {
+	if st == nil || a.Primary.Detection == nil {
+		return nil
+	}
+	if t := st.byID[a.Primary.Detection.ID]; t != nil && t.detection == a.Primary.Detection {
+		return t
+	}
+	return nil
 }
 
 // runbook returns the alert's runbook texts: prepared when the alert
 // carries its detection's runbook unchanged, else rendered now.
 func (st *Static) runbook(a alert.Alert) runbookTexts {
-	if st != nil && a.Primary.Detection != nil {
-		if t, ok := st.byID[a.Primary.Detection.ID]; ok && t.source == a.Runbook {
-			return t
-		}
+	if t := st.texts(a); t != nil && t.runbook.source == a.Runbook {
+		return t.runbook
 	}
 	return renderRunbook(a.Runbook)
+}
+
+// slackContext returns the start of the Slack context line for d.
+func (st *Static) slackContext(d *detect.Detection, a alert.Alert) string {
+	if t := st.texts(a); t != nil {
+		return t.slackContext
+	}
+	return slackContext(d)
+}
+
+// emailReferences returns the email's References field for d.
+func (st *Static) emailReferences(d *detect.Detection, a alert.Alert) string {
+	if t := st.texts(a); t != nil {
+		return t.emailReferences
+	}
+	return strings.Join(references(d), "; ")
 }
 
 func renderRunbook(runbook string) runbookTexts {
