@@ -14,7 +14,6 @@ package detect
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -207,7 +206,7 @@ func countPhrase(n int, singular, plural string) string {
 
 // placePhrase names the region and account of an event for a headline.
 func placePhrase(rec *cloudtrail.Record) string {
-	return fmt.Sprintf("in %s of account %s", rec.AWSRegion, rec.Account())
+	return "in " + rec.AWSRegion + " of account " + rec.Account()
 }
 
 // arnRegion returns the region field of an ARN, or "" for anything else.

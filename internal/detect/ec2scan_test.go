@@ -17,6 +17,11 @@ var ec2ScanSeeds = []string{
 	`[{"a":1},{"b":2}]`,
 	`[]`,
 	`[1,]`,
+	`{"items":[{"a":1}],"Item":{"b":2}}`,
+	`{"ITEMS":null}`,
+	`{"x":1}`,
+	`{}`,
+	`{"item\u0073":[1]}`,
 }
 
 // FuzzEC2Decode holds ec2Decode's one-pass reading to encoding/json's.
@@ -42,6 +47,14 @@ func FuzzEC2Decode(f *testing.F) {
 			}
 			if got := ec2Items(in); !reflect.DeepEqual(got, want) {
 				t.Fatalf("ec2Items(%q) = %q, encoding/json %q", in, got, want)
+			}
+		}
+		// ec2Items reads an object's list member in one pass as
+		// encoding/json does.
+		if items, members, ok := ec2ItemsMember(in); ok {
+			wantItems, wantMembers, wantOK := ec2ItemsMemberJSON(bytes.TrimSpace(in))
+			if !wantOK || !bytes.Equal(items, wantItems) || (items == nil) != (wantItems == nil) || members != wantMembers {
+				t.Fatalf("ec2ItemsMember(%q) = %q, %d; encoding/json %q, %d, %v", in, items, members, wantItems, wantMembers, wantOK)
 			}
 		}
 	})

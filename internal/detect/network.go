@@ -3,7 +3,7 @@ package detect
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"io"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -143,18 +143,67 @@ func ec2Items(raw json.RawMessage) []json.RawMessage {
 		}
 		return list
 	case '{':
-		obj, ok := jsonscan.Members(raw)
-		if !ok || len(obj) == 0 {
-			return nil
+		items, members, ok := ec2ItemsMember(raw)
+		if !ok {
+			items, members, ok = ec2ItemsMemberJSON(raw)
 		}
-		for k, v := range obj {
-			if strings.EqualFold(k, "items") || strings.EqualFold(k, "item") {
-				return ec2Items(v)
-			}
+		switch {
+		case !ok || members == 0:
+			return nil
+		case items != nil:
+			return ec2Items(items)
 		}
 		return []json.RawMessage{raw}
 	}
 	return nil
+}
+
+// ec2ItemsMember reads an object in one pass for ec2Items: the value of
+// its "items" or "item" member (any case; the last one when several),
+// else nil, and how many members it has. ok is false for input jsonscan
+// leaves to encoding/json.
+func ec2ItemsMember(raw json.RawMessage) (items json.RawMessage, members int, ok bool) {
+	d := jsonscan.NewSparse(raw)
+	d.Object(func(key []byte) bool {
+		members++
+		if !bytes.EqualFold(key, []byte("items")) && !bytes.EqualFold(key, []byte("item")) {
+			return d.Skip()
+		}
+		items, ok = d.Raw()
+		return ok
+	})
+	return items, members, d.End()
+}
+
+// ec2ItemsMemberJSON is ec2ItemsMember by encoding/json, for what jsonscan
+// leaves (escaped keys, broken JSON); ok is false when raw is not one
+// valid JSON object.
+func ec2ItemsMemberJSON(raw json.RawMessage) (items json.RawMessage, members int, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, 0, false
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, 0, false
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, 0, false
+		}
+		members++
+		if k, _ := key.(string); strings.EqualFold(k, "items") || strings.EqualFold(k, "item") {
+			items = v
+		}
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return nil, 0, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, 0, false
+	}
+	return items, members, true
 }
 
 // ec2Decode fills v from raw as far as it can. It reports whether raw was a
@@ -282,9 +331,9 @@ func (r netPorts) String() string {
 	case r == netAllPorts:
 		return "all ports"
 	case r.From == r.To:
-		return fmt.Sprintf("port %d", r.From)
+		return "port " + strconv.Itoa(r.From)
 	}
-	return fmt.Sprintf("ports %d-%d", r.From, r.To)
+	return "ports " + strconv.Itoa(r.From) + "-" + strconv.Itoa(r.To)
 }
 
 // netAdminPorts are the remote administration ports the CIS benchmark and
@@ -340,7 +389,7 @@ func netTraffic(p netProtocol, ports netPorts) string {
 	case p == "all":
 		return "all traffic"
 	case p.hasPorts():
-		return fmt.Sprintf("%s %s", p, ports)
+		return string(p) + " " + ports.String()
 	case p == "icmp" || p == "icmpv6":
 		return string(p)
 	}
@@ -377,7 +426,7 @@ func (r sgRule) String() string {
 	if len(r.Sources) > 0 {
 		srcs = strings.Join(r.Sources, ", ")
 	}
-	return fmt.Sprintf("%s %s %s", netTraffic(r.Protocol, r.Ports), prep, srcs)
+	return netTraffic(r.Protocol, r.Ports) + " " + prep + " " + srcs
 }
 
 // sgRequest is what CloudTrail records of the security group APIs.
@@ -654,5 +703,5 @@ func (r naclRule) String() string {
 	if len(r.Sources) > 0 {
 		srcs = strings.Join(r.Sources, ", ")
 	}
-	return fmt.Sprintf("%s %s %s %s", action, netTraffic(r.Protocol, r.Ports), prep, srcs)
+	return action + " " + netTraffic(r.Protocol, r.Ports) + " " + prep + " " + srcs
 }

@@ -9,7 +9,7 @@ import (
 
 // partitionARN builds an ARN in the partition of the region.
 func partitionARN(region, service, arnRegion, account, resource string) string {
-	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", Partition(region), service, arnRegion, account, resource)
+	return "arn:" + Partition(region) + ":" + service + ":" + arnRegion + ":" + account + ":" + resource
 }
 
 // Partition returns the AWS partition of a region.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/event"
@@ -82,22 +83,22 @@ func evaluateBucketPolicy(ev *event.Event, _ *Env) (Finding, bool) {
 	f.Severity = exposureSeverity(access)
 	var where []string
 	for _, st := range verdict.Public {
-		label := fmt.Sprintf("Statement %d", st.Index)
+		label := "Statement " + strconv.Itoa(st.Index)
 		if st.Statement.Sid != "" {
-			label += fmt.Sprintf(" (Sid %s)", st.Statement.Sid)
+			label += " (Sid " + st.Statement.Sid + ")"
 		}
 		where = append(where, label)
 		// The label stays free of policy text (the Sid is attacker-chosen):
 		// renderers show labels as headings, texts as quoted excerpts.
 		f.Evidence = append(f.Evidence, Evidence{
-			Label: fmt.Sprintf("Statement %d grants %s to everyone: %s", st.Index, st.Access, st.Why),
+			Label: "Statement " + strconv.Itoa(st.Index) + " grants " + st.Access.String() + " to everyone: " + st.Why,
 			Text:  compactJSON(st.Statement.Raw),
 		})
 	}
-	f.Changes = []Change{{Setting: "Bucket policy", After: fmt.Sprintf("public: %s lets everyone %s", strings.Join(where, ", "), access)}}
+	f.Changes = []Change{{Setting: "Bucket policy", After: "public: " + strings.Join(where, ", ") + " lets everyone " + access.String()}}
 	return outcome(f, rec,
-		fmt.Sprintf("Policy of %s lets everyone %s", b.label(), access),
-		fmt.Sprintf("attach a policy to %s that lets everyone %s", b.label(), access)), true
+		"Policy of "+b.label()+" lets everyone "+access.String(),
+		"attach a policy to "+b.label()+" that lets everyone "+access.String()), true
 }
 
 // compact reports whether raw has no JSON whitespace outside its strings,

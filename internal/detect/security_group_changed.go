@@ -3,6 +3,7 @@ package detect
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/event"
@@ -112,7 +113,7 @@ func evaluateSecurityGroup(ev *event.Event, _ *Env) (Finding, bool) {
 	}
 	group := "security group " + ec2OrUnknown(name, "group")
 	if groupID != "" && groupName != "" && groupName != groupID {
-		group = fmt.Sprintf("security group %s (%s)", groupID, groupName)
+		group = "security group " + groupID + " (" + groupName + ")"
 	}
 	f := Finding{Severity: SeverityLow, Resource: ec2Resource(rec, "EC2 security group", "security-group", groupID)}
 	if groupID == "" {
@@ -163,30 +164,33 @@ func evaluateSecurityGroup(ev *event.Event, _ *Env) (Finding, bool) {
 	}
 
 	r := rules[worst]
+	rule := r.String()
 	more := ""
 	if n := len(rules) - 1; n == 1 {
 		more = " (and 1 more rule)"
 	} else if n > 1 {
-		more = fmt.Sprintf(" (and %d more rules)", n)
+		more = " (and " + strconv.Itoa(n) + " more rules)"
 	}
 	var done, tried string
 	switch {
 	case verb == "remove":
-		done = fmt.Sprintf("%s rule removed from %s: %s%s", ec2UpperFirst(r.Direction), group, r, more)
-		tried = fmt.Sprintf("remove %s rule %s from %s", r.Direction, r, group)
+		done = ec2UpperFirst(r.Direction) + " rule removed from " + group + ": " + rule + more
+		tried = "remove " + r.Direction + " rule " + rule + " from " + group
 	case r.exposure() != netReachNone && r.Direction != "outbound":
 		dir := "inbound "
 		if r.Direction == "" {
 			dir = ""
 		}
-		done = fmt.Sprintf("%s opens %s to the internet: %s%s%s", ec2UpperFirst(group), netReachWords(r.exposure()), dir, r, more)
-		tried = fmt.Sprintf("open %s on %s to the internet (%s)", netReachWords(r.exposure()), group, r)
+		reach := netReachWords(r.exposure())
+		done = ec2UpperFirst(group) + " opens " + reach + " to the internet: " + dir + rule + more
+		tried = "open " + reach + " on " + group + " to the internet (" + rule + ")"
 	case verb == "modify":
-		done = fmt.Sprintf("Rule %s of %s changed to %s%s", ec2OrUnknown(r.RuleID, "rule"), group, r, more)
-		tried = fmt.Sprintf("change rule %s of %s to %s", ec2OrUnknown(r.RuleID, "rule"), group, r)
+		id := ec2OrUnknown(r.RuleID, "rule")
+		done = "Rule " + id + " of " + group + " changed to " + rule + more
+		tried = "change rule " + id + " of " + group + " to " + rule
 	default:
-		done = fmt.Sprintf("%s now allows %s %s%s", ec2UpperFirst(group), r.Direction, r, more)
-		tried = fmt.Sprintf("allow %s %s on %s", r.Direction, r, group)
+		done = ec2UpperFirst(group) + " now allows " + r.Direction + " " + rule + more
+		tried = "allow " + r.Direction + " " + rule + " on " + group
 	}
 	return outcome(f, rec, done, tried), true
 }
