@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -21,50 +22,57 @@ func digestWindow(d alert.Digest) string {
 }
 
 func digestTitle(d alert.Digest) string {
-	return fmt.Sprintf("%d more: %s", d.Repeats, d.Detection.Title)
+	return strconv.Itoa(d.Repeats) + " more: " + d.Detection.Title
 }
 
-// DigestSlack renders a storm digest as a Block Kit message.
-func DigestSlack(d alert.Digest) SlackMessage {
-	var blocks []Block
-	blocks = append(blocks, header(plainText(fmt.Sprintf("%s digest: %s", severityLabel(d.Severity), digestTitle(d)), 150)))
-	intro := fmt.Sprintf("%s %s triggered %s %d more times from %s in account %s, %s. The first was alerted; "+
-		"the repeats were held back so one principal cannot flood this channel.",
-		severityEmoji(d.Severity), code(d.Principal, maxName), code(d.Detection.ID, maxName), d.Repeats,
-		slackEscape(digestWindow(d), maxLine), code(d.AccountID, maxName), code(d.Region, maxName))
-	blocks = append(blocks, section(mrkdwn(intro)))
+// DigestSlackJSON renders a storm digest's webhook payload.
+func DigestSlackJSON(d alert.Digest) ([]byte, error) {
+	text := slackEscape("["+severityLabel(d.Severity)+" digest] "+digestTitle(d)+" by "+d.Principal+
+		" in account "+d.AccountID+", "+d.Region+".", 1000)
+	w := newSlackWriter(1500+2*len(text)+min(len(d.Occurrences), maxDigestLines)*300, text)
+	w.header(severityLabel(d.Severity)+" digest: "+digestTitle(d), 150)
+	w.section()
+	w.lit(severityEmoji(d.Severity) + " ")
+	w.code(d.Principal, maxName)
+	w.lit(" triggered ")
+	w.code(d.Detection.ID, maxName)
+	w.lit(" " + strconv.Itoa(d.Repeats) + " more times from ")
+	w.esc(digestWindow(d), maxLine)
+	w.lit(" in account ")
+	w.code(d.AccountID, maxName)
+	w.lit(", ")
+	w.code(d.Region, maxName)
+	w.lit(". The first was alerted; the repeats were held back so one principal cannot flood this channel.")
+	w.endSection()
 	if len(d.Occurrences) > 0 {
 		// Whole lines only: cutting the block's text could split a code
 		// span and leave a backtick open.
-		var b strings.Builder
-		b.WriteString("*Held back*")
-		shown, size := 0, b.Len()
+		w.section()
+		w.lit("*Held back*")
+		shown, size := 0, len("*Held back*")
 		for i, o := range d.Occurrences {
 			if i == maxDigestLines {
 				break
 			}
-			line := fmt.Sprintf("\n• %s %s %s", slackEscape(o.Time, 40), code(o.Resource, 120), slackEscape(o.Headline, 200))
+			line := "\n• " + slackEscape(o.Time, 40) + " " + code(o.Resource, 120) + " " + slackEscape(o.Headline, 200)
 			n := utf8.RuneCountInString(line)
 			if size+n > maxDigestText {
 				break
 			}
-			b.WriteString(line)
+			w.lit(line)
 			shown, size = shown+1, size+n
 		}
 		if rest := d.Repeats - shown; rest > 0 {
-			fmt.Fprintf(&b, "\n… and %d more", rest)
+			w.lit("\n… and " + strconv.Itoa(rest) + " more")
 		}
-		blocks = append(blocks, section(mrkdwn(b.String())))
+		w.endSection()
 	}
-	refs := append([]string{"Detection " + code(d.Detection.ID, maxName)}, references(d.Detection)...)
-	blocks = append(blocks, contextBlock(mrkdwn(strings.Join(refs, " · "))))
-	text := slackEscape(fmt.Sprintf("[%s digest] %s by %s in account %s, %s.", severityLabel(d.Severity), digestTitle(d), d.Principal, d.AccountID, d.Region), 1000)
-	return SlackMessage{Text: text, Blocks: blocks}
-}
-
-// DigestSlackJSON renders the digest's webhook payload as JSON.
-func DigestSlackJSON(d alert.Digest) ([]byte, error) {
-	return DigestSlack(d).AppendJSON(nil), nil
+	w.context()
+	w.item()
+	w.lit(slackContext(d.Detection))
+	w.endItem()
+	w.endList()
+	return w.done(), nil
 }
 
 // DigestEmail renders a storm digest as an email.

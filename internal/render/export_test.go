@@ -1,4 +1,6 @@
 package render
 
-// SizeHint exposes sizeHint to the external tests.
-func SizeHint(m SlackMessage) int { return m.sizeHint() }
+import "github.com/trailwatch/trailwatch/internal/alert"
+
+// SlackSizeHint exposes slackSizeHint to the external tests.
+func SlackSizeHint(a alert.Alert) int { return slackSizeHint(a, slackSummary(a)) }

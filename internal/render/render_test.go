@@ -202,13 +202,15 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var slack bytes.Buffer
-			enc := json.NewEncoder(&slack)
-			enc.SetIndent("", "  ")
-			enc.SetEscapeHTML(false)
-			if err := enc.Encode(render.Slack(tc.alert)); err != nil {
+			payload, err := render.SlackJSON(tc.alert)
+			if err != nil {
 				t.Fatal(err)
 			}
+			var slack bytes.Buffer
+			if err := json.Indent(&slack, payload, "", "  "); err != nil {
+				t.Fatalf("payload is not JSON: %v\n%s", err, payload)
+			}
+			slack.WriteByte('\n')
 			golden(t, filepath.Join("testdata", tc.name+".slack.json"), slack.Bytes())
 			m := render.RenderEmail(tc.alert)
 			golden(t, filepath.Join("testdata", tc.name+".email.txt"), []byte("Subject: "+m.Subject+"\n\n"+m.Body))
@@ -512,8 +514,11 @@ func FuzzDigest(f *testing.F) {
 func TestSizeHint(t *testing.T) {
 	for _, fa := range alertingFixtures(t) {
 		name, a := fa.name, fa.alert
-		m := render.Slack(a)
-		got, hint := len(m.AppendJSON(nil)), render.SizeHint(m)
+		payload, err := render.SlackJSON(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, hint := len(payload), render.SlackSizeHint(a)
 		if hint < got || hint > got*2 {
 			t.Errorf("%s: %d bytes, hint %d", name, got, hint)
 		}

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -105,154 +104,6 @@ func code(s string, max int) string {
 	return "`" + slackEscape(s, max) + "`"
 }
 
-// codeBlock shows a longer untrusted excerpt; backticks are replaced as in
-// code so the block cannot be closed early.
-func codeBlock(s string, max int) string {
-	return "```" + slackEscape(s, max) + "```"
-}
-
-// plainText is for Block Kit plain_text objects (header, buttons), which
-// Slack shows without parsing: angle brackets and ampersands are swapped for
-// look-alikes, so nothing depends on how a client decodes entities.
-func plainText(s string, max int) TextObject {
-	return TextObject{Type: plainTextType, Text: plainEscaper.Replace(Clean(s, max)), Emoji: true}
-}
-
-// mrkdwn is a text object whose links, mentions and channel names Slack must
-// not detect on its own (verbatim).
-func mrkdwn(s string) TextObject {
-	return TextObject{Type: markdownType, Text: s, Verbatim: true}
-}
-
-// header is a header block.
-func header(t TextObject) Block { return Block{Type: "header", Text: &t} }
-
-// section is a section block of one text.
-func section(t TextObject) Block { return Block{Type: "section", Text: &t} }
-
-// contextBlock is a context block of texts.
-func contextBlock(texts ...TextObject) Block { return Block{Type: "context", Texts: texts} }
-
-// Slack renders the alert as a Block Kit message.
-func Slack(a alert.Alert) SlackMessage { return slack(a, nil) }
-
-func slack(a alert.Alert, st *Static) SlackMessage {
-	d := a.Primary.Detection
-	name, rest := whoLine(a.Who)
-
-	blocks := make([]Block, 0, 12)
-	blocks = append(blocks, header(plainText(label(a)+": "+d.Title, 150)))
-	intro := emoji(a) + " " + slackEscape(a.Title, maxLine)
-	if a.SeverityNote != "" {
-		intro += "\n_Severity " + slackEscape(a.SeverityNote, maxLine) + "_"
-	}
-	blocks = append(blocks, section(mrkdwn(intro)))
-
-	who := "*Who*\n" + code(name, maxName) + "\n" + slackEscape(rest, maxLine)
-	auth := "*Authentication*\nMFA: " + slackEscape(a.Who.MFA, maxLine) + "\nVia: " + slackEscape(a.Who.Via, maxLine)
-	if a.Who.AccessKey != "" {
-		auth += "\nKey: " + code(a.Who.AccessKey, maxName)
-	}
-	if a.Who.InvokedBy != "" {
-		auth += "\nInvoked by: " + code(a.Who.InvokedBy, maxName)
-	}
-	what := "*What*\n" + code(a.What.Action, maxName) + " " + slackEscape(a.What.Outcome, maxLine)
-	res := "*Resource*\n" + slackEscape(a.What.Resource.Type, maxName) + " " + code(a.What.Resource.Name, maxName)
-	when := "*When*\n" + formatTime(a.When.EventTime) + "\nSeen " + slackEscape(delayText(a.When), maxLine)
-	where := "*Where*\nAccount " + code(accountText(a.Where), maxName) + "\nRegion " + code(a.Where.Region, maxName) +
-		"\nSource IP " + code(a.Where.SourceIP, maxName)
-	if a.Where.SourceNote != "" {
-		where += " (" + slackEscape(a.Where.SourceNote, maxLine) + ")"
-	}
-	fields := []TextObject{mrkdwn(who), mrkdwn(auth), mrkdwn(what), mrkdwn(res), mrkdwn(when), mrkdwn(where)}
-	if isCompute(a) {
-		// An alarm or a finding has no caller: the source replaces who and
-		// how, and there is no source IP.
-		src := "*Source*\n" + code(a.Who.Name, maxName) + "\n" + slackEscape(a.Who.Detail, maxLine)
-		where = "*Where*\nAccount " + code(accountText(a.Where), maxName) + "\nRegion " + code(a.Where.Region, maxName)
-		fields = []TextObject{mrkdwn(src), mrkdwn(what), mrkdwn(res), mrkdwn(when), mrkdwn(where)}
-	}
-	blocks = append(blocks, Block{Type: "section", Fields: fields})
-	if a.Alarm != nil {
-		blocks = append(blocks, section(mrkdwn("*Alarm*"+slackFacts(alarmFacts(a.Alarm)))))
-	}
-	for i, in := range a.Instances {
-		if i == maxInstancesShown {
-			blocks = append(blocks, contextBlock(mrkdwn(fmt.Sprintf("%d more instances not shown", len(a.Instances)-maxInstancesShown))))
-			break
-		}
-		blocks = append(blocks, section(mrkdwn("*Instance* "+code(instanceTitle(in), maxName)+slackFacts(instanceFacts(in)))))
-	}
-
-	if len(a.What.Changes) > 0 {
-		var b strings.Builder
-		b.WriteString("*What changed*")
-		for i, c := range a.What.Changes {
-			if i == 5 {
-				fmt.Fprintf(&b, "\n… and %d more", len(a.What.Changes)-5)
-				break
-			}
-			b.WriteString("\n• " + code(changeText(c), maxLine))
-		}
-		if hasUnknownBefore(a) {
-			b.WriteString("\n_? = the previous value is not recorded in the event_")
-		}
-		blocks = append(blocks, section(mrkdwn(b.String())))
-	}
-	if a.Exposure != nil {
-		var b strings.Builder
-		b.WriteString("*Public right now?* " + exposureHeadline(a.Exposure))
-		for _, r := range a.Exposure.Reasons {
-			b.WriteString("\n• " + slackEscape(r, maxLine))
-		}
-		for _, w := range a.Exposure.Warnings {
-			b.WriteString("\n:warning: " + slackEscape(w, maxLine))
-		}
-		blocks = append(blocks, section(mrkdwn(b.String())))
-	}
-	for i, e := range a.What.Evidence {
-		if i == 3 {
-			blocks = append(blocks, contextBlock(mrkdwn(fmt.Sprintf("%d more pieces of evidence not shown", len(a.What.Evidence)-3))))
-			break
-		}
-		blocks = append(blocks, section(mrkdwn(bold(e.Label, 300)+"\n"+codeBlock(e.Text, maxEvidence))))
-	}
-	blocks = append(blocks, section(mrkdwn(st.runbook(a).slack)))
-	if len(a.Links) > 0 {
-		buttons := make([]Button, 0, len(a.Links))
-		for i, l := range a.Links {
-			buttons = append(buttons, Button{Text: plainText(l.Label, 75), ActionID: "link-" + strconv.Itoa(i), URL: l.URL})
-		}
-		blocks = append(blocks, Block{Type: "actions", BlockID: "links", Buttons: buttons})
-	}
-
-	ctx := st.slackContext(d, a)
-	if a.EventID != "" {
-		ctx += " · event " + code(a.EventID, maxName)
-	}
-	elems := make([]TextObject, 1, 5)
-	elems[0] = mrkdwn(ctx)
-	if a.Who.UserAgent != "" {
-		elems = append(elems, mrkdwn("User agent "+code(a.Who.UserAgent, maxUserAgent)))
-	}
-	if len(a.Others) > 0 {
-		var others []string
-		for _, o := range a.Others {
-			others = append(others, o.Detection.ID+" ("+o.Severity.String()+")")
-		}
-		elems = append(elems, mrkdwn("Also matched: "+slackEscape(strings.Join(others, ", "), 2000)))
-	}
-	if len(a.Unchecked) > 0 {
-		elems = append(elems, mrkdwn("Could not check: "+slackEscape(strings.Join(a.Unchecked, "; "), 2000)))
-	}
-	for _, n := range a.Notes {
-		elems = append(elems, mrkdwn(slackEscape(n, 500)))
-	}
-	blocks = append(blocks, contextBlock(elems...))
-
-	return SlackMessage{Text: slackSummary(a), Blocks: blocks}
-}
-
 // slackContext is the start of the context line: the detection's ID and
 // its references.
 func slackContext(d *detect.Detection) string {
@@ -280,15 +131,6 @@ func slackSummary(a alert.Alert) string {
 	return slackEscape(s, 1000)
 }
 
-// slackFacts renders facts as escaped "\nLabel: value" lines.
-func slackFacts(facts []fact) string {
-	var b strings.Builder
-	for _, f := range facts {
-		b.WriteString("\n" + f.Label + ": " + slackEscape(f.Value, maxLine))
-	}
-	return b.String()
-}
-
 func hasUnknownBefore(a alert.Alert) bool {
 	for _, c := range a.What.Changes {
 		if c.Before == detect.NotRecorded {
@@ -298,13 +140,245 @@ func hasUnknownBefore(a alert.Alert) bool {
 	return false
 }
 
-// SlackJSON renders the webhook payload as JSON. HTML escaping is off: the
-// text is already escaped for Slack, and \u0026 for every & only makes the
-// payload longer and harder to read.
+// SlackJSON renders the alert's webhook payload: a Block Kit message, its
+// text escaped for Slack.
 func SlackJSON(a alert.Alert) ([]byte, error) { return (*Static)(nil).SlackJSON(a) }
 
 // SlackJSON is the package's SlackJSON with st's prepared texts.
 func (st *Static) SlackJSON(a alert.Alert) ([]byte, error) {
-	m := slack(a, st)
-	return m.AppendJSON(make([]byte, 0, m.sizeHint())), nil
+	return slackPayload(a, st), nil
+}
+
+// slackPayload renders the alert's webhook payload (see slackWriter).
+func slackPayload(a alert.Alert, st *Static) []byte {
+	d := a.Primary.Detection
+	summary := slackSummary(a)
+	w := newSlackWriter(slackSizeHint(a, summary), summary)
+	w.header(label(a)+": "+d.Title, 150)
+
+	w.section()
+	w.lit(emoji(a))
+	w.lit(" ")
+	w.esc(a.Title, maxLine)
+	if a.SeverityNote != "" {
+		w.lit("\n_Severity ")
+		w.esc(a.SeverityNote, maxLine)
+		w.lit("_")
+	}
+	w.endSection()
+
+	w.fields()
+	if isCompute(a) {
+		// An alarm or a finding has no caller: the source replaces who and
+		// how, and there is no source IP.
+		w.item()
+		w.lit("*Source*\n")
+		w.code(a.Who.Name, maxName)
+		w.lit("\n")
+		w.esc(a.Who.Detail, maxLine)
+		w.endItem()
+	} else {
+		name, rest := whoLine(a.Who)
+		w.item()
+		w.lit("*Who*\n")
+		w.code(name, maxName)
+		w.lit("\n")
+		w.esc(rest, maxLine)
+		w.endItem()
+		w.item()
+		w.lit("*Authentication*\nMFA: ")
+		w.esc(a.Who.MFA, maxLine)
+		w.lit("\nVia: ")
+		w.esc(a.Who.Via, maxLine)
+		if a.Who.AccessKey != "" {
+			w.lit("\nKey: ")
+			w.code(a.Who.AccessKey, maxName)
+		}
+		if a.Who.InvokedBy != "" {
+			w.lit("\nInvoked by: ")
+			w.code(a.Who.InvokedBy, maxName)
+		}
+		w.endItem()
+	}
+	w.item()
+	w.lit("*What*\n")
+	w.code(a.What.Action, maxName)
+	w.lit(" ")
+	w.esc(a.What.Outcome, maxLine)
+	w.endItem()
+	w.item()
+	w.lit("*Resource*\n")
+	w.esc(a.What.Resource.Type, maxName)
+	w.lit(" ")
+	w.code(a.What.Resource.Name, maxName)
+	w.endItem()
+	w.item()
+	w.lit("*When*\n")
+	w.lit(formatTime(a.When.EventTime))
+	w.lit("\nSeen ")
+	w.esc(delayText(a.When), maxLine)
+	w.endItem()
+	w.item()
+	w.lit("*Where*\nAccount ")
+	w.code(accountText(a.Where), maxName)
+	w.lit("\nRegion ")
+	w.code(a.Where.Region, maxName)
+	if !isCompute(a) {
+		w.lit("\nSource IP ")
+		w.code(a.Where.SourceIP, maxName)
+		if a.Where.SourceNote != "" {
+			w.lit(" (")
+			w.esc(a.Where.SourceNote, maxLine)
+			w.lit(")")
+		}
+	}
+	w.endItem()
+	w.endList()
+
+	if a.Alarm != nil {
+		w.section()
+		w.lit("*Alarm*")
+		w.facts(alarmFacts(a.Alarm))
+		w.endSection()
+	}
+	for i, in := range a.Instances {
+		if i == maxInstancesShown {
+			w.context()
+			w.item()
+			w.lit(strconv.Itoa(len(a.Instances)-maxInstancesShown) + " more instances not shown")
+			w.endItem()
+			w.endList()
+			break
+		}
+		w.section()
+		w.lit("*Instance* ")
+		w.code(instanceTitle(in), maxName)
+		w.facts(instanceFacts(in))
+		w.endSection()
+	}
+
+	if len(a.What.Changes) > 0 {
+		w.section()
+		w.lit("*What changed*")
+		for i, c := range a.What.Changes {
+			if i == 5 {
+				w.lit("\n… and " + strconv.Itoa(len(a.What.Changes)-5) + " more")
+				break
+			}
+			w.lit("\n• ")
+			w.code(changeText(c), maxLine)
+		}
+		if hasUnknownBefore(a) {
+			w.lit("\n_? = the previous value is not recorded in the event_")
+		}
+		w.endSection()
+	}
+	if a.Exposure != nil {
+		w.section()
+		w.lit("*Public right now?* ")
+		w.lit(exposureHeadline(a.Exposure))
+		for _, r := range a.Exposure.Reasons {
+			w.lit("\n• ")
+			w.esc(r, maxLine)
+		}
+		for _, warn := range a.Exposure.Warnings {
+			w.lit("\n:warning: ")
+			w.esc(warn, maxLine)
+		}
+		w.endSection()
+	}
+	for i, e := range a.What.Evidence {
+		if i == 3 {
+			w.context()
+			w.item()
+			w.lit(strconv.Itoa(len(a.What.Evidence)-3) + " more pieces of evidence not shown")
+			w.endItem()
+			w.endList()
+			break
+		}
+		w.section()
+		w.lit(bold(e.Label, 300))
+		w.lit("\n```")
+		w.esc(e.Text, maxEvidence)
+		w.lit("```")
+		w.endSection()
+	}
+	w.section()
+	w.lit(st.runbook(a).slack)
+	w.endSection()
+	if len(a.Links) > 0 {
+		labels, urls := make([]string, len(a.Links)), make([]string, len(a.Links))
+		for i, l := range a.Links {
+			labels[i], urls[i] = l.Label, l.URL
+		}
+		w.links(labels, urls)
+	}
+
+	w.context()
+	w.item()
+	w.lit(st.slackContext(d, a))
+	if a.EventID != "" {
+		w.lit(" · event ")
+		w.code(a.EventID, maxName)
+	}
+	w.endItem()
+	if a.Who.UserAgent != "" {
+		w.item()
+		w.lit("User agent ")
+		w.code(a.Who.UserAgent, maxUserAgent)
+		w.endItem()
+	}
+	if len(a.Others) > 0 {
+		others := make([]string, 0, len(a.Others))
+		for _, o := range a.Others {
+			others = append(others, o.Detection.ID+" ("+o.Severity.String()+")")
+		}
+		w.item()
+		w.lit("Also matched: ")
+		w.esc(strings.Join(others, ", "), 2000)
+		w.endItem()
+	}
+	if len(a.Unchecked) > 0 {
+		w.item()
+		w.lit("Could not check: ")
+		w.esc(strings.Join(a.Unchecked, "; "), 2000)
+		w.endItem()
+	}
+	for _, n := range a.Notes {
+		w.item()
+		w.esc(n, 500)
+		w.endItem()
+	}
+	w.endList()
+	return w.done()
+}
+
+// facts writes facts as escaped "\nLabel: value" lines.
+func (w *slackWriter) facts(facts []fact) {
+	for _, f := range facts {
+		w.lit("\n" + f.Label + ": ")
+		w.esc(f.Value, maxLine)
+	}
+}
+
+// slackSizeHint is about the length of the alert's payload, a little
+// over, so the writer rarely grows its buffer.
+func slackSizeHint(a alert.Alert, summary string) int {
+	n := 1800 + 2*len(summary) + len(a.Runbook) + len(a.Who.UserAgent) + len(a.Who.ARN) + len(a.What.Resource.Name)
+	for _, e := range a.What.Evidence {
+		n += 80 + len(e.Label) + len(e.Text) + len(e.Text)/8
+	}
+	for _, c := range a.What.Changes {
+		n += 40 + len(c.Setting) + len(c.Before) + len(c.After)
+	}
+	for _, l := range a.Links {
+		n += 120 + len(l.Label) + len(l.URL)
+	}
+	for _, in := range a.Instances {
+		n += 400 + len(in.Name)
+	}
+	for _, s := range a.Notes {
+		n += 60 + len(s)
+	}
+	return n + n/8
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzAppendJSONString holds the hand-written string encoder to
@@ -23,6 +24,16 @@ func FuzzAppendJSONString(f *testing.F) {
 			want := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 			if got := appendJSONString(nil, s, html); !bytes.Equal(got, want) {
 				t.Errorf("appendJSONString(%q, html %v) = %s, want %s", s, html, got, want)
+			}
+			// Valid UTF-8 written in two pieces, as slackWriter does.
+			if !utf8.ValidString(s) {
+				continue
+			}
+			for i := range s {
+				pieces := appendJSONChars(appendJSONChars([]byte{'"'}, s[:i], html), s[i:], html)
+				if got := append(pieces, '"'); !bytes.Equal(got, want) {
+					t.Errorf("%q and %q (html %v) = %s, want %s", s[:i], s[i:], html, got, want)
+				}
 			}
 		}
 	})

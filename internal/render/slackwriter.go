@@ -1,0 +1,143 @@
+package render
+
+import "strconv"
+
+// slackWriter writes a Block Kit webhook payload straight into its JSON,
+// text by text, with no message value in between: most of a message's
+// text is literal labels around escaped values, and building each text as
+// a string first, then encoding it, copied it twice.
+//
+// Texts are written in pieces (lit for trusted text, esc, code and bold
+// for untrusted values); each piece is valid UTF-8, so encoding the pieces
+// one by one gives the bytes encoding their concatenation would. The
+// elements of context and actions blocks escape <, > and & as \u003c,
+// \u003e and \u0026, as the slack-go types this package once used did.
+type slackWriter struct {
+	b []byte
+	// blocks and items count what was written at the current level, for
+	// the commas between them; html is set inside context and actions
+	// elements.
+	blocks, items int
+	html          bool
+}
+
+// newSlackWriter starts a payload of about size bytes with its
+// notification text (already escaped).
+func newSlackWriter(size int, text string) *slackWriter {
+	w := &slackWriter{b: make([]byte, 0, size)}
+	w.b = append(w.b, `{"text":`...)
+	w.b = appendJSONString(w.b, text, false)
+	w.b = append(w.b, `,"blocks":[`...)
+	return w
+}
+
+// done ends the payload and returns it.
+func (w *slackWriter) done() []byte {
+	return append(w.b, `],"unfurl_links":false,"unfurl_media":false}`...)
+}
+
+func (w *slackWriter) block(typ string) {
+	if w.blocks > 0 {
+		w.b = append(w.b, ',')
+	}
+	w.blocks++
+	w.items = 0
+	w.b = append(w.b, `{"type":"`...)
+	w.b = append(w.b, typ...)
+	w.b = append(w.b, '"')
+}
+
+// header writes a header block of plain text.
+func (w *slackWriter) header(text string, max int) {
+	w.block("header")
+	w.b = append(w.b, `,"text":`...)
+	w.plainText(text, max)
+	w.b = append(w.b, '}')
+}
+
+// plainText writes a plain_text object, which Slack shows without
+// parsing: angle brackets and ampersands are swapped for look-alikes, so
+// nothing depends on how a client decodes entities.
+func (w *slackWriter) plainText(s string, max int) {
+	w.b = append(w.b, `{"type":"plain_text","text":`...)
+	w.b = appendJSONString(w.b, plainEscaper.Replace(Clean(s, max)), w.html)
+	w.b = append(w.b, `,"emoji":true}`...)
+}
+
+// section opens a section block of one mrkdwn text, which the pieces
+// after it make up; endSection closes it.
+func (w *slackWriter) section() {
+	w.block("section")
+	w.b = append(w.b, `,"text":{"type":"mrkdwn","text":"`...)
+}
+
+func (w *slackWriter) endSection() { w.b = append(w.b, `","verbatim":true}}`...) }
+
+// fields opens a section block of mrkdwn fields, context a context block
+// of mrkdwn elements: each is an item, closed by endItem; endList closes
+// the block.
+func (w *slackWriter) fields() {
+	w.block("section")
+	w.b = append(w.b, `,"fields":[`...)
+}
+
+func (w *slackWriter) context() {
+	w.block("context")
+	w.b = append(w.b, `,"elements":[`...)
+	w.html = true
+}
+
+func (w *slackWriter) item() {
+	if w.items > 0 {
+		w.b = append(w.b, ',')
+	}
+	w.items++
+	w.b = append(w.b, `{"type":"mrkdwn","text":"`...)
+}
+
+func (w *slackWriter) endItem() { w.b = append(w.b, `","verbatim":true}`...) }
+
+func (w *slackWriter) endList() {
+	w.b = append(w.b, "]}"...)
+	w.html = false
+}
+
+// links writes an actions block of link buttons.
+func (w *slackWriter) links(labels, urls []string) {
+	w.block("actions")
+	w.b = append(w.b, `,"block_id":"links","elements":[`...)
+	w.html = true
+	for i := range labels {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = append(w.b, `{"type":"button","text":`...)
+		w.plainText(labels[i], 75)
+		w.b = append(w.b, `,"action_id":"link-`...)
+		w.b = strconv.AppendInt(w.b, int64(i), 10)
+		w.b = append(w.b, '"')
+		if urls[i] != "" {
+			w.b = append(w.b, `,"url":`...)
+			w.b = appendJSONString(w.b, urls[i], true)
+		}
+		w.b = append(w.b, '}')
+	}
+	w.endList()
+}
+
+// lit writes trusted text (labels, escaped values) into the open text.
+func (w *slackWriter) lit(s string) { w.b = appendJSONChars(w.b, s, w.html) }
+
+// esc writes an untrusted value, escaped for mrkdwn (slackEscape).
+func (w *slackWriter) esc(s string, max int) { w.lit(slackEscape(s, max)) }
+
+// code writes an untrusted value as an inline code span (see code).
+func (w *slackWriter) code(s string, max int) {
+	if s == "" {
+		w.lit("_none_")
+		return
+	}
+	w.lit("`")
+	w.esc(s, max)
+	w.lit("`")
+}
