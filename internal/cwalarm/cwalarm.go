@@ -9,7 +9,6 @@ package cwalarm
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -145,7 +144,7 @@ func Decode(detail []byte) (*StateChange, error) {
 		return nil, errors.New("empty alarm state change")
 	}
 	var sc StateChange
-	if err := json.Unmarshal(detail, &sc); err != nil {
+	if err := jsonscan.Unmarshal(detail, &sc); err != nil {
 		return nil, fmt.Errorf("alarm state change: %w", jsonerr.Describe(err))
 	}
 	if sc.AlarmName == "" {
@@ -164,7 +163,7 @@ func reasonData(s string) *ReasonData {
 		return nil
 	}
 	var rd ReasonData
-	if err := json.Unmarshal([]byte(s), &rd); err != nil {
+	if err := jsonscan.Unmarshal([]byte(s), &rd); err != nil {
 		return nil
 	}
 	return &rd

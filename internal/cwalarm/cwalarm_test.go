@@ -95,7 +95,9 @@ func FuzzDecode(f *testing.F) {
 		f.Add(fixture.Detail(f, name))
 	}
 	f.Add([]byte(`{"alarmName":"a","state":{"value":"ALARM","reasonData":"{\"threshold\":null,\"recentDatapoints\":[]}"},"configuration":{"metrics":[{}]}}`))
+	f.Add([]byte(`{"alarmName":"a","state":{"value":"ALARM","reasonData":"{\"period\":1.5,\"recentDatapoints\":[1,1e999]}"},"configuration":{"metrics":[{"metricStat":{"metric":{"dimensions":{"a":"b"}}}}],"metrics":[]}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		agree(t, b)
 		sc, err := cwalarm.Decode(b)
 		if err != nil {
 			return

@@ -14,7 +14,6 @@ package detect
 import (
 	"bytes"
 	"encoding/json"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -162,10 +161,7 @@ func decodeInto(raw []byte, v any) {
 	// One pass for the usual structures; whatever jsonscan leaves,
 	// encoding/json decodes from scratch (keeping what it read before an
 	// error, as it always did).
-	if !jsonscan.Fields(raw, v) {
-		reflect.ValueOf(v).Elem().SetZero()
-		_ = json.Unmarshal(raw, v)
-	}
+	_ = jsonscan.Unmarshal(raw, v)
 }
 
 // arnResourceName returns the part of an ARN after the resource type

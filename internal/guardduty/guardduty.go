@@ -4,13 +4,13 @@ package guardduty
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/jsonerr"
+	"github.com/trailwatch/trailwatch/internal/jsonscan"
 )
 
 // DetailType and Source identify GuardDuty findings on EventBridge.
@@ -137,7 +137,7 @@ func Decode(detail []byte) (*Finding, error) {
 		return nil, errors.New("empty GuardDuty finding")
 	}
 	var f Finding
-	if err := json.Unmarshal(detail, &f); err != nil {
+	if err := jsonscan.Unmarshal(detail, &f); err != nil {
 		return nil, fmt.Errorf("guardduty finding: %w", jsonerr.Describe(err))
 	}
 	if f.Type == "" {

@@ -60,7 +60,9 @@ func TestDecodeRejects(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	f.Add(fixture.Detail(f, "guardduty/guardduty-crypto-mining-bitcoin-tool-dns.json"))
 	f.Add([]byte(`{"type":"Impact:x","resource":{"instanceDetails":null},"service":{"action":{"networkConnectionAction":{}}}}`))
+	f.Add([]byte(`{"type":"x","severity":8.5,"createdAt":"2026-11-20T03:12:44.123Z","resource":{"instanceDetails":{"tags":[{"key":"Name","value":"v"}],"networkInterfaces":[{"securityGroups":[{}]}]}},"service":{"count":2.5}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		agree(t, b)
 		g, err := guardduty.Decode(b)
 		if err != nil {
 			return

@@ -12,10 +12,12 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/binary"
 	"encoding/json"
 	"math/bits"
 	"reflect"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -254,6 +256,18 @@ func (d *Decoder) Capture(read func() bool) ([]byte, bool) {
 	start := d.pos
 	if !read() || !d.ok {
 		return nil, d.Fail()
+	}
+	return d.data[start:d.pos], true
+}
+
+// Number reads a number and returns its bytes.
+func (d *Decoder) Number() ([]byte, bool) {
+	if c := d.Kind(); c != '-' && (c < '0' || c > '9') {
+		return nil, d.Fail()
+	}
+	start := d.pos
+	if !d.number() {
+		return nil, false
 	}
 	return d.data[start:d.pos], true
 }
@@ -562,19 +576,21 @@ func Members(raw []byte) (m map[string]json.RawMessage, ok bool) {
 }
 
 var (
-	rawMessageType  = reflect.TypeFor[json.RawMessage]()
-	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	rawMessageType = reflect.TypeFor[json.RawMessage]()
+	stringType     = reflect.TypeFor[string]()
 )
 
 // Fields decodes raw into v, a pointer to a struct, as json.Unmarshal(raw,
 // v) would. It reads structs whose exported fields, each named by its json
-// tag, are strings, bools, json.RawMessage values (slices of raw), types
-// whose pointer is a json.Unmarshaler (handed the value's bytes, as
-// encoding/json does) and structs of the same kinds. It reports false,
-// having perhaps set some fields, for anything it does not read exactly as
-// encoding/json (other field types, a key that matches a field only
-// case-insensitively, a value of another type, broken JSON): callers zero v
-// and use encoding/json.
+// tag (or ignored with "-"), are strings, bools, signed integers, floats,
+// json.RawMessage values (slices of raw), types whose pointer is a
+// json.Unmarshaler (handed the value's bytes, as encoding/json does),
+// structs, and pointers, slices and string-keyed maps of these. It reports
+// false, having perhaps set some fields, for anything it does not read
+// exactly as encoding/json (other field types, a key that matches a field
+// only case-insensitively, a value of another type, a number that does not
+// fit, a repeated list member, broken JSON): callers zero v and use
+// encoding/json.
 func Fields(raw []byte, v any) bool {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
@@ -584,29 +600,61 @@ func Fields(raw []byte, v any) bool {
 	return d.fields(rv.Elem(), 0) && d.End()
 }
 
+// Unmarshal is json.Unmarshal(raw, v): in one pass with Fields when it
+// can, else by encoding/json from a zero *v, whose answer (what it decoded
+// before an error included) and error it returns.
+func Unmarshal(raw []byte, v any) error {
+	if Fields(raw, v) {
+		return nil
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv.Elem().SetZero()
+	}
+	return json.Unmarshal(raw, v)
+}
+
 func (d *Decoder) fields(rv reflect.Value, depth int) bool {
-	t := rv.Type()
 	if depth > 8 {
 		return d.Fail()
 	}
-	// The fields' JSON names ("" for fields encoding/json ignores) and
-	// kinds, by index, on the stack for the usual small struct.
+	// On the stack for the usual small struct.
 	var nameBuf [24]string
 	var kindBuf [24]fieldKind
-	names, kinds := nameBuf[:0], kindBuf[:0]
+	names, kinds, ok := structFields(rv.Type(), nameBuf[:0], kindBuf[:0])
+	if !ok {
+		return d.Fail()
+	}
+	return d.members(rv, names, kinds, depth)
+}
+
+// structFields appends the JSON names ("" for fields encoding/json
+// ignores) and kinds of t's fields, by index, to names and kinds; ok is
+// false when t has a field fields does not read.
+func structFields(t reflect.Type, names []string, kinds []fieldKind) ([]string, []fieldKind, bool) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() {
 			names, kinds = append(names, ""), append(kinds, unsupported)
 			continue
 		}
-		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			names, kinds = append(names, ""), append(kinds, unsupported) // encoding/json ignores it
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
 		k := kindOf(f.Type)
 		if f.Anonymous || name == "" || name == "-" || strings.Contains(opts, "string") || k == unsupported {
-			return d.Fail()
+			return nil, nil, false
 		}
 		names, kinds = append(names, name), append(kinds, k)
 	}
+	return names, kinds, true
+}
+
+// members reads an object into rv, a struct whose fields structFields
+// described.
+func (d *Decoder) members(rv reflect.Value, names []string, kinds []fieldKind, depth int) bool {
 	return d.Object(func(key []byte) bool {
 		for i, name := range names {
 			if name == "" || name != string(key) {
@@ -637,31 +685,58 @@ const (
 	unmarshalerField                  // its pointer is a json.Unmarshaler
 	stringField
 	boolField
+	intField   // signed integers
+	floatField // float32 and float64
 	structField
+	pointerField // to a type of these kinds
+	sliceField   // of a type of these kinds
+	mapField     // from string to a type of these kinds
 )
 
-// kindOf classifies a field's type. A type of a package may have methods
-// (UnmarshalJSON on a value receiver is left to encoding/json); string and
-// bool themselves have none, so they skip the method look-up.
+// kindOf classifies a field's type. A named type of a package may have
+// methods: UnmarshalJSON is called through the field's address, as
+// encoding/json calls it (on a value receiver too), and a type with
+// UnmarshalText is left to encoding/json. Builtin and unnamed types have
+// no methods of their own (a pointer's are its element's), so they skip
+// the method look-up.
 func kindOf(t reflect.Type) fieldKind {
-	switch {
-	case t == rawMessageType:
+	if t == rawMessageType {
 		return rawField
-	case t.PkgPath() == "" && t.Kind() == reflect.String:
-		return stringField
-	case t.PkgPath() == "" && t.Kind() == reflect.Bool:
-		return boolField
-	case reflect.PointerTo(t).Implements(unmarshalerType):
-		if t.Implements(unmarshalerType) {
-			return unsupported // a value receiver
+	}
+	if t.PkgPath() != "" {
+		// A type assertion on a nil *t is the runtime's cached look-up,
+		// where reflect's Implements walks the method set each time.
+		switch reflect.Zero(reflect.PointerTo(t)).Interface().(type) {
+		case json.Unmarshaler:
+			return unmarshalerField
+		case encoding.TextUnmarshaler:
+			return unsupported // encoding/json hands it strings
 		}
-		return unmarshalerField
-	case t.Kind() == reflect.String:
+	}
+	switch t.Kind() {
+	case reflect.String:
 		return stringField
-	case t.Kind() == reflect.Bool:
+	case reflect.Bool:
 		return boolField
-	case t.Kind() == reflect.Struct:
+	case reflect.Struct:
 		return structField
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return intField
+	case reflect.Float32, reflect.Float64:
+		return floatField
+	case reflect.Pointer:
+		if kindOf(t.Elem()) != unsupported {
+			return pointerField
+		}
+	case reflect.Slice:
+		// []byte is base64 to encoding/json.
+		if t.Elem().Kind() != reflect.Uint8 && kindOf(t.Elem()) != unsupported {
+			return sliceField
+		}
+	case reflect.Map:
+		if t.Key() == stringType && kindOf(t.Elem()) != unsupported {
+			return mapField
+		}
 	}
 	return unsupported
 }
@@ -698,6 +773,110 @@ func (d *Decoder) field(fv reflect.Value, k fieldKind, depth int) bool {
 			fv.SetBool(*b)
 		}
 		return true
+	case intField:
+		if d.Null() {
+			return true
+		}
+		num, ok := d.Number()
+		if !ok {
+			return false
+		}
+		n, err := strconv.ParseInt(string(num), 10, 64)
+		if err != nil || fv.OverflowInt(n) {
+			return d.Fail() // a fraction, an exponent or too large: encoding/json's error
+		}
+		fv.SetInt(n)
+		return true
+	case floatField:
+		if d.Null() {
+			return true
+		}
+		num, ok := d.Number()
+		if !ok {
+			return false
+		}
+		n, err := strconv.ParseFloat(string(num), fv.Type().Bits())
+		if err != nil || fv.OverflowFloat(n) {
+			return d.Fail()
+		}
+		fv.SetFloat(n)
+		return true
+	case pointerField:
+		// null sets the pointer to nil; a value goes where it points,
+		// allocated first when it is nil.
+		if d.Null() {
+			fv.SetZero()
+			return true
+		}
+		if depth > 8 {
+			return d.Fail()
+		}
+		if fv.IsNil() {
+			fv.Set(reflect.New(fv.Type().Elem()))
+		}
+		return d.field(fv.Elem(), kindOf(fv.Type().Elem()), depth+1)
+	case sliceField:
+		if d.Null() {
+			fv.SetZero()
+			return true
+		}
+		// encoding/json decodes a repeated member into the elements the
+		// first one left: leave that to it.
+		if depth > 8 || !fv.IsNil() {
+			return d.Fail()
+		}
+		et := fv.Type().Elem()
+		ek := kindOf(et)
+		zero := reflect.Zero(et)
+		// Struct elements share one look at their fields.
+		var nameBuf [24]string
+		var kindBuf [24]fieldKind
+		var names []string
+		var kinds []fieldKind
+		if ek == structField {
+			var ok bool
+			if names, kinds, ok = structFields(et, nameBuf[:0], kindBuf[:0]); !ok {
+				return d.Fail()
+			}
+		}
+		n := 0
+		if !d.Array(func() bool {
+			fv.Set(reflect.Append(fv, zero))
+			n++
+			if ek != structField {
+				return d.field(fv.Index(n-1), ek, depth+1)
+			}
+			return d.Null() || d.members(fv.Index(n-1), names, kinds, depth+1)
+		}) {
+			return false
+		}
+		if n == 0 {
+			fv.Set(reflect.MakeSlice(fv.Type(), 0, 0)) // [] is empty, not nil
+		}
+		return true
+	case mapField:
+		// Each member's value is decoded from zero and replaces what the
+		// map had for its key; a repeated member adds to the same map.
+		if d.Null() {
+			fv.SetZero()
+			return true
+		}
+		if depth > 8 || d.Kind() != '{' {
+			return d.Fail()
+		}
+		if fv.IsNil() {
+			fv.Set(reflect.MakeMap(fv.Type()))
+		}
+		et := fv.Type().Elem()
+		ek := kindOf(et)
+		return d.Object(func(key []byte) bool {
+			v := reflect.New(et).Elem()
+			if !d.field(v, ek, depth+1) {
+				return false
+			}
+			fv.SetMapIndex(reflect.ValueOf(string(key)), v)
+			return true
+		})
 	default: // a struct: null leaves it as it is
 		if d.Null() {
 			return true

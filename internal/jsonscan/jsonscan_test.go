@@ -75,6 +75,33 @@ type fieldsTarget struct {
 		R json.RawMessage `json:"r"`
 		U upper           `json:"u"`
 	} `json:"nested"`
+	Count   int                    `json:"count"`
+	Small   int8                   `json:"small"`
+	Ratio   float64                `json:"ratio"`
+	Ratio32 float32                `json:"ratio32"`
+	Max     *float64               `json:"max"`
+	Points  []float64              `json:"points"`
+	Items   []fieldsItem           `json:"items"`
+	Ptr     *fieldsItem            `json:"ptr"`
+	Dims    map[string]string      `json:"dims"`
+	ByKey   map[string]*fieldsItem `json:"byKey"`
+	Skipped string                 `json:"-"`
+}
+
+type fieldsItem struct {
+	ID   string   `json:"id"`
+	Tags []string `json:"tags"`
+	Up   *upper   `json:"up"`
+	N    int64    `json:"n"`
+}
+
+// textual is an encoding.TextUnmarshaler, which Fields leaves to
+// encoding/json.
+type textual string
+
+func (t *textual) UnmarshalText(b []byte) error {
+	*t = textual("text:" + string(b))
+	return nil
 }
 
 // upper is a json.Unmarshaler that keeps the value in capitals and
@@ -103,6 +130,27 @@ var fieldsSeeds = []string{
 	`{"nested":{"A":"folded"}}`,
 	`{"nested":"not an object"}`,
 	`{"custom":null,"nested":{"u":null}}`,
+	`{"count":3,"small":-128,"ratio":1.5e3,"ratio32":0.1,"max":null,"points":[1,2.5,-0],"dims":{"InstanceId":"i-1","a":"b"}}`,
+	`{"count":1.5}`, `{"count":1e2}`, `{"small":128}`, `{"ratio":1e400}`, `{"ratio32":1e39}`, `{"count":"1"}`,
+	`{"max":2,"max":3}`, `{"max":null}`, `{"points":[]}`, `{"points":null}`, `{"points":[1],"points":[2,3]}`,
+	`{"items":[{"id":"a","tags":["x"],"up":"u","n":9},null,{}],"ptr":{"id":"p"},"ptr":{"tags":[]}}`,
+	`{"dims":{"a":"1"},"dims":{"b":"2","a":null}}`, `{"dims":{"a":1}}`, `{"dims":[]}`, `{"byKey":{"k":{"id":"x"},"z":null}}`,
+	`{"-":"skipped?","Skipped":"no"}`, `{"items":[{"ID":"folded"}]}`, `{"points":[1,]}`,
+}
+
+// The seeds FuzzFields starts from include documents Fields reads, so
+// that it compares something.
+func TestFieldsSeedsAreRead(t *testing.T) {
+	read := 0
+	for _, s := range fieldsSeeds {
+		var v fieldsTarget
+		if jsonscan.Fields([]byte(s), &v) {
+			read++
+		}
+	}
+	if read < len(fieldsSeeds)/3 {
+		t.Errorf("Fields read %d of %d seeds", read, len(fieldsSeeds))
+	}
 }
 
 // FuzzFields holds Fields, Members and Text to encoding/json.
@@ -134,12 +182,46 @@ func FuzzFields(f *testing.F) {
 	})
 }
 
-func TestFieldsLeavesOtherStructs(t *testing.T) {
-	var withInt struct {
-		N int `json:"n"`
+// The kinds Fields reads, containers included, are read without
+// encoding/json (FuzzFields holds them to it).
+func TestFieldsReadsNumbersAndContainers(t *testing.T) {
+	type target struct {
+		Count  int               `json:"count"`
+		Ratio  float64           `json:"ratio"`
+		Max    *float64          `json:"max"`
+		Points []float64         `json:"points"`
+		Items  []fieldsItem      `json:"items"`
+		Ptr    *fieldsItem       `json:"ptr"`
+		Dims   map[string]string `json:"dims"`
+		Empty  []string          `json:"empty"`
+		Skip   string            `json:"-"`
 	}
-	if jsonscan.Fields([]byte(`{"n":1}`), &withInt) {
-		t.Error("a struct with an int field was read")
+	in := `{"count":3,"ratio":1.5e3,"max":2,"points":[1,2.5],"items":[{"id":"a","tags":["x"],"n":9},{}],` +
+		`"ptr":{"id":"p"},"dims":{"InstanceId":"i-1"},"empty":[]}`
+	var got, want target
+	if !jsonscan.Fields([]byte(in), &got) {
+		t.Fatalf("Fields did not read %s", in)
+	}
+	if err := json.Unmarshal([]byte(in), &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Fields and encoding/json disagree:\n%+v\n%+v", got, want)
+	}
+}
+
+func TestFieldsLeavesOtherStructs(t *testing.T) {
+	var withUint struct {
+		N uint `json:"n"`
+	}
+	if jsonscan.Fields([]byte(`{"n":1}`), &withUint) {
+		t.Error("a struct with an unsigned field was read")
+	}
+	var withText struct {
+		Text textual `json:"text"`
+	}
+	if jsonscan.Fields([]byte(`{"text":"t"}`), &withText) {
+		t.Error("a struct with a TextUnmarshaler field was read")
 	}
 	var target fieldsTarget
 	if jsonscan.Fields([]byte(`{"NAME":"x"}`), &target) {
@@ -151,19 +233,35 @@ func TestFieldsLeavesOtherStructs(t *testing.T) {
 	if jsonscan.Fields([]byte(`{"b":"true"}`), &quoted) {
 		t.Error("a field with the string option was read")
 	}
-	var byValue struct {
+}
+
+// An UnmarshalJSON with a value receiver is called as encoding/json calls
+// it (and keeps nothing); its error fails the reading as encoding/json's.
+func TestFieldsValueReceiver(t *testing.T) {
+	type target struct {
 		V valueUnmarshaler `json:"v"`
+		S string           `json:"s"`
 	}
-	if jsonscan.Fields([]byte(`{"v":"x"}`), &byValue) {
-		t.Error("a field whose UnmarshalJSON has a value receiver was read")
+	for _, in := range []string{`{"v":"x","s":"y"}`, `{"v":null}`, `{"v":"fail"}`} {
+		var got, want target
+		ok := jsonscan.Fields([]byte(in), &got)
+		err := json.Unmarshal([]byte(in), &want)
+		if ok != (err == nil) || ok && got != want {
+			t.Errorf("%s: Fields %+v (ok %v), encoding/json %+v (%v)", in, got, ok, want, err)
+		}
 	}
 }
 
 // valueUnmarshaler's UnmarshalJSON has a value receiver: it cannot keep
-// what it reads, and Fields leaves such types to encoding/json.
+// what it reads.
 type valueUnmarshaler string
 
-func (valueUnmarshaler) UnmarshalJSON([]byte) error { return nil }
+func (valueUnmarshaler) UnmarshalJSON(b []byte) error {
+	if string(b) == `"fail"` {
+		return errors.New("refused")
+	}
+	return nil
+}
 
 // TestStringEveryByteAtEveryOffset puts each byte value, alone and as the
 // lead of a two-byte UTF-8 sequence, at every offset of strings long enough
