@@ -7,6 +7,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/jsonscan"
 	"github.com/trailwatch/trailwatch/internal/s3access"
 )
 
@@ -18,12 +19,10 @@ func bucketOf(ev *event.Event) s3Bucket {
 	rec := ev.CloudTrail
 	name := ""
 	if raw := field(ev.RequestParams(), "bucketName"); raw != nil {
-		var s string
 		var list []string
-		switch {
-		case json.Unmarshal(raw, &s) == nil:
+		if s, ok := jsonscan.Text(raw); ok {
 			name = s
-		case json.Unmarshal(raw, &list) == nil && len(list) > 0:
+		} else if json.Unmarshal(raw, &list) == nil && len(list) > 0 {
 			name = list[0]
 		}
 	}

@@ -151,8 +151,8 @@ func evaluateBucketConfigChange(ev *event.Event, _ *Env) (Finding, bool) {
 		after = "replaced (the event does not carry the new content)"
 	}
 	f.Changes = []Change{{Setting: cfg.setting, After: after}}
-	done := fmt.Sprintf("%s of %s replaced", capitalize(cfg.noun), b.label())
-	tried := fmt.Sprintf("replace the %s of %s", cfg.noun, b.label())
+	done := capitalize(cfg.noun) + " of " + b.label() + " replaced"
+	tried := "replace the " + cfg.noun + " of " + b.label()
 
 	if rec.EventName == "PutBucketReplication" {
 		var external, all []string
