@@ -333,7 +333,7 @@ func TestPreviousPublicAccessBlock(t *testing.T) {
 			}
 			srv := awstest.NewServer(t)
 			for name, responses := range tc.responses(t) {
-				srv.Handle(lookupEvents(name), responses...)
+				srv.HandleRead(lookupEvents(name), responses...)
 			}
 			h := &awslookup.History{
 				CloudTrail: cloudtrail.NewFromConfig(srv.Config(clientRegion)),
@@ -381,6 +381,9 @@ func checkLookups(t *testing.T, srv *awstest.Server, before time.Time, wantToken
 	wantEnd := epochSeconds(before)
 	gotTokens := map[string][]string{}
 	for i, r := range srv.Requests() {
+		if r.Retry {
+			continue // the SDK could not read an answer (see awstest.HandleRead)
+		}
 		if got := r.Header.Get("X-Amz-Target"); got != lookupTarget {
 			t.Errorf("request %d: X-Amz-Target %q, want %q", i, got, lookupTarget)
 		}

@@ -43,6 +43,17 @@ type Request struct {
 	Query  url.Values
 	Header http.Header
 	Body   []byte
+	// Retry is set for a request identical to one a HandleRead route
+	// already answered with success (same method, host, path, query, target
+	// and body): the client sent it again because it could not read that
+	// answer, and got the same one again.
+	Retry bool
+}
+
+// fingerprint identifies a request's content, headers (signatures, dates,
+// attempt counters) aside.
+func (r Request) fingerprint() string {
+	return r.Method + " " + r.Host + r.Path + "?" + r.Query.Encode() + " " + r.Header.Get("X-Amz-Target") + "\n" + string(r.Body)
 }
 
 // Operation names the request the way the matchers see it, for messages.
@@ -97,6 +108,9 @@ type route struct {
 	match     Matcher
 	responses []Response
 	served    int
+	// answered holds, for a HandleRead route, which response each request
+	// answered with success got.
+	answered map[string]int
 	// proxy, when set, forwards the request instead of answering.
 	proxy *httputil.ReverseProxy
 }
@@ -138,6 +152,20 @@ func (s *Server) Handle(m Matcher, responses ...Response) {
 	s.routes = append(s.routes, &route{match: m, responses: responses})
 }
 
+// HandleRead is Handle for read-only operations (LookupEvents, Describe*,
+// Get*), answered as the service would answer them: a request identical to
+// one already answered with success gets that answer again and is marked
+// Retry, where Handle would give the next response. The SDK retries a
+// request whose answer it could not read (a connection that failed
+// mid-body); a read-only service answers the retry alike, and the test
+// sees the same pages in the same order.
+func (s *Server) HandleRead(m Matcher, responses ...Response) {
+	s.Handle(m, responses...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.routes[len(s.routes)-1].answered = map[string]int{}
+}
+
 // Proxy forwards requests the matcher accepts to a real server (such as
 // dynalite for DynamoDB), so one endpoint serves every service a test uses.
 func (s *Server) Proxy(m Matcher, target string) {
@@ -167,21 +195,31 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	req := Request{Method: r.Method, Host: r.Host, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body}
 	s.mu.Lock()
-	s.requests = append(s.requests, req)
 	var resp *Response
 	var proxy *httputil.ReverseProxy
 	for _, rt := range s.routes {
-		if rt.match(req) {
-			if rt.proxy != nil {
-				proxy = rt.proxy
-				break
-			}
-			i := min(rt.served, len(rt.responses)-1)
-			rt.served++
+		if !rt.match(req) {
+			continue
+		}
+		if rt.proxy != nil {
+			proxy = rt.proxy
+			break
+		}
+		key := req.fingerprint()
+		if i, ok := rt.answered[key]; ok {
+			req.Retry = true
 			resp = &rt.responses[i]
 			break
 		}
+		i := min(rt.served, len(rt.responses)-1)
+		rt.served++
+		resp = &rt.responses[i]
+		if rt.answered != nil && (resp.Status == 0 || resp.Status/100 == 2) {
+			rt.answered[key] = i
+		}
+		break
 	}
+	s.requests = append(s.requests, req)
 	s.mu.Unlock()
 	if proxy != nil {
 		r.Body = io.NopCloser(bytes.NewReader(body))

@@ -3,6 +3,10 @@ package awstest_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,5 +45,49 @@ func TestRealClientsReachTheServer(t *testing.T) {
 	reqs := srv.Requests()
 	if got := reqs[len(reqs)-1].Host; got != "acme-data."+srv.URL()[len("http://"):] {
 		t.Errorf("S3 request went to host %q, want the bucket's virtual host", got)
+	}
+}
+
+// TestHandleReadAnswersARetryAlike: a HandleRead route answers a request
+// identical to one it answered with success as it did then, and marks it
+// Retry; other requests take the next response, and Handle routes always
+// do.
+func TestHandleReadAnswersARetryAlike(t *testing.T) {
+	srv := awstest.NewServer(t)
+	srv.HandleRead(awstest.Target("svc.Read"), awstest.Response{Body: "page 1"}, awstest.Response{Body: "page 2"})
+	srv.Handle(awstest.Target("svc.Write"), awstest.Response{Body: "first"}, awstest.Response{Body: "second"})
+	client := srv.Config("eu-west-1").HTTPClient.(*http.Client)
+	post := func(target, body string) string {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, srv.URL(), strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Target", target)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	got := []string{
+		post("svc.Read", `{"token":""}`), post("svc.Read", `{"token":""}`), post("svc.Read", `{"token":"2"}`),
+		post("svc.Write", `{"x":1}`), post("svc.Write", `{"x":1}`),
+	}
+	want := []string{"page 1", "page 1", "page 2", "first", "second"}
+	if !slices.Equal(got, want) {
+		t.Errorf("answers %q, want %q", got, want)
+	}
+	var retries []bool
+	for _, r := range srv.Requests() {
+		retries = append(retries, r.Retry)
+	}
+	if want := []bool{false, true, false, false, false}; !slices.Equal(retries, want) {
+		t.Errorf("Retry %v, want %v", retries, want)
 	}
 }
