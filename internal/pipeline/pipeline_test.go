@@ -257,7 +257,10 @@ func (discard) Publish(context.Context, deliver.Email) error { return nil }
 // pipeline.Slack and pipeline.Email), whose poster and publisher discard
 // it. No ledger, storm store or logging. One sub-benchmark per events/
 // folder raises an alert; "no-alert/decision" is delivered by a rule whose
-// decision rejects it, "no-alert/pattern" matches no pattern at all.
+// decision rejects it, "no-alert/pattern" matches no pattern at all. The
+// README runs it with the functions' runtime settings
+// (GOMAXPROCS=1 GOGC=400 GOMEMLIMIT=96MiB, infra/function.go) and with
+// Go's defaults.
 func BenchmarkProcess(b *testing.B) {
 	c, err := detect.Builtin()
 	if err != nil {
