@@ -6,6 +6,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/fixture"
 	"github.com/trailwatch/trailwatch/internal/guardduty"
+	"github.com/trailwatch/trailwatch/internal/jsonscan/jsonscantest"
 )
 
 func TestDecodeFinding(t *testing.T) {
@@ -62,7 +63,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"type":"Impact:x","resource":{"instanceDetails":null},"service":{"action":{"networkConnectionAction":{}}}}`))
 	f.Add([]byte(`{"type":"x","severity":8.5,"createdAt":"2026-11-20T03:12:44.123Z","resource":{"instanceDetails":{"tags":[{"key":"Name","value":"v"}],"networkInterfaces":[{"securityGroups":[{}]}]}},"service":{"count":2.5}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		agree(t, b)
+		jsonscantest.Agree[guardduty.Finding](t, b)
 		g, err := guardduty.Decode(b)
 		if err != nil {
 			return

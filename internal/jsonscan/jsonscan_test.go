@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/trailwatch/trailwatch/internal/jsonscan"
+	"github.com/trailwatch/trailwatch/internal/jsonscan/jsonscantest"
 )
 
 var validity = []struct {
@@ -159,16 +160,7 @@ func FuzzFields(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		var got fieldsTarget
-		if jsonscan.Fields(in, &got) {
-			var want fieldsTarget
-			if err := json.Unmarshal(in, &want); err != nil {
-				t.Fatalf("Fields read %q, which encoding/json rejects: %v", in, err)
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("Fields and encoding/json disagree on %q:\n%+v\n%+v", in, got, want)
-			}
-		}
+		jsonscantest.Agree[fieldsTarget](t, in)
 		var want map[string]json.RawMessage
 		err := json.Unmarshal(in, &want)
 		if got, ok := jsonscan.Members(in); ok != (err == nil) || !reflect.DeepEqual(got, want) {

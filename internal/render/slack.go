@@ -171,20 +171,10 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 	if isCompute(a) {
 		// An alarm or a finding has no caller: the source replaces who and
 		// how, and there is no source IP.
-		w.item()
-		w.lit("*Source*\n")
-		w.code(a.Who.Name, maxName)
-		w.lit("\n")
-		w.esc(a.Who.Detail, maxLine)
-		w.endItem()
+		w.codeItem("*Source*\n", a.Who.Name, "\n", a.Who.Detail)
 	} else {
 		name, rest := whoLine(a.Who)
-		w.item()
-		w.lit("*Who*\n")
-		w.code(name, maxName)
-		w.lit("\n")
-		w.esc(rest, maxLine)
-		w.endItem()
+		w.codeItem("*Who*\n", name, "\n", rest)
 		w.item()
 		w.lit("*Authentication*\nMFA: ")
 		w.esc(a.Who.MFA, maxLine)
@@ -200,12 +190,7 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 		}
 		w.endItem()
 	}
-	w.item()
-	w.lit("*What*\n")
-	w.code(a.What.Action, maxName)
-	w.lit(" ")
-	w.esc(a.What.Outcome, maxLine)
-	w.endItem()
+	w.codeItem("*What*\n", a.What.Action, " ", a.What.Outcome)
 	w.item()
 	w.lit("*Resource*\n")
 	w.esc(a.What.Resource.Type, maxName)
@@ -351,6 +336,17 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 	}
 	w.endList()
 	return w.done()
+}
+
+// codeItem writes an item of a heading, a name as a code span (at most
+// maxName characters), a separator and an escaped text (at most maxLine).
+func (w *slackWriter) codeItem(heading, name, sep, text string) {
+	w.item()
+	w.lit(heading)
+	w.code(name, maxName)
+	w.lit(sep)
+	w.esc(text, maxLine)
+	w.endItem()
 }
 
 // facts writes facts as escaped "\nLabel: value" lines.
