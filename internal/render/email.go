@@ -329,7 +329,7 @@ func emailBody(a alert.Alert, st *Static) string {
 	}
 	w.section("DETECTION")
 	w.field("ID", d.ID+" ("+d.Title+")")
-	if refs := st.emailReferences(d, a); refs != "" {
+	if refs := st.emailReferences(a); refs != "" {
 		w.field("References", refs)
 	}
 	for _, o := range a.Others {

@@ -301,7 +301,7 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 
 	w.context()
 	w.item()
-	w.lit(st.slackContext(d, a))
+	w.lit(st.slackContext(a))
 	if a.EventID != "" {
 		w.lit(" · event ")
 		w.code(a.EventID, maxName)

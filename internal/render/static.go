@@ -69,20 +69,22 @@ func (st *Static) runbook(a alert.Alert) runbookTexts {
 	return renderRunbook(a.Runbook)
 }
 
-// slackContext returns the start of the Slack context line for d.
-func (st *Static) slackContext(d *detect.Detection, a alert.Alert) string {
+// slackContext returns the start of the Slack context line for the
+// alert's detection.
+func (st *Static) slackContext(a alert.Alert) string {
 	if t := st.texts(a); t != nil {
 		return t.slackContext
 	}
-	return slackContext(d)
+	return slackContext(a.Primary.Detection)
 }
 
-// emailReferences returns the email's References field for d.
-func (st *Static) emailReferences(d *detect.Detection, a alert.Alert) string {
+// emailReferences returns the email's References field for the alert's
+// detection.
+func (st *Static) emailReferences(a alert.Alert) string {
 	if t := st.texts(a); t != nil {
 		return t.emailReferences
 	}
-	return strings.Join(references(d), "; ")
+	return strings.Join(references(a.Primary.Detection), "; ")
 }
 
 func renderRunbook(runbook string) runbookTexts {
