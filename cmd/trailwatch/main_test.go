@@ -85,7 +85,7 @@ func TestReplayOutputs(t *testing.T) {
 	}{
 		{replay.FormatText, []string{"[trailwatch] HIGH: Policy of bucket acme-prod-invoices lets everyone read objects", "get-bucket-policy.json#1: GetBucketPolicy by", "no alert"}, 0},
 		{replay.FormatSlack, []string{`"blocks":`, "acme-prod-invoices"}, 1},
-		{replay.FormatEmail, []string{"Subject: [trailwatch] HIGH:", "WHO", "WHERE", "Source IP:      203.0.113.18"}, 0},
+		{replay.FormatEmail, []string{"Subject: [trailwatch] HIGH:", "WHO", "Account:        111122223333", "Source IP:      203.0.113.18"}, 0},
 	} {
 		t.Run(tc.format, func(t *testing.T) {
 			code, out, errOut := runCLI(t, noAWS, "replay", dir, "--format", tc.format)
@@ -342,7 +342,7 @@ func TestStormBecomesOneAlertAndADigest(t *testing.T) {
 	if n := strings.Count(out, "held for the digest"); n != 5 {
 		t.Errorf("%d held repeats, want 5", n)
 	}
-	if !strings.Contains(out, "[trailwatch] CRITICAL digest: 5 more: S3 bucket ACL grants access to everyone") {
+	if !strings.Contains(out, "[trailwatch] CRITICAL digest: s3-bucket-acl-public 5 more times by ") {
 		t.Errorf("no digest in the output:\n%s", out)
 	}
 	if !strings.Contains(errOut, "6 events, 1 alerts, 5 repeats in 1 digests") {

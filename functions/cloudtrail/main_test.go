@@ -183,7 +183,7 @@ func TestCanonicalScenario(t *testing.T) {
 	for _, want := range []string{
 		"acme-prod-customer-exports", "maria.garcia@example.com", "IAM Identity Center user", "permission set AdministratorAccess",
 		"198.51.100.23", "eu-west-1", "PutBucketPublicAccessBlock", "acme-prod", // alias from IAM
-		"BlockPublicPolicy: true -&gt; false", "*Public right now?* YES", "CRITICAL",
+		"BlockPublicPolicy: true -&gt; false", "Public right now? YES", "CRITICAL",
 	} {
 		if !strings.Contains(slack, want) {
 			t.Errorf("Slack message lacks %q:\n%s", want, slack)

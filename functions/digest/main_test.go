@@ -96,7 +96,7 @@ func TestDigestFunction(t *testing.T) {
 	if len(posts) != 1 || publishes != 1 {
 		t.Fatalf("Slack posts %d, publishes %d over two runs; want one digest each", len(posts), publishes)
 	}
-	for _, want := range []string{"3 more: Security group changed", "terraform-apply", "sg-0e2"} {
+	for _, want := range []string{"Security group changed, 3 more times", "terraform-apply", "sg-0e2"} {
 		if !strings.Contains(posts[0], want) {
 			t.Errorf("digest lacks %q:\n%s", want, posts[0])
 		}

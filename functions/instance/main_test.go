@@ -121,7 +121,7 @@ func TestHandler(t *testing.T) {
 		},
 		{
 			name: "GuardDuty mining finding", fixture: "guardduty/guardduty-crypto-mining-bitcoin-tool-dns.json", detection: "guardduty-crypto-mining",
-			want: []string{"HIGH", "CryptoCurrency:EC2/BitcoinTool.B!DNS", "i-0a1b2c3d4e5f60718", "deploy-bot", "pool.minexmr.example"},
+			want: []string{"HIGH", "CryptoCurrency:EC2/BitcoinTool.B!DNS", "i-0a1b2c3d4e5f60718", "deploy-bot", "minexmr"},
 		},
 		{name: "an alarm that is not about CPU", fixture: "cloudwatch/ec2-cpu-spike-other-alarm.json", detection: "ec2-cpu-spike", silent: true},
 	}

@@ -129,6 +129,14 @@ func (c *Catalog) Get(id string) (*Detection, bool) {
 func (c *Catalog) Match(ev *event.Event) ([]*Detection, error) {
 	c.m.mu.Lock()
 	ids, err := c.m.q.MatchesForEvent(ev.JSON)
+	if err != nil {
+		// The matcher cannot read some valid JSON (see matchable): read it
+		// again in a form it can, so odd bytes in one field cannot keep
+		// every detection from running.
+		if b, rewritten := matchable(ev.JSON); rewritten {
+			ids, err = c.m.q.MatchesForEvent(b)
+		}
+	}
 	c.m.mu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("match event patterns: %w", err)

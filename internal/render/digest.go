@@ -18,43 +18,48 @@ const maxDigestText = 2900
 
 // digestWindow says when the repeats happened.
 func digestWindow(d alert.Digest) string {
-	return d.WindowStart.UTC().Format("2006-01-02 15:04") + " to " + d.WindowEnd.UTC().Format("15:04 UTC")
+	return formatTime(d.WindowStart) + " to " + formatTime(d.WindowEnd)
+}
+
+// repeatsText is "1 more time", "37 more times".
+func repeatsText(n int) string {
+	if n == 1 {
+		return "1 more time"
+	}
+	return strconv.Itoa(n) + " more times"
 }
 
 func digestTitle(d alert.Digest) string {
-	return strconv.Itoa(d.Repeats) + " more: " + d.Detection.Title
+	return d.Detection.Title + ", " + repeatsText(d.Repeats)
 }
 
-// DigestSlackJSON renders a storm digest's webhook payload.
+// DigestSlackJSON renders a storm digest's webhook payload. As in alerts,
+// attacker text (the principal, resources, headlines) is plain_text or a
+// code span, and the notification text goes through notifyText.
 func DigestSlackJSON(d alert.Digest) ([]byte, error) {
-	text := slackEscape("["+severityLabel(d.Severity)+" digest] "+digestTitle(d)+" by "+d.Principal+
-		" in account "+d.AccountID+", "+d.Region+".", 1000)
+	text := "[" + severityLabel(d.Severity) + " digest] " + notifyText(d.Detection.ID, maxName) + " " + repeatsText(d.Repeats) +
+		" by " + notifyText(d.Principal, maxName) + " in account " + notifyText(d.AccountID, maxName) + ", " + notifyText(d.Region, maxName) + "."
 	w := newSlackWriter(1500+2*len(text)+min(len(d.Occurrences), maxDigestLines)*300, text)
-	w.header(severityLabel(d.Severity)+" digest: "+digestTitle(d), 150)
-	w.section()
-	w.lit(severityEmoji(d.Severity) + " ")
-	w.code(d.Principal, maxName)
-	w.lit(" triggered ")
-	w.code(d.Detection.ID, maxName)
-	w.lit(" " + strconv.Itoa(d.Repeats) + " more times from ")
-	w.esc(digestWindow(d), maxLine)
-	w.lit(" in account ")
-	w.code(d.AccountID, maxName)
+	w.header(severityLabel(d.Severity)+" digest: "+digestTitle(d), 149)
+	w.plainSection()
+	w.lit(severityMarker(d.Severity) + " ")
+	w.plain(d.Principal, maxName)
+	w.lit(" triggered " + d.Detection.ID + " " + repeatsText(d.Repeats) + " from " + digestWindow(d) + " in account ")
+	w.plain(d.AccountID, maxName)
 	w.lit(", ")
-	w.code(d.Region, maxName)
+	w.plain(d.Region, maxName)
 	w.lit(". The first was alerted; the repeats were held back so one principal cannot flood this channel.")
-	w.endSection()
+	w.endPlainSection()
 	if len(d.Occurrences) > 0 {
-		// Whole lines only: cutting the block's text could split a code
-		// span and leave a backtick open.
-		w.section()
-		w.lit("*Held back*")
-		shown, size := 0, len("*Held back*")
+		// Whole lines only, so the count of those not shown is right.
+		w.plainSection()
+		w.lit("Held back:")
+		shown, size := 0, len("Held back:")
 		for i, o := range d.Occurrences {
 			if i == maxDigestLines {
 				break
 			}
-			line := "\n• " + slackEscape(o.Time, 40) + " " + code(o.Resource, 120) + " " + slackEscape(o.Headline, 200)
+			line := "\n• " + plainValue(o.Time, 40) + " " + plainValue(o.Resource, 120) + ": " + plainValue(o.Headline, 200)
 			n := utf8.RuneCountInString(line)
 			if size+n > maxDigestText {
 				break
@@ -65,7 +70,7 @@ func DigestSlackJSON(d alert.Digest) ([]byte, error) {
 		if rest := d.Repeats - shown; rest > 0 {
 			w.lit("\n… and " + strconv.Itoa(rest) + " more")
 		}
-		w.endSection()
+		w.endPlainSection()
 	}
 	w.context()
 	w.item()
@@ -78,10 +83,10 @@ func DigestSlackJSON(d alert.Digest) ([]byte, error) {
 // DigestEmail renders a storm digest as an email.
 func DigestEmail(d alert.Digest) Email {
 	var w bodyWriter
-	w.line(fmt.Sprintf("%s DIGEST: %s", severityLabel(d.Severity), emailText(digestTitle(d), maxLine)))
+	w.line(severityLabel(d.Severity) + " DIGEST: " + emailText(digestTitle(d), maxLine))
 	w.line("")
-	w.indented(emailText(fmt.Sprintf("%s triggered %s %d more times from %s. The first was alerted; "+
-		"the repeats were held back so one principal cannot flood the channels.", d.Principal, d.Detection.ID, d.Repeats, digestWindow(d)), 1000), true)
+	w.indented(emailText(d.Principal, maxName)+" triggered "+d.Detection.ID+" "+repeatsText(d.Repeats)+" from "+digestWindow(d)+
+		". The first was alerted; the repeats were held back so one principal cannot flood the channels.", true)
 	w.section("WHERE")
 	w.field("Account", emailText(d.AccountID, maxName))
 	w.field("Region", emailText(d.Region, maxName))
@@ -104,7 +109,7 @@ func DigestEmail(d alert.Digest) Email {
 		w.field("References", strings.Join(refs, "; "))
 	}
 	return Email{
-		Subject: asciiLine(fmt.Sprintf("[trailwatch] %s digest: %s by %s", severityLabel(d.Severity), digestTitle(d), d.Principal), MaxSubject),
+		Subject: subjectLine("[trailwatch] " + severityLabel(d.Severity) + " digest: " + d.Detection.ID + " " + repeatsText(d.Repeats) + " by " + defangAll(d.Principal)),
 		Body:    w.b.String(),
 	}
 }

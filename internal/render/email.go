@@ -1,11 +1,16 @@
 package render
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/trailwatch/trailwatch/internal/alert"
+	"github.com/trailwatch/trailwatch/internal/detect"
 )
 
 // MaxSubject is the longest email subject: SNS requires fewer than 100
@@ -18,15 +23,22 @@ type Email struct {
 	Body    string
 }
 
-// Subject is the email subject: severity and headline on one ASCII line.
+// Subject is the email subject: severity and headline on one ASCII line,
+// with no link of attacker origin (subjectLine).
 func Subject(a alert.Alert) string {
-	return asciiLine("[trailwatch] "+label(a)+": "+a.Title, MaxSubject)
+	return subjectLine("[trailwatch] " + label(a) + ": " + a.Title)
+}
+
+// subjectLine makes s a subject SNS accepts and no mail client links:
+// domains, addresses and schemes defanged, printable ASCII only, at most
+// MaxSubject bytes.
+func subjectLine(s string) string {
+	return asciiLine(defangAll(Clean(s, MaxSubject*2)), MaxSubject)
 }
 
 // asciiLine keeps printable ASCII only (everything else becomes '?') and
 // cuts to max bytes with "...".
 func asciiLine(s string, max int) string {
-	s = Clean(s, max*2)
 	b := make([]byte, 0, len(s))
 	for _, r := range s {
 		if r >= 0x20 && r < 0x7f {
@@ -42,9 +54,10 @@ func asciiLine(s string, max int) string {
 }
 
 // emailText makes an untrusted value safe in a plain-text body: one line,
-// and no scheme or www. left for a mail client to turn into a link.
+// and no scheme, "www.", domain name or email address left for a mail
+// client to turn into a link (defangAll).
 func emailText(s string, max int) string {
-	return defang(Clean(s, max))
+	return defangAll(Clean(s, max))
 }
 
 // bodyWriter lays out "  Label:   value" lines, wrapping long values.
@@ -155,15 +168,11 @@ func (w *wrapper) words(s string, width int, hard bool) {
 			if w.open {
 				w.end()
 			}
-			cut := 0
-			for i := 0; i < 3*width; i++ {
-				_, size := utf8.DecodeRuneInString(word[cut:])
-				cut += size
-			}
+			cut := tokenCut(word, 3*width)
 			w.begin()
 			w.b.WriteString(word[:cut])
 			w.end()
-			word, n = word[cut:], n-3*width
+			word, n = word[cut:], n-utf8.RuneCountInString(word[:cut])
 		}
 		switch {
 		case n == 0:
@@ -188,6 +197,26 @@ func (w *wrapper) words(s string, width int, hard bool) {
 		}
 		w.end()
 	}
+}
+
+// tokenCut is where to cut a word of untrusted text that is too long for
+// three lines: after the last separator of JSON, paths or lists (, ; : /
+// = & } ]) within max runes, so the pieces read as tokens, or at max runes
+// when there is none in the second half.
+func tokenCut(word string, max int) int {
+	cut, runes, sep := 0, 0, 0
+	for cut < len(word) && runes < max {
+		r, size := utf8.DecodeRuneInString(word[cut:])
+		cut += size
+		runes++
+		if strings.ContainsRune(",;:/=&}]", r) && runes > max/2 {
+			sep = cut
+		}
+	}
+	if sep > 0 && cut < len(word) {
+		return sep
+	}
+	return cut
 }
 
 // oneLine reports whether writeWrapped would write s unchanged on one
@@ -249,6 +278,11 @@ func (w *wrapper) end() {
 // EmailBody is the plain-text body: who, what, when, where, what to do.
 func EmailBody(a alert.Alert) string { return emailBody(a, nil) }
 
+// emailBody lays the body out for a responder reading it on a phone: the
+// headline, then a summary of one line per fact (who, what, on which
+// resource, account, region, source IP, time, public now), then what
+// changed and what to do, then the details, and the long texts (JSON
+// evidence, the user agent) last.
 func emailBody(a alert.Alert, st *Static) string {
 	var w bodyWriter
 	w.b.Grow(4096)
@@ -257,53 +291,34 @@ func emailBody(a alert.Alert, st *Static) string {
 	if a.SeverityNote != "" {
 		w.line("Severity " + emailText(a.SeverityNote, maxLine))
 	}
+	w.line("")
+	w.summary(a)
 
-	if isCompute(a) {
-		w.computeSections(a)
-	} else {
-		w.whoSection(a)
-	}
-
-	w.section("WHAT")
-	w.field("Action", emailText(a.What.Action+" ("+a.What.Outcome+")", maxLine))
-	w.field("Resource", emailText(a.What.Resource.Type+" "+a.What.Resource.Name, maxName))
-	for i, c := range a.What.Changes {
-		label := ""
-		if i == 0 {
-			label = "Changed"
+	texts, docs := splitEvidence(a.What.Evidence)
+	if len(a.What.Changes) > 0 || len(texts) > 0 {
+		w.section("WHAT CHANGED")
+		for _, c := range a.What.Changes {
+			w.bullet(emailText(changeText(c), maxLine))
 		}
-		w.field(label, emailText(changeText(c), maxLine))
+		if hasUnknownBefore(a) {
+			w.indented("(? = the previous value is not recorded in the event)", false)
+		}
+		for _, e := range texts {
+			// One text, so a label and its colon cannot make a scheme.
+			w.bullet(emailText(e.Label+": "+e.Text, maxEvidence))
+		}
 	}
-	if hasUnknownBefore(a) {
-		w.field("", "(? = the previous value is not recorded in the event)")
-	}
-	if e := a.Exposure; e != nil {
-		w.field("Public now", exposureHeadline(e))
+	if e := a.Exposure; e != nil && len(e.Reasons)+len(e.Warnings) > 0 {
+		w.section("PUBLIC RIGHT NOW? " + strings.ToUpper(e.Public))
 		for _, r := range e.Reasons {
-			w.field("", "- "+emailText(r, maxLine))
+			w.bullet(emailText(r, maxLine))
 		}
 		for _, warn := range e.Warnings {
-			w.field("", "! "+emailText(warn, maxLine))
+			w.bullet("Warning: " + emailText(warn, maxLine))
 		}
 	}
-	for _, e := range a.What.Evidence {
-		w.field("Evidence", emailText(e.Label, maxLine))
-		w.field("", emailText(e.Text, maxEvidence))
-	}
-
-	w.section("WHEN")
-	w.field("Event time", formatTime(a.When.EventTime))
-	w.field("Seen", delayText(a.When))
-
-	w.section("WHERE")
-	w.field("Account", emailText(accountText(a.Where), maxName))
-	w.field("Region", emailText(a.Where.Region, maxName))
-	src := emailText(a.Where.SourceIP, maxName)
-	if a.Where.SourceNote != "" {
-		src += " (" + emailText(a.Where.SourceNote, maxLine) + ")"
-	}
-	if !isCompute(a) {
-		w.field("Source IP", src)
+	if isCompute(a) {
+		w.computeSections(a)
 	}
 
 	w.section("WHAT TO DO")
@@ -315,6 +330,16 @@ func emailBody(a alert.Alert, st *Static) string {
 			w.line("  " + Clean(l.Label, 50) + ": " + l.URL)
 		}
 	}
+	if !isCompute(a) {
+		w.whoSection(a)
+		if a.Where.SourceNote != "" {
+			w.section("WHERE")
+			w.field("Source IP", emailText(a.Where.SourceIP, maxName)+" ("+emailText(a.Where.SourceNote, maxLine)+")")
+		}
+	}
+	w.section("WHEN")
+	w.field("Event time", formatTime(a.When.EventTime))
+	w.field("Seen", delayText(a.When))
 	if len(a.Unchecked) > 0 {
 		w.section("COULD NOT CHECK")
 		for _, u := range a.Unchecked {
@@ -341,7 +366,165 @@ func emailBody(a alert.Alert, st *Static) string {
 	if a.EnvelopeID != "" {
 		w.field("EventBridge ID", emailText(a.EnvelopeID, maxName))
 	}
+	if len(docs) > 0 {
+		w.section("EVIDENCE")
+		for i, e := range docs {
+			if i > 0 {
+				w.line("")
+			}
+			w.indented(emailText(e.Label+":", maxLine), true)
+			w.jsonDoc(e.Text)
+		}
+	}
+	if a.Who.UserAgent != "" {
+		w.section("USER AGENT")
+		w.indented(emailText(a.Who.UserAgent, maxUserAgent), true)
+	}
 	return w.b.String()
+}
+
+// summary writes one line per fact, each cut to fit: the details follow
+// further down.
+func (w *bodyWriter) summary(a alert.Alert) {
+	if isCompute(a) {
+		if len(a.Instances) > 0 {
+			w.oneLine("Instance", instanceTitle(a.Instances[0]))
+		}
+		if al := a.Alarm; al != nil {
+			w.oneLine("Alarm", al.Name+" ("+stateText(al)+")")
+		} else {
+			w.oneLine("Finding", actionText(a))
+		}
+		w.oneLine("Account", accountText(a.Where))
+		w.oneLine("Region", a.Where.Region)
+		if len(a.Instances) > 0 && a.Instances[0].LaunchedBy != "" {
+			w.oneLine("Launched by", a.Instances[0].LaunchedBy)
+		}
+		w.oneLine("Time", formatTime(a.When.EventTime))
+		return
+	}
+	who := a.Who.Name
+	if a.Who.Kind != "" {
+		who += " (" + a.Who.Kind + ")"
+	}
+	if mfa := shortMFA(a.Who.MFA); mfa != "" {
+		who += ", MFA " + mfa
+	}
+	w.oneLine("Who", who)
+	w.oneLine("What", a.What.Action+" "+a.What.Outcome)
+	if r := resourceText(a); r != "" {
+		w.oneLine("Resource", r)
+	}
+	w.oneLine("Account", accountText(a.Where))
+	w.oneLine("Region", a.Where.Region)
+	if a.Where.SourceIP != "" {
+		w.oneLine("Source IP", a.Where.SourceIP)
+	}
+	w.oneLine("Time", formatTime(a.When.EventTime)+" ("+seenText(a.When)+")")
+	if a.Exposure != nil {
+		w.oneLine("Public now", exposureHeadline(a.Exposure))
+	}
+}
+
+// seenText is delayText in a few words: "seen 5 minutes later".
+func seenText(w alert.When) string {
+	switch {
+	case w.Replayed:
+		return "replayed"
+	case w.Delay < 0:
+		return "in the future by " + humanDuration(-w.Delay)
+	case w.Delay < time.Second:
+		return "seen at once"
+	}
+	return "seen " + humanDuration(w.Delay) + " later"
+}
+
+// shortMFA is the first words of the MFA answer: "yes", "no", "not
+// recorded".
+func shortMFA(mfa string) string {
+	if i := strings.IndexAny(mfa, "(:"); i >= 0 {
+		mfa = mfa[:i]
+	}
+	return strings.TrimSpace(mfa)
+}
+
+// oneLine writes a summary field of an untrusted value on one line, cut
+// with "…" where it would wrap.
+func (w *bodyWriter) oneLine(label, value string) {
+	width := textWidth - (labelWidth + 3)
+	v := emailText(value, maxLine)
+	if utf8.RuneCountInString(v) > width {
+		v = string([]rune(v)[:width-1]) + "…"
+	}
+	w.field(label, v)
+}
+
+// splitEvidence parts evidence into short texts, shown with what changed,
+// and JSON documents, shown pretty-printed at the end.
+func splitEvidence(ev []detect.Evidence) (texts, docs []detect.Evidence) {
+	for _, e := range ev {
+		if isJSONDocument(e.Text) {
+			docs = append(docs, e)
+		} else {
+			texts = append(texts, e)
+		}
+	}
+	return texts, docs
+}
+
+func isJSONDocument(s string) bool {
+	s = strings.TrimSpace(s)
+	return len(s) > 1 && (s[0] == '{' || s[0] == '[') && json.Valid([]byte(s))
+}
+
+// maxJSONLines bounds a pretty-printed document in an email.
+const maxJSONLines = 150
+
+// jsonDoc writes a JSON document pretty-printed, two spaces per level under
+// the section, each line made safe (emailText) and broken only between
+// tokens: a member too long for its line puts its value on the next.
+func (w *bodyWriter) jsonDoc(doc string) {
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, []byte(strings.TrimSpace(doc)), "", "  "); err != nil {
+		w.indented(emailText(doc, maxEvidence), true)
+		return
+	}
+	lines := strings.Split(pretty.String(), "\n")
+	for i, line := range lines {
+		if i == maxJSONLines {
+			w.line("  … and " + strconv.Itoa(len(lines)-maxJSONLines) + " more lines")
+			break
+		}
+		body := strings.TrimLeft(line, " ")
+		indent := spaces(4 + len(line) - len(body))
+		body = emailText(body, maxEvidence)
+		if key, value, ok := splitMember(body); ok && len(indent)+utf8.RuneCountInString(body) > textWidth {
+			w.line(indent + key)
+			w.line(indent + "    " + value)
+			continue
+		}
+		w.line(indent + body)
+	}
+}
+
+// splitMember parts a pretty-printed member line, `"key": value`, after
+// its colon.
+func splitMember(line string) (key, value string, ok bool) {
+	if !strings.HasPrefix(line, `"`) {
+		return "", "", false
+	}
+	for i := 1; i < len(line); i++ {
+		switch line[i] {
+		case '\\':
+			i++
+		case '"':
+			if strings.HasPrefix(line[i+1:], ": ") && len(line) > i+3 {
+				return line[:i+2], line[i+3:], true
+			}
+			return "", "", false
+		}
+	}
+	return "", "", false
 }
 
 // RenderEmail renders subject and body.
@@ -375,16 +558,11 @@ func (w *bodyWriter) whoSection(a alert.Alert) {
 	if a.Who.InvokedBy != "" {
 		w.field("Invoked by", emailText(a.Who.InvokedBy, maxName))
 	}
-	if a.Who.UserAgent != "" {
-		w.field("User agent", emailText(a.Who.UserAgent, maxUserAgent))
-	}
 }
 
-// computeSections describe an alarm or a finding: its source, the alarm's
-// numbers and the instances involved.
+// computeSections describe an alarm or a finding: the alarm's numbers and
+// the instances involved.
 func (w *bodyWriter) computeSections(a alert.Alert) {
-	w.section("SOURCE")
-	w.field("Reported by", emailText(a.Who.Name+", "+a.Who.Detail, maxLine))
 	if a.Alarm != nil {
 		w.section("ALARM")
 		w.facts(alarmFacts(a.Alarm))

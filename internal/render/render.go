@@ -10,6 +10,7 @@ package render
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -79,63 +80,6 @@ func clean(s string, max int) bool {
 	return n <= max
 }
 
-// schemes are the URL schemes defang breaks; with "www." they are what
-// clients turn into links.
-var schemes = []string{"https", "http", "ftp", "file", "mailto", "javascript", "data", "slack"}
-
-// defang breaks URL schemes and "www." in untrusted text ("https://evil"
-// becomes "https[:]//evil", case ignored) so no client turns it into a link.
-func defang(s string) string {
-	var b strings.Builder
-	last := 0
-	for i := 0; i < len(s); {
-		for i < len(s) && s[i] != ':' && s[i]|0x20 != 'w' {
-			i++
-		}
-		if i == len(s) {
-			break
-		}
-		switch {
-		case s[i] == ':' && endsWithScheme(s[:i]):
-			b.WriteString(s[last:i])
-			b.WriteString("[:]")
-			i++
-			last = i
-		case s[i] != ':' && len(s)-i >= 4 && strings.EqualFold(s[i:i+4], "www."):
-			b.WriteString(s[last : i+3])
-			b.WriteString("[.]")
-			i += 4
-			last = i
-		default:
-			i++
-		}
-	}
-	if last == 0 {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
-}
-
-func endsWithScheme(s string) bool {
-	if len(s) < 3 {
-		return false
-	}
-	// Every scheme ends in one of these letters; most colons (ARNs,
-	// times) follow none of them.
-	switch s[len(s)-1] | 0x20 {
-	case 's', 'p', 'e', 'a', 't', 'o', 'k':
-	default:
-		return false
-	}
-	for _, sc := range schemes {
-		if len(s) >= len(sc) && strings.EqualFold(s[len(s)-len(sc):], sc) {
-			return true
-		}
-	}
-	return false
-}
-
 // severityLabel is the severity in capitals, as alert titles show it.
 func severityLabel(s detect.Severity) string { return strings.ToUpper(s.String()) }
 
@@ -148,32 +92,39 @@ func label(a alert.Alert) string {
 	return severityLabel(a.Severity)
 }
 
-func emoji(a alert.Alert) string {
+// marker is the severity's coloured circle, as Unicode characters: it is
+// written into plain_text objects, which do not turn emoji codes into
+// emoji (attacker text must not either).
+func marker(a alert.Alert) string {
 	if a.Resolved {
-		return ":white_check_mark:"
+		return "\u2705" // ✅
 	}
-	return severityEmoji(a.Severity)
+	return severityMarker(a.Severity)
 }
 
-func severityEmoji(s detect.Severity) string {
+func severityMarker(s detect.Severity) string {
 	switch s {
 	case detect.SeverityCritical:
-		return ":red_circle:"
+		return "\U0001F534" // 🔴
 	case detect.SeverityHigh:
-		return ":large_orange_circle:"
+		return "\U0001F7E0" // 🟠
 	case detect.SeverityMedium:
-		return ":large_yellow_circle:"
+		return "\U0001F7E1" // 🟡
 	case detect.SeverityLow:
-		return ":large_blue_circle:"
+		return "\U0001F535" // 🔵
 	}
-	return ":white_circle:"
+	return "\u26AA" // ⚪
 }
+
+// timeFormat is the one date format of every message: RFC 3339 in UTC,
+// to the second.
+const timeFormat = "2006-01-02T15:04:05Z"
 
 func formatTime(t time.Time) string {
 	if t.IsZero() {
 		return "unknown"
 	}
-	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	return t.UTC().Format(timeFormat)
 }
 
 // delayText says when trailwatch saw the event relative to when it happened.
@@ -182,9 +133,45 @@ func delayText(w alert.When) string {
 	case w.Replayed:
 		return "replayed from a recorded event"
 	case w.Delay < 0:
-		return "event time is in the future by " + (-w.Delay).String()
+		return "event time is " + humanDuration(-w.Delay) + " in the future"
+	case w.Delay < time.Second:
+		return "at once"
 	}
-	return w.Delay.String() + " after the event"
+	return humanDuration(w.Delay) + " after the event"
+}
+
+// humanDuration is d in words, in its two largest units: "5 minutes",
+// "5 hours 57 minutes", "1 day 2 hours"; under a second, "under a second".
+func humanDuration(d time.Duration) string {
+	units := [...]struct {
+		size time.Duration
+		name string
+	}{{24 * time.Hour, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}, {time.Second, "second"}}
+	var parts []string
+	for _, u := range units {
+		if n := d / u.size; n > 0 || len(parts) > 0 {
+			if n > 0 {
+				parts = append(parts, plural(int64(n), u.name))
+			}
+			d -= n * u.size
+			if len(parts) == 2 || (len(parts) == 1 && n == 0) {
+				break
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return "under a second"
+	}
+	return strings.Join(parts, " ")
+}
+
+// plural is "1 minute", "5 minutes".
+func plural(n int64, unit string) string {
+	s := strconv.FormatInt(n, 10) + " " + unit
+	if n != 1 {
+		s += "s"
+	}
+	return s
 }
 
 // references lists the detection's CIS controls and ATT&CK techniques.

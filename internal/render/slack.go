@@ -44,7 +44,7 @@ func slackSafe(s string, max int) bool {
 		case slackUnsafe[c]:
 			return false
 		case c == ':':
-			if endsWithScheme(s[:i]) {
+			if endsWithScheme(s[:i]) || strings.HasPrefix(s[i:], "://") {
 				return false
 			}
 		case c|0x20 == 'w':
@@ -69,12 +69,6 @@ var slackUnsafe = func() (t [256]bool) {
 // could open a code block that swallows the rest of the message.
 func noBackticks(s string) string { return strings.ReplaceAll(s, "`", "ˋ") }
 
-// bold makes a heading; asterisks inside become U+2217 so text cannot end
-// the bold early or start another.
-func bold(s string, max int) string {
-	return "*" + strings.ReplaceAll(slackEscape(s, max), "*", "∗") + "*"
-}
-
 // cutEscaped shortens escaped text to max runes without splitting an entity.
 func cutEscaped(s string, max int) string {
 	if utf8.RuneCountInString(s) <= max {
@@ -95,11 +89,11 @@ func cutEscaped(s string, max int) string {
 }
 
 // code shows an untrusted value as an inline code span, where mrkdwn
-// formatting does not apply. A backtick would end the span, so it becomes
-// U+02CB (modifier letter grave accent).
+// formatting and emoji codes do not apply. A backtick would end the span,
+// so it becomes U+02CB (modifier letter grave accent).
 func code(s string, max int) string {
 	if s == "" {
-		return "_none_"
+		return "none"
 	}
 	return "`" + slackEscape(s, max) + "`"
 }
@@ -114,21 +108,78 @@ func slackContext(d *detect.Detection) string {
 	return ctx
 }
 
-// slackSummary is the top-level text: what Slack shows in notifications and
-// where blocks cannot be displayed. It names severity, event, resource,
-// principal, account and region.
-func slackSummary(a alert.Alert) string {
-	var s string
-	if isCompute(a) {
-		s = "[" + label(a) + "] " + a.Title + ". Reported by " + a.Who.Name + " in account " + accountText(a.Where) + ", " + a.Where.Region + "."
-		if len(a.Instances) > 0 {
-			s += " Instance " + instanceTitle(a.Instances[0]) + "."
-		}
-	} else {
-		s = "[" + label(a) + "] " + a.Title + ". By " + a.Who.Name + " (" + a.Who.Kind + ") from " + a.Where.SourceIP +
-			" in account " + accountText(a.Where) + ", " + a.Where.Region + "."
+// actionText names what happened: the API call (and that it failed), the
+// alarm or the GuardDuty finding type.
+func actionText(a alert.Alert) string {
+	switch {
+	case a.Source == alert.SourceCloudWatch:
+		return "CloudWatch alarm"
+	case a.Source == alert.SourceGuardDuty:
+		return "GuardDuty " + strings.TrimPrefix(a.What.Action, "guardduty:")
+	case a.What.Failed:
+		return a.What.Action + " (failed)"
 	}
-	return slackEscape(s, 1000)
+	return a.What.Action
+}
+
+// resourceText names what it happened to: "S3 bucket acme-prod", the
+// instance with its Name tag, or "" when nothing is named.
+func resourceText(a alert.Alert) string {
+	if isCompute(a) && len(a.Instances) > 0 {
+		return "instance " + instanceTitle(a.Instances[0])
+	}
+	r := a.What.Resource
+	if r.Name == "" {
+		return ""
+	}
+	if r.Type == "" {
+		return r.Name
+	}
+	return r.Type + " " + r.Name
+}
+
+// headline is the header's text: severity, action and resource.
+func headline(a alert.Alert) string {
+	s := label(a) + ": " + actionText(a)
+	if r := resourceText(a); r != "" {
+		s += " on " + r
+	}
+	return s
+}
+
+// slackSummary is the top-level text: what Slack shows in notifications and
+// where blocks cannot be displayed. It names severity, action, resource,
+// principal, account and region. That text is not verbatim and phones show
+// it raw, so every value in it goes through notifyText.
+func slackSummary(a alert.Alert) string {
+	var b strings.Builder
+	b.Grow(200)
+	b.WriteString("[" + label(a) + "] ")
+	b.WriteString(notifyText(actionText(a), maxName))
+	if r := resourceText(a); r != "" {
+		b.WriteString(" on ")
+		b.WriteString(notifyText(r, maxName))
+	}
+	if !isCompute(a) {
+		b.WriteString(" by ")
+		b.WriteString(notifyText(a.Who.Name, maxName))
+		if a.Who.Kind != "" {
+			b.WriteString(" (" + notifyText(a.Who.Kind, maxName) + ")")
+		}
+		if a.Where.SourceIP != "" {
+			b.WriteString(" from ")
+			b.WriteString(notifyText(a.Where.SourceIP, maxName))
+		}
+	}
+	b.WriteString(" in account ")
+	b.WriteString(notifyText(accountText(a.Where), maxName))
+	b.WriteString(", ")
+	b.WriteString(notifyText(a.Where.Region, maxName))
+	b.WriteString(".")
+	if a.Exposure != nil && a.Exposure.Public == "yes" {
+		b.WriteString(" The bucket is public right now.")
+	}
+	return b.String()
 }
 
 func hasUnknownBefore(a alert.Alert) bool {
@@ -150,36 +201,61 @@ func (st *Static) SlackJSON(a alert.Alert) ([]byte, error) {
 }
 
 // slackPayload renders the alert's webhook payload (see slackWriter).
+//
+// Attacker text never reaches mrkdwn where it could format: a value is
+// written as it is only when it holds nothing mrkdwn formats, mentions or
+// links (mrkdwnPlain); names and identifiers are code spans; free text
+// (headlines, reasons, errors, user agents, runbooks) is plain_text with
+// "emoji": false.
 func slackPayload(a alert.Alert, st *Static) []byte {
-	d := a.Primary.Detection
 	summary := slackSummary(a)
 	w := newSlackWriter(slackSizeHint(a, summary), summary)
-	w.header(label(a)+": "+d.Title, 150)
+	w.header(headline(a), 149) // Clean adds "…" to what it cuts
 
-	w.section()
-	w.lit(emoji(a))
+	// The first section: the headline, why its severity is what it is, and
+	// whether the bucket is public right now.
+	w.plainSection()
+	w.lit(marker(a))
 	w.lit(" ")
-	w.esc(a.Title, maxLine)
+	w.plain(a.Title, maxLine)
 	if a.SeverityNote != "" {
-		w.lit("\n_Severity ")
-		w.esc(a.SeverityNote, maxLine)
-		w.lit("_")
+		w.lit("\nSeverity ")
+		w.plain(a.SeverityNote, maxLine)
 	}
-	w.endSection()
+	if a.Exposure != nil {
+		w.lit("\nPublic right now? ")
+		w.lit(exposureHeadline(a.Exposure))
+	}
+	w.endPlainSection()
 
 	w.fields()
 	if isCompute(a) {
 		// An alarm or a finding has no caller: the source replaces who and
 		// how, and there is no source IP.
-		w.codeItem("*Source*\n", a.Who.Name, "\n", a.Who.Detail)
+		w.item()
+		w.lit("*Source*\n")
+		w.value(a.Who.Name, maxName)
+		if a.Alarm == nil && a.Who.Detail != "" {
+			w.lit("\n")
+			w.value(a.Who.Detail, maxLine)
+		}
+		w.endItem()
 	} else {
-		name, rest := whoLine(a.Who)
-		w.codeItem("*Who*\n", name, "\n", rest)
+		w.item()
+		w.lit("*Who*\n")
+		w.code(a.Who.Name, maxName)
+		w.lit("\n")
+		w.value(a.Who.Kind, maxName)
+		if a.Who.Detail != "" {
+			w.lit("\n")
+			w.value(a.Who.Detail, maxLine)
+		}
+		w.endItem()
 		w.item()
 		w.lit("*Authentication*\nMFA: ")
-		w.esc(a.Who.MFA, maxLine)
+		w.value(a.Who.MFA, maxLine)
 		w.lit("\nVia: ")
-		w.esc(a.Who.Via, maxLine)
+		w.value(a.Who.Via, maxLine)
 		if a.Who.AccessKey != "" {
 			w.lit("\nKey: ")
 			w.code(a.Who.AccessKey, maxName)
@@ -189,19 +265,26 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 			w.code(a.Who.InvokedBy, maxName)
 		}
 		w.endItem()
+		w.item()
+		w.lit("*What*\n")
+		w.code(a.What.Action, maxName)
+		w.lit(" ")
+		w.value(a.What.Outcome, maxLine)
+		w.endItem()
 	}
-	w.codeItem("*What*\n", a.What.Action, " ", a.What.Outcome)
 	w.item()
 	w.lit("*Resource*\n")
-	w.esc(a.What.Resource.Type, maxName)
-	w.lit(" ")
+	if a.What.Resource.Type != "" {
+		w.value(a.What.Resource.Type, maxName)
+		w.lit(" ")
+	}
 	w.code(a.What.Resource.Name, maxName)
 	w.endItem()
 	w.item()
 	w.lit("*When*\n")
 	w.lit(formatTime(a.When.EventTime))
 	w.lit("\nSeen ")
-	w.esc(delayText(a.When), maxLine)
+	w.lit(delayText(a.When))
 	w.endItem()
 	w.item()
 	w.lit("*Where*\nAccount ")
@@ -213,17 +296,20 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 		w.code(a.Where.SourceIP, maxName)
 		if a.Where.SourceNote != "" {
 			w.lit(" (")
-			w.esc(a.Where.SourceNote, maxLine)
+			w.value(a.Where.SourceNote, maxLine)
 			w.lit(")")
 		}
 	}
 	w.endItem()
 	w.endList()
 
-	if a.Alarm != nil {
+	if al := a.Alarm; al != nil {
 		w.section()
-		w.lit("*Alarm*")
-		w.facts(alarmFacts(a.Alarm))
+		w.lit("*Alarm* ")
+		w.code(al.Name, maxName)
+		w.lit(" ")
+		w.value(stateText(al), maxName)
+		w.facts(alarmFacts(al))
 		w.endSection()
 	}
 	for i, in := range a.Instances {
@@ -254,23 +340,22 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 			w.code(changeText(c), maxLine)
 		}
 		if hasUnknownBefore(a) {
-			w.lit("\n_? = the previous value is not recorded in the event_")
+			w.lit("\n? = the previous value is not recorded in the event")
 		}
 		w.endSection()
 	}
-	if a.Exposure != nil {
-		w.section()
-		w.lit("*Public right now?* ")
-		w.lit(exposureHeadline(a.Exposure))
-		for _, r := range a.Exposure.Reasons {
+	if e := a.Exposure; e != nil && len(e.Reasons)+len(e.Warnings) > 0 {
+		w.plainSection()
+		w.lit("Public access, checked now:")
+		for _, r := range e.Reasons {
 			w.lit("\n• ")
-			w.esc(r, maxLine)
+			w.plain(r, maxLine)
 		}
-		for _, warn := range a.Exposure.Warnings {
-			w.lit("\n:warning: ")
-			w.esc(warn, maxLine)
+		for _, warn := range e.Warnings {
+			w.lit("\n\u26a0 ")
+			w.plain(warn, maxLine)
 		}
-		w.endSection()
+		w.endPlainSection()
 	}
 	for i, e := range a.What.Evidence {
 		if i == 3 {
@@ -282,15 +367,15 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 			break
 		}
 		w.section()
-		w.lit(bold(e.Label, 300))
+		w.heading(e.Label, 300)
 		w.lit("\n```")
-		w.esc(e.Text, maxEvidence)
+		w.lit(slackEscape(e.Text, maxEvidence))
 		w.lit("```")
 		w.endSection()
 	}
-	w.section()
+	w.plainSection()
 	w.lit(st.runbook(a).slack)
-	w.endSection()
+	w.endPlainSection()
 	if len(a.Links) > 0 {
 		labels, urls := make([]string, len(a.Links)), make([]string, len(a.Links))
 		for i, l := range a.Links {
@@ -308,52 +393,58 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 	}
 	w.endItem()
 	if a.Who.UserAgent != "" {
-		w.item()
-		w.lit("User agent ")
-		w.code(a.Who.UserAgent, maxUserAgent)
-		w.endItem()
+		w.plainItem()
+		w.lit("User agent: ")
+		w.plain(a.Who.UserAgent, maxUserAgent)
+		w.endPlainItem()
 	}
 	if len(a.Others) > 0 {
 		others := make([]string, 0, len(a.Others))
 		for _, o := range a.Others {
 			others = append(others, o.Detection.ID+" ("+o.Severity.String()+")")
 		}
-		w.item()
+		w.plainItem()
 		w.lit("Also matched: ")
-		w.esc(strings.Join(others, ", "), 2000)
-		w.endItem()
+		w.plain(strings.Join(others, ", "), 2000)
+		w.endPlainItem()
 	}
 	if len(a.Unchecked) > 0 {
-		w.item()
+		w.plainItem()
 		w.lit("Could not check: ")
-		w.esc(strings.Join(a.Unchecked, "; "), 2000)
-		w.endItem()
+		w.plain(strings.Join(a.Unchecked, "; "), 2000)
+		w.endPlainItem()
 	}
 	for _, n := range a.Notes {
-		w.item()
-		w.esc(n, 500)
-		w.endItem()
+		w.plainItem()
+		w.plain(n, 500)
+		w.endPlainItem()
 	}
 	w.endList()
 	return w.done()
 }
 
-// codeItem writes an item of a heading, a name as a code span (at most
-// maxName characters), a separator and an escaped text (at most maxLine).
-func (w *slackWriter) codeItem(heading, name, sep, text string) {
-	w.item()
-	w.lit(heading)
-	w.code(name, maxName)
-	w.lit(sep)
-	w.esc(text, maxLine)
-	w.endItem()
+// stateText is an alarm's state change, "OK -> ALARM", or its state.
+func stateText(al *alert.Alarm) string {
+	if al.PreviousState != "" {
+		return al.PreviousState + " -> " + al.State
+	}
+	return al.State
 }
 
-// facts writes facts as escaped "\nLabel: value" lines.
+// heading writes a bold heading when the text is plain, else a code span.
+func (w *slackWriter) heading(s string, max int) {
+	if mrkdwnPlain(s, max) {
+		w.lit("*" + s + "*")
+		return
+	}
+	w.code(s, max)
+}
+
+// facts writes facts as "\nLabel: value" lines.
 func (w *slackWriter) facts(facts []fact) {
 	for _, f := range facts {
 		w.lit("\n" + f.Label + ": ")
-		w.esc(f.Value, maxLine)
+		w.value(f.Value, maxLine)
 	}
 }
 

@@ -55,13 +55,51 @@ func (w *slackWriter) header(text string, max int) {
 	w.b = append(w.b, '}')
 }
 
-// plainText writes a plain_text object, which Slack shows without
-// parsing: angle brackets and ampersands are swapped for look-alikes, so
-// nothing depends on how a client decodes entities.
+// plainText writes a plain_text object of untrusted text (see
+// plainValue).
 func (w *slackWriter) plainText(s string, max int) {
 	w.b = append(w.b, `{"type":"plain_text","text":`...)
-	w.b = appendJSONString(w.b, plainEscaper.Replace(Clean(s, max)), w.html)
-	w.b = append(w.b, `,"emoji":true}`...)
+	w.b = appendJSONString(w.b, plainValue(s, max), w.html)
+	w.b = append(w.b, `,"emoji":false}`...)
+}
+
+// plainSection opens a section block of one plain_text text, which the
+// pieces after it (plit for trusted text, plain for untrusted values) make
+// up; endPlainSection closes it. Slack shows plain text as it is: no
+// formatting, no mentions, no links, and with "emoji": false no emoji
+// codes, which is how attacker text must be shown when it cannot be a
+// code span.
+func (w *slackWriter) plainSection() {
+	w.block("section")
+	w.b = append(w.b, `,"text":{"type":"plain_text","text":"`...)
+}
+
+func (w *slackWriter) endPlainSection() { w.b = append(w.b, `","emoji":false}}`...) }
+
+// plainItem opens a plain_text element of a context block or a field;
+// endPlainItem closes it.
+func (w *slackWriter) plainItem() {
+	if w.items > 0 {
+		w.b = append(w.b, ',')
+	}
+	w.items++
+	w.b = append(w.b, `{"type":"plain_text","text":"`...)
+}
+
+func (w *slackWriter) endPlainItem() { w.b = append(w.b, `","emoji":false}`...) }
+
+// plain writes an untrusted value into an open plain_text object.
+func (w *slackWriter) plain(s string, max int) { w.lit(plainValue(s, max)) }
+
+// plainValue is an untrusted value for a plain_text object: Clean, URL
+// schemes broken, and angle brackets and ampersands swapped for
+// look-alikes, so nothing depends on how a client decodes entities; at
+// most max characters (plus "…") after all that.
+func plainValue(s string, max int) string {
+	if mrkdwnPlain(s, max) {
+		return s
+	}
+	return cutEscaped(plainEscaper.Replace(defang(Clean(s, max))), max)
 }
 
 // section opens a section block of one mrkdwn text, which the pieces
@@ -128,16 +166,24 @@ func (w *slackWriter) links(labels, urls []string) {
 // lit writes trusted text (labels, escaped values) into the open text.
 func (w *slackWriter) lit(s string) { w.b = appendJSONChars(w.b, s, w.html) }
 
-// esc writes an untrusted value, escaped for mrkdwn (slackEscape).
-func (w *slackWriter) esc(s string, max int) { w.lit(slackEscape(s, max)) }
+// value writes an untrusted value into an open mrkdwn text: as it is when
+// it cannot format, mention or link anything there (mrkdwnPlain), else as
+// a code span.
+func (w *slackWriter) value(s string, max int) {
+	if mrkdwnPlain(s, max) {
+		w.lit(s)
+		return
+	}
+	w.code(s, max)
+}
 
 // code writes an untrusted value as an inline code span (see code).
 func (w *slackWriter) code(s string, max int) {
 	if s == "" {
-		w.lit("_none_")
+		w.lit("none")
 		return
 	}
 	w.lit("`")
-	w.esc(s, max)
+	w.lit(slackEscape(s, max))
 	w.lit("`")
 }

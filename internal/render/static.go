@@ -90,5 +90,5 @@ func (st *Static) emailReferences(a alert.Alert) string {
 func renderRunbook(runbook string) runbookTexts {
 	var w bodyWriter
 	w.indented(emailText(runbook, 2500), false)
-	return runbookTexts{source: runbook, slack: "*Runbook*\n" + slackEscape(runbook, 2500), email: w.b.String()}
+	return runbookTexts{source: runbook, slack: "What to do: " + plainValue(runbook, 2500), email: w.b.String()}
 }

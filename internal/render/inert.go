@@ -1,0 +1,255 @@
+package render
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// This file makes attacker text inert for each place it is shown:
+//   - defang breaks URL schemes and "www." (every medium);
+//   - defangAll also breaks domain names and email addresses, for the
+//     media whose clients link them on sight: email (Gmail and Outlook link
+//     "evil.example/x" and "x@evil.example") and Slack's notification text;
+//   - mrkdwnPlain says whether a value can stand in Slack mrkdwn as it is,
+//     without any chance of formatting, emoji, mentions or links;
+//   - notifyText neutralizes a value for Slack's top-level text, which
+//     phones show and which Slack formats and links.
+//
+// The scanners are hand-written: no maintained library defangs text, and
+// URL finders (mvdan.cc/xurls) match only known top-level domains, while
+// defanging must also break names under reserved or new ones
+// (evil.example). render's tests hold each scanner to the regular
+// expressions of rendertest that state the rules.
+
+// schemes are the URL schemes defang breaks ("https:" becomes "https[:]");
+// any other scheme is broken where "://" follows it. Only schemes that
+// clients link without "//" are listed: the others are broken by "://"
+// (wss:, ssh: and the like), and "aws:" must stay as it is in ARNs.
+var schemes = []string{
+	"https", "http", "ftp", "file", "mailto", "javascript", "vbscript", "data", "slack",
+	"tel", "sms", "sip", "news", "callto", "skype",
+}
+
+// schemeEnd marks the last letters of the schemes, lower case: most colons
+// (ARNs, times) follow none of them.
+var schemeEnd = func() (t [256]bool) {
+	for _, s := range schemes {
+		t[s[len(s)-1]] = true
+	}
+	return t
+}()
+
+// defang breaks URL schemes, "://" and "www." in untrusted text
+// ("https://evil" becomes "https[:]//evil", case ignored) so no client
+// turns it into a link.
+func defang(s string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); {
+		for i < len(s) && s[i] != ':' && s[i]|0x20 != 'w' {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
+		switch {
+		case s[i] == ':' && (endsWithScheme(s[:i]) || strings.HasPrefix(s[i:], "://")):
+			b.WriteString(s[last:i])
+			b.WriteString("[:]")
+			i++
+			last = i
+		case s[i] != ':' && len(s)-i >= 4 && strings.EqualFold(s[i:i+4], "www."):
+			b.WriteString(s[last : i+3])
+			b.WriteString("[.]")
+			i += 4
+			last = i
+		default:
+			i++
+		}
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func endsWithScheme(s string) bool {
+	if len(s) < 2 || !schemeEnd[s[len(s)-1]|0x20] {
+		return false
+	}
+	for _, sc := range schemes {
+		if len(s) >= len(sc) && strings.EqualFold(s[len(s)-len(sc):], sc) {
+			return true
+		}
+	}
+	return false
+}
+
+// defangAll is defang that also breaks domain names and email addresses:
+// in a run of name characters and dots where a dot is followed by two
+// letters ("evil.example", "a.b.co", "pool.xn--p1ai"), every dot between
+// name characters becomes "[.]", and an "@" between a name character and a
+// letter or digit becomes "[@]". IP addresses and version numbers
+// ("203.0.113.7", "2.22.4") stay as they are. The full stops that IDNA
+// reads as dots (U+3002, U+FF0E, U+FF61) count as dots.
+func defangAll(s string) string {
+	s = defang(s)
+	if !strings.ContainsAny(s, ".@\u3002\uff0e\uff61") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !nameRune(r) && !dotRune(r) {
+			if r == '@' && i > 0 && i+size < len(s) {
+				prev, _ := utf8.DecodeLastRuneInString(s[:i])
+				next, _ := utf8.DecodeRuneInString(s[i+size:])
+				if !unicode.IsSpace(prev) && prev != '[' && (unicode.IsLetter(next) || unicode.IsDigit(next)) {
+					b.WriteString("[@]")
+					i += size
+					continue
+				}
+			}
+			b.WriteString(s[i : i+size])
+			i += size
+			continue
+		}
+		j := i
+		for j < len(s) {
+			r, size := utf8.DecodeRuneInString(s[j:])
+			if !nameRune(r) && !dotRune(r) {
+				break
+			}
+			j += size
+		}
+		writeDomainRun(&b, s[i:j])
+		i = j
+	}
+	return b.String()
+}
+
+// writeDomainRun writes a run of name characters and dots, its inner dots
+// broken when it looks like a domain name.
+func writeDomainRun(b *strings.Builder, run string) {
+	if !domainLike(run) {
+		b.WriteString(run)
+		return
+	}
+	var prev rune
+	for i := 0; i < len(run); {
+		r, size := utf8.DecodeRuneInString(run[i:])
+		next, _ := utf8.DecodeRuneInString(run[i+size:])
+		if dotRune(r) && nameRune(prev) && i+size < len(run) && nameRune(next) {
+			b.WriteString("[.]")
+		} else {
+			b.WriteString(run[i : i+size])
+		}
+		prev = r
+		i += size
+	}
+}
+
+// domainLike reports whether a run of name characters and dots has a dot
+// after a name character that is followed by two letters.
+func domainLike(run string) bool {
+	var prev rune
+	for i := 0; i < len(run); {
+		r, size := utf8.DecodeRuneInString(run[i:])
+		i += size
+		if dotRune(r) && nameRune(prev) {
+			a, n := utf8.DecodeRuneInString(run[i:])
+			c, _ := utf8.DecodeRuneInString(run[i+n:])
+			if unicode.IsLetter(a) && unicode.IsLetter(c) {
+				return true
+			}
+		}
+		prev = r
+	}
+	return false
+}
+
+// nameRune is a character of a host name label, or of a name around one.
+func nameRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return 'a' <= r|0x20 && r|0x20 <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '_'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+func dotRune(r rune) bool { return r == '.' || r == '\u3002' || r == '\uff0e' || r == '\uff61' }
+
+// mrkdwnPlain reports whether s can be written into verbatim Slack mrkdwn
+// as it is and reads only as itself: printable ASCII letters, digits,
+// spaces and punctuation that mrkdwn does not format (no * _ ~ ` > < & | @
+// #), no colon pair that could be an emoji code (":x:"), no URL scheme,
+// "www.", domain name or email address, and at most max bytes. Anything
+// else is shown as a code span or plain text.
+func mrkdwnPlain(s string, max int) bool {
+	if len(s) == 0 || len(s) > max {
+		return false
+	}
+	colon := -1 // the last colon, while an emoji code could still close
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !mrkdwnPlainByte[c] {
+			return false
+		}
+		switch {
+		case c == ':':
+			if colon >= 0 && i > colon+1 || endsWithScheme(s[:i]) {
+				return false
+			}
+			colon = i
+		case c == '.':
+			if i > 0 && i+2 < len(s) && nameRune(rune(s[i-1])) && isLetter(s[i+1]) && isLetter(s[i+2]) {
+				return false
+			}
+		case c == ' ' || c == '(' || c == ')' || c == ',' || c == ';' || c == '/' || c == '=' || c == '"' || c == '\'':
+			colon = -1 // emoji codes hold no such characters
+		case c|0x20 == 'w':
+			if len(s)-i >= 4 && strings.EqualFold(s[i:i+4], "www.") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
+
+// mrkdwnPlainByte marks the bytes mrkdwnPlain allows.
+var mrkdwnPlainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = !strings.ContainsRune("*_~`><&|@#\\[]{}^", rune(c))
+	}
+	return t
+}()
+
+// notifyEscaper swaps the characters Slack's notification text would
+// format or parse for look-alikes: the top-level text is shown by phones
+// and is not verbatim, so no code span or escape keeps them inert there.
+var notifyEscaper = strings.NewReplacer(
+	"&", "&amp;", "<", "&lt;", ">", "&gt;",
+	"*", "\u2217", // ∗ asterisk operator
+	"_", "\u02cd", // ˍ modifier letter low macron
+	"~", "\u223c", // ∼ tilde operator
+	"`", "\u02cb", // ˋ modifier letter grave accent
+	":", "\ua789", // ꞉ modifier letter colon
+	"@", "\uff20", // ＠ fullwidth commercial at
+	"#", "\uff03", // ＃ fullwidth number sign
+	"|", "\u2223", // ∣ divides
+)
+
+// notifyText makes an untrusted value inert in Slack's top-level text:
+// Clean, then every character Slack formats or parses there swapped for a
+// look-alike, then domains and "www." defanged (last, because some
+// look-alikes are letters: "ˋ.co" must be broken too).
+func notifyText(s string, max int) string {
+	if mrkdwnPlain(s, max) && !strings.ContainsRune(s, ':') {
+		return s
+	}
+	return defangAll(notifyEscaper.Replace(Clean(s, max)))
+}
