@@ -166,7 +166,7 @@ func TestDeliveryToLocalSlack(t *testing.T) {
 		if code != exitDelivery {
 			t.Errorf("exit %d, want %d", code, exitDelivery)
 		}
-		if !strings.Contains(errOut, "slack") || !strings.Contains(errOut, "no_service") || !strings.Contains(errOut, "1 failed deliveries") {
+		if !strings.Contains(errOut, "slack") || !strings.Contains(errOut, "no_service") || !strings.Contains(errOut, "1 failed delivery") {
 			t.Errorf("stderr must name the failed delivery:\n%s", errOut)
 		}
 		if strings.Contains(errOut, "secretpart") {
@@ -345,7 +345,7 @@ func TestStormBecomesOneAlertAndADigest(t *testing.T) {
 	if !strings.Contains(out, "[trailwatch] CRITICAL digest: s3-bucket-acl-public 5 more times by ") {
 		t.Errorf("no digest in the output:\n%s", out)
 	}
-	if !strings.Contains(errOut, "6 events, 1 alerts, 5 repeats in 1 digests") {
+	if !strings.Contains(errOut, "6 events, 1 alert, 5 repeats in 1 digest") {
 		t.Errorf("summary: %s", errOut)
 	}
 }

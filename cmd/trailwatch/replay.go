@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -138,8 +139,9 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loa
 		return exitDelivery
 	}
 	if *verbose || sum.DeliveryFailures > 0 || sum.Unreadable > 0 {
-		fmt.Fprintf(stderr, "trailwatch replay: %d events, %d alerts, %d repeats in %d digests, %d unreadable inputs, %d failed deliveries\n",
-			sum.Events, sum.Alerts, sum.Repeats, sum.Digests, sum.Unreadable, sum.DeliveryFailures)
+		fmt.Fprintf(stderr, "trailwatch replay: %s, %s, %s in %s, %s, %s\n",
+			count(sum.Events, "event"), count(sum.Alerts, "alert"), count(sum.Repeats, "repeat"), count(sum.Digests, "digest"),
+			count(sum.Unreadable, "unreadable input"), count(sum.DeliveryFailures, "failed delivery"))
 	}
 	switch {
 	case sum.DeliveryFailures > 0:
@@ -210,4 +212,16 @@ func regionOf(arn string) string {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
+}
+
+// count is "1 alert", "2 alerts", "0 failed deliveries".
+func count(n int, noun string) string {
+	switch {
+	case n == 1:
+	case strings.HasSuffix(noun, "y"):
+		noun = noun[:len(noun)-1] + "ies"
+	default:
+		noun += "s"
+	}
+	return strconv.Itoa(n) + " " + noun
 }

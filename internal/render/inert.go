@@ -96,7 +96,7 @@ func endsWithScheme(s string) bool {
 // reads as dots (U+3002, U+FF0E, U+FF61) count as dots.
 func defangAll(s string) string {
 	s = defang(s)
-	if !strings.ContainsAny(s, ".@\u3002\uff0e\uff61") {
+	if !mayLink(s) {
 		return s
 	}
 	var b strings.Builder
@@ -129,6 +129,29 @@ func defangAll(s string) string {
 		i = j
 	}
 	return b.String()
+}
+
+// mayLink reports whether defangAll could change s (after defang): it has
+// a dot after a name character and before two letters, an "@" after
+// something and before a letter or digit, or non-ASCII text, which the
+// full scan reads. One pass over the bytes: most values (IDs, IP
+// addresses, ARNs, versions) have none.
+func mayLink(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf:
+			return true
+		case c == '.':
+			if i > 0 && i+2 < len(s) && nameRune(rune(s[i-1])) && isLetter(s[i+1]) && isLetter(s[i+2]) {
+				return true
+			}
+		case c == '@':
+			if i > 0 && i+1 < len(s) && s[i-1] != ' ' && s[i-1] != '[' && (isLetter(s[i+1]) || '0' <= s[i+1] && s[i+1] <= '9') {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // writeDomainRun writes a run of name characters and dots, its inner dots
@@ -194,8 +217,14 @@ func mrkdwnPlain(s string, max int) bool {
 	colon := -1 // the last colon, while an emoji code could still close
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !mrkdwnPlainByte[c] {
+		switch mrkdwnClass[c] {
+		case plainByte:
+			continue
+		case refusedByte:
 			return false
+		case separatorByte:
+			colon = -1 // emoji codes hold no such characters
+			continue
 		}
 		switch {
 		case c == ':':
@@ -207,9 +236,7 @@ func mrkdwnPlain(s string, max int) bool {
 			if i > 0 && i+2 < len(s) && nameRune(rune(s[i-1])) && isLetter(s[i+1]) && isLetter(s[i+2]) {
 				return false
 			}
-		case c == ' ' || c == '(' || c == ')' || c == ',' || c == ';' || c == '/' || c == '=' || c == '"' || c == '\'':
-			colon = -1 // emoji codes hold no such characters
-		case c|0x20 == 'w':
+		default: // w or W
 			if len(s)-i >= 4 && strings.EqualFold(s[i:i+4], "www.") {
 				return false
 			}
@@ -218,15 +245,29 @@ func mrkdwnPlain(s string, max int) bool {
 	return true
 }
 
-func isLetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
+// Classes of bytes for mrkdwnPlain.
+const (
+	plainByte     = iota // letters, digits and harmless punctuation
+	refusedByte          // control, non-ASCII, and what mrkdwn formats or parses
+	separatorByte        // punctuation no emoji code holds
+	checkByte            // ':', '.', 'w' and 'W', which need a closer look
+)
 
-// mrkdwnPlainByte marks the bytes mrkdwnPlain allows.
-var mrkdwnPlainByte = func() (t [256]bool) {
-	for c := 0x20; c < 0x7f; c++ {
-		t[c] = !strings.ContainsRune("*_~`><&|@#\\[]{}^", rune(c))
+var mrkdwnClass = func() (t [256]byte) {
+	for c := range 256 {
+		switch {
+		case c < 0x20 || c >= 0x7f || strings.ContainsRune("*_~`><&|@#\\[]{}^", rune(c)):
+			t[c] = refusedByte
+		case strings.ContainsRune(" (),;/=\"'", rune(c)):
+			t[c] = separatorByte
+		case c == ':' || c == '.' || c == 'w' || c == 'W':
+			t[c] = checkByte
+		}
 	}
 	return t
 }()
+
+func isLetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
 
 // notifyEscaper swaps the characters Slack's notification text would
 // format or parse for look-alikes: the top-level text is shown by phones

@@ -77,7 +77,9 @@ func (r *Runner) Run(ctx context.Context, paths []string) (Summary, error) {
 	err := eventfile.ReadPaths(paths, func(it eventfile.Item) error {
 		if it.Err != nil {
 			sum.Unreadable++
-			_, err := fmt.Fprintf(r.Errs, "trailwatch: %s: %v\n", it.Where, it.Err)
+			// A decode error may quote the input: Clean keeps terminal
+			// escapes in it from acting.
+			_, err := fmt.Fprintf(r.Errs, "trailwatch: %s: %s\n", render.Clean(it.Where, 300), render.Clean(it.Err.Error(), 1000))
 			return err
 		}
 		sum.Events++
@@ -91,7 +93,7 @@ func (r *Runner) Run(ctx context.Context, paths []string) (Summary, error) {
 	sum.Digests = n
 	if derr != nil {
 		sum.DeliveryFailures++
-		if _, werr := fmt.Fprintf(r.Errs, "trailwatch: digests: %v\n", derr); werr != nil {
+		if _, werr := fmt.Fprintf(r.Errs, "trailwatch: digests: %s\n", render.Clean(derr.Error(), 1000)); werr != nil {
 			return sum, werr
 		}
 	}
@@ -126,7 +128,7 @@ func (r *Runner) one(ctx context.Context, it eventfile.Item, sum *Summary) error
 		res, err = r.Pipeline.Process(ctx, ev, "")
 		if err != nil {
 			sum.DeliveryFailures++
-			if _, werr := fmt.Fprintf(r.Errs, "trailwatch: %s: event %s: %v\n", it.Where, ev.ID(), err); werr != nil {
+			if _, werr := fmt.Fprintf(r.Errs, "trailwatch: %s: event %s: %s\n", render.Clean(it.Where, 300), render.Clean(ev.ID(), 300), render.Clean(err.Error(), 1000)); werr != nil {
 				return werr
 			}
 		}
