@@ -47,6 +47,7 @@ func init() {
 		Tests: Tests{
 			Positive: []Example{
 				{"guardduty/guardduty-crypto-mining-bitcoin-tool-dns.json", SeverityHigh},
+				{"guardduty/guardduty-crypto-mining-bitcoin-tool-connection.json", SeverityHigh},
 				{"guardduty/guardduty-crypto-mining-bitcoin-domain-reputation.json", SeverityMedium},
 				{"guardduty/guardduty-crypto-mining-runtime-miner-executed.json", SeverityCritical},
 			},
