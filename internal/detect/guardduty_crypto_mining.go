@@ -2,7 +2,6 @@ package detect
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/guardduty"
@@ -80,37 +79,13 @@ func evaluateGuardDutyMining(ev *event.Event, _ *Env) (Finding, bool) {
 		f.Resource = Resource{Type: g.Resource.ResourceType, Region: region}
 		f.Headline = "GuardDuty " + g.Type
 	}
-	f.Evidence = append(f.Evidence, Evidence{Label: "GuardDuty finding", Text: g.Title})
-	act := g.Service.Action
-	if d := act.DNSRequestAction; d != nil && d.Domain != "" {
-		f.Evidence = append(f.Evidence, Evidence{Label: "DNS query", Text: d.Domain + blockedPhrase(d.Blocked)})
-	}
-	if n := act.NetworkConnectionAction; n != nil && n.RemoteIPDetails.IPAddressV4 != "" {
-		text := n.ConnectionDirection + " " + n.Protocol + " connection with " + n.RemoteIPDetails.IPAddressV4
-		if n.RemotePortDetails.Port > 0 {
-			text += " port " + strconv.Itoa(n.RemotePortDetails.Port)
-		}
-		if org := n.RemoteIPDetails.Organization.AsnOrg; org != "" {
-			text += " (" + org + ")"
-		}
-		f.Evidence = append(f.Evidence, Evidence{Label: "Connection", Text: text + blockedPhrase(n.Blocked)})
-	}
-	f.Evidence = append(f.Evidence, Evidence{Label: "GuardDuty severity",
-		Text: strconv.FormatFloat(g.Severity, 'f', -1, 64) + " (" + guardduty.Level(g.Severity) + ")"})
-	if g.Service.Count > 1 {
-		f.Evidence = append(f.Evidence, Evidence{Label: "Seen", Text: fmt.Sprintf("%d times, %s to %s", g.Service.Count, g.Service.EventFirstSeen, g.Service.EventLastSeen)})
-	}
-	if g.Description != "" && g.Description != g.Title {
-		f.Evidence = append(f.Evidence, Evidence{Label: "Description", Text: g.Description})
+	// What the instance did, when and how often, and GuardDuty's own score
+	// are the alert's GuardDuty facts (enrich); the finding keeps
+	// GuardDuty's words.
+	if text := firstNonEmpty(g.Description, g.Title); text != "" {
+		f.Evidence = append(f.Evidence, Evidence{Label: "GuardDuty's description", Text: text})
 	}
 	return f, true
-}
-
-func blockedPhrase(blocked bool) string {
-	if blocked {
-		return " (blocked)"
-	}
-	return ""
 }
 
 // guardDutySeverity maps GuardDuty's numeric severity to trailwatch's.
