@@ -45,13 +45,14 @@ func (e *Enricher) computeAlert(ctx context.Context, ev *event.Event, findings [
 	}
 	primary := findings[0]
 	a := alert.Alert{
-		EventID:    ev.Envelope.ID,
-		EnvelopeID: ev.Envelope.ID,
-		Severity:   primary.Severity,
-		Title:      primary.Headline,
-		Primary:    primary,
-		Others:     findings[1:],
-		Resolved:   primary.Resolved,
+		EventID:      ev.Envelope.ID,
+		EnvelopeID:   ev.Envelope.ID,
+		Severity:     primary.Severity,
+		Title:        primary.Headline,
+		SeverityNote: primary.SeverityNote,
+		Primary:      primary,
+		Others:       findings[1:],
+		Resolved:     primary.Resolved,
 		What: alert.What{
 			Resource: primary.Resource,
 			Changes:  primary.Changes,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/alert"
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
+	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/enrich"
 )
 
@@ -286,5 +287,17 @@ func TestHotWindow(t *testing.T) {
 	a := instanceAlert(t, "cloudwatch/ec2-cpu-spike-insights-query-alarm.json", &enrich.Enricher{Instances: insp})
 	if want := a.When.EventTime.Add(-15 * time.Minute); !insp.hotStart.Equal(want) {
 		t.Errorf("window starts %v, want %v (3 datapoints of 5 minutes before %v)", insp.hotStart, want, a.When.EventTime)
+	}
+}
+
+// TestRaisedSeverityIsExplained: the decision's note on a raised severity
+// reaches the alert.
+func TestRaisedSeverityIsExplained(t *testing.T) {
+	a := instanceAlert(t, "guardduty/guardduty-crypto-mining-bitcoin-domain-reputation.json", &enrich.Enricher{Offline: "x"})
+	if a.Severity != detect.SeverityHigh || a.SeverityNote != "raised from medium: crypto-mining findings are at least high (trailwatch:miningMinSeverity)" {
+		t.Errorf("severity %s, note %q", a.Severity, a.SeverityNote)
+	}
+	if a.GuardDuty.Score != 5 || a.GuardDuty.Level != "Medium" {
+		t.Errorf("GuardDuty's own score = %v %s, want 5 Medium", a.GuardDuty.Score, a.GuardDuty.Level)
 	}
 }
