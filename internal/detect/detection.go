@@ -115,6 +115,11 @@ type Detection struct {
 	// or with trailwatch: an allow-list cannot silence them unless it says
 	// so explicitly.
 	Protected bool
+	// Immediate marks detections whose alerts are never held back for a
+	// storm digest: tampering with trailwatch's own delivery (its
+	// functions, rules, topic, queue, table, secret, alarms), where the
+	// digest would be sent by the very thing being taken away.
+	Immediate bool
 	// Noisy marks detections that fire on routine mistakes one by one
 	// (denied calls, failed sign-ins): they are reported per principal and
 	// time window, not per event.
