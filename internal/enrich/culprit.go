@@ -63,34 +63,42 @@ func alarmTitle(al *alert.Alarm, instances []alert.Instance) string {
 			who += " and " + strconv.Itoa(more) + " more"
 		}
 	}
+	// An alarm the user named may watch another metric than CPU.
+	unit, metric := human.Percent, " CPU"
+	if !strings.Contains(al.Metric+al.Query, "CPUUtilization") {
+		unit, metric = func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }, ""
+		if al.Metric != "" {
+			metric = " " + al.Metric
+		}
+	}
 	threshold := ""
 	if al.Threshold != nil {
-		threshold = " (threshold " + human.Percent(*al.Threshold) + ")"
+		threshold = " (threshold " + unit(*al.Threshold) + ")"
 	}
 	switch al.State {
 	case cwalarm.StateOK:
 		if al.Threshold != nil {
-			return who + " back below the CPU threshold of " + human.Percent(*al.Threshold)
+			return who + " back below the" + metric + " threshold of " + unit(*al.Threshold)
 		}
-		return who + " back below its CPU threshold"
+		return who + " back below its" + metric + " threshold"
 	case cwalarm.StateInsufficientData:
-		return who + " sends no CPU data (stopped or terminated, or metrics missing)"
+		return who + " sends no" + metric + " data (stopped or terminated, or metrics missing)"
 	}
-	var cpu string
+	var value string
 	switch peak, ok := al.Peak(); {
 	case len(instances) == 1 || first.CPU != nil:
 		if first.CPU != nil {
-			cpu = " at " + human.Percent(*first.CPU) + " CPU"
+			value = " at " + human.Percent(*first.CPU) + " CPU"
 		} else if ok {
-			cpu = " at " + human.Percent(peak) + " CPU"
+			value = " at " + unit(peak) + metric
 		}
 	case ok:
-		cpu = ": CPU at " + human.Percent(peak)
+		value = ":" + metric + " at " + unit(peak)
 	}
-	if cpu == "" {
-		return who + " above the CPU threshold" + threshold
+	if value == "" {
+		return who + " above the" + metric + " threshold" + threshold
 	}
-	s := who + cpu
+	s := who + value
 	if w := al.Window(); w > 0 {
 		s += " for " + human.Duration(w)
 	}
