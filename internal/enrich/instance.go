@@ -69,7 +69,7 @@ func (e *Enricher) computeAlert(ctx context.Context, ev *event.Event, findings [
 		al := ev.Alarm
 		a.Source = alert.SourceCloudWatch
 		// The alarm's name and states are in a.Alarm, once.
-		a.Who = alert.Who{Kind: "AWS service", Name: "CloudWatch", Detail: "alarm"}
+		a.Who = alert.Who{Kind: "AWS service", Name: "CloudWatch"}
 		a.What.Action = "cloudwatch:AlarmStateChange"
 		a.What.Outcome = "reported"
 		if !al.State.Timestamp.IsZero() {
@@ -93,7 +93,7 @@ func (e *Enricher) computeAlert(ctx context.Context, ev *event.Event, findings [
 		g := ev.GuardDuty
 		a.Source = alert.SourceGuardDuty
 		// The finding type is in What.Action and a.GuardDuty.
-		a.Who = alert.Who{Kind: "AWS service", Name: "GuardDuty", Detail: "finding"}
+		a.Who = alert.Who{Kind: "AWS service", Name: "GuardDuty"}
 		a.What.Action = "guardduty:" + g.Type
 		a.What.Outcome = "reported"
 		a.GuardDuty = guardDutyFacts(g)
