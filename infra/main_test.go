@@ -10,6 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/detect"
 )
 
 func TestReadConfig(t *testing.T) {
@@ -31,7 +32,7 @@ func TestReadConfig(t *testing.T) {
 				config.KeyRetentionDays:   "730",
 			},
 			want: config.Config{Emails: []string{"a@example.com", "b@example.com"}, SlackSecretName: "trailwatch/slack-webhook", RetentionDays: 730, ForwardRegions: []string{"us-east-1"}, StormWindowMinutes: 5,
-				CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true},
+				CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh},
 		},
 		{
 			name:    "retention below a year",

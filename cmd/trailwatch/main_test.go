@@ -85,7 +85,7 @@ func TestReplayOutputs(t *testing.T) {
 	}{
 		{replay.FormatText, []string{"[trailwatch] HIGH: Policy of bucket acme-prod-invoices lets everyone read objects", "get-bucket-policy.json#1: GetBucketPolicy by", "no alert"}, 0},
 		{replay.FormatSlack, []string{`"blocks":`, "acme-prod-invoices"}, 1},
-		{replay.FormatEmail, []string{"Subject: [trailwatch] HIGH:", "WHO", "Account:        111122223333", "Source IP:      203.0.113.18"}, 0},
+		{replay.FormatEmail, []string{"Subject: [trailwatch] HIGH:", "WHO", "Account:          111122223333", "Source IP:        203.0.113.18"}, 0},
 	} {
 		t.Run(tc.format, func(t *testing.T) {
 			code, out, errOut := runCLI(t, noAWS, "replay", dir, "--format", tc.format)

@@ -117,7 +117,7 @@ func TestHandler(t *testing.T) {
 		},
 		{
 			name: "back to OK is a resolved message", fixture: "cloudwatch/ec2-cpu-spike-single-metric-ok.json", detection: "ec2-cpu-spike",
-			want: []string{"RESOLVED", "back to OK"}, absent: []string{"HIGH", "CRITICAL"},
+			want: []string{"RESOLVED", "back below the CPU threshold"}, absent: []string{"HIGH", "CRITICAL"},
 		},
 		{
 			name: "GuardDuty mining finding", fixture: "guardduty/guardduty-crypto-mining-bitcoin-tool-dns.json", detection: "guardduty-crypto-mining",

@@ -40,6 +40,9 @@ type Alert struct {
 	Source string
 	// Alarm is set for CloudWatch alarm alerts.
 	Alarm *Alarm
+	// GuardDuty is set for GuardDuty alerts: what the finding reported
+	// beyond the instance.
+	GuardDuty *GuardDuty
 	// Instances are the EC2 instances an alarm or GuardDuty finding is
 	// about, hottest first.
 	Instances []Instance
@@ -158,22 +161,112 @@ const (
 	SourceGuardDuty  = "guardduty"
 )
 
-// Alarm is what a CloudWatch alarm reported.
+// Alarm is what a CloudWatch alarm reported. The alarm's name and states
+// live here only: Who, What and the title of an alarm alert do not repeat
+// them.
 type Alarm struct {
-	Name          string
+	Name string
+	// State and PreviousState are CloudWatch's: "ALARM", "OK",
+	// "INSUFFICIENT_DATA" (PreviousState may be empty).
 	State         string
 	PreviousState string
 	// Shape is "single metric", "metric math", "Metrics Insights query".
 	Shape  string
 	Metric string
 	Query  string
+	// Reason is CloudWatch's text ("Threshold Crossed: 3 out of the last 3
+	// datapoints [98.7 (20/11/26 03:10:00), ..."), or whatever reason
+	// was given to SetAlarmState. Datapoints carry CloudWatch's
+	// "Threshold Crossed" values with RFC 3339 times: show Reason only when
+	// they are empty or it is not that text.
 	Reason string
 	// Threshold is nil when the event does not carry it.
 	Threshold *float64
-	// Datapoints are the values CloudWatch evaluated.
-	Datapoints []float64
+	// Datapoints are the values CloudWatch evaluated, oldest first.
+	Datapoints []Datapoint
 	Statistic  string
-	Period     time.Duration
+	// Period is the length of one datapoint; Window = Period x
+	// len(Datapoints) is how long the condition held.
+	Period time.Duration
+}
+
+// Datapoint is one evaluated value of an alarm's metric.
+type Datapoint struct {
+	// Time is the start of the datapoint's period, UTC; zero when
+	// CloudWatch's reason does not give it.
+	Time  time.Time
+	Value float64
+}
+
+// Window is how long the datapoints cover: Period times their number
+// (zero when either is unknown).
+func (a *Alarm) Window() time.Duration {
+	return a.Period * time.Duration(len(a.Datapoints))
+}
+
+// Peak is the highest datapoint, and false when there is none.
+func (a *Alarm) Peak() (float64, bool) {
+	if len(a.Datapoints) == 0 {
+		return 0, false
+	}
+	peak := a.Datapoints[0].Value
+	for _, p := range a.Datapoints[1:] {
+		peak = max(peak, p.Value)
+	}
+	return peak, true
+}
+
+// GuardDuty is what a GuardDuty finding reported besides the instance
+// (which is in Alert.Instances). The finding type is also in What.Action
+// ("guardduty:" + Type): show one of them.
+type GuardDuty struct {
+	FindingID string
+	// Type is the finding type: "CryptoCurrency:EC2/BitcoinTool.B!DNS".
+	Type string
+	// Score is GuardDuty's own severity (1.0-10.0); Level its name for it
+	// ("Low", "Medium", "High", "Critical"). Alert.Severity may be higher
+	// (see Alert.SeverityNote).
+	Score float64
+	Level string
+	// FirstSeen and LastSeen bound the activity the finding aggregates
+	// (service.eventFirstSeen and eventLastSeen, UTC); zero when unknown.
+	FirstSeen, LastSeen time.Time
+	// Count is how many times GuardDuty saw the activity (service.count).
+	Count int
+	// Activity is GuardDuty's action type: "DNS_REQUEST",
+	// "NETWORK_CONNECTION", "RUNTIME", ...
+	Activity string
+	// Domain is the domain the instance queried (DNS_REQUEST).
+	Domain string
+	// Remote is the other end of a connection (NETWORK_CONNECTION); nil
+	// otherwise.
+	Remote *Remote
+	// Direction is "outbound", "inbound" or "" (a DNS query is outbound by
+	// nature and leaves it empty); Protocol is "TCP", "UDP", ...
+	Direction string
+	Protocol  string
+	// Blocked says whether the query or connection was blocked. It means
+	// something only when Domain or Remote is set.
+	Blocked bool
+	// Process is the executable a runtime finding saw: its path (or name)
+	// and, when known, its SHA-256 ("/tmp/.cache/xmrig").
+	Process       string
+	ProcessSHA256 string
+}
+
+// Remote is the far end of a connection GuardDuty saw.
+type Remote struct {
+	// IP is the IPv4 address, else the IPv6 one; Port is 0 when unknown.
+	IP       string
+	Port     int
+	PortName string
+	// ASN is the autonomous system number ("64501"); Org the organization
+	// that holds it, or the ISP ("Example Hosting BV").
+	ASN string
+	Org string
+	// Country and City are where GuardDuty places the address.
+	Country string
+	City    string
 }
 
 // Instance is an EC2 instance an alert is about. Tags and Name are chosen
@@ -191,12 +284,26 @@ type Instance struct {
 	Profile    string
 	State      string
 	PublicIP   string
+	// PrivateIP, VPC and Subnet are those of the instance's first network
+	// interface (EC2's primary one, or the first the finding lists).
+	PrivateIP string
+	VPC       string
+	Subnet    string
+	// SecurityGroups are the groups of the instance's interfaces, by ID
+	// and name (names are chosen by whoever creates the group).
+	SecurityGroups []SecurityGroup
 	// OpenIngress lists security group rules open to the whole internet.
 	OpenIngress []string
 	// LaunchedBy says who ran RunInstances, and how.
 	LaunchedBy string
 	// Missing says why EC2 could not describe the instance.
 	Missing string
+}
+
+// SecurityGroup is a security group by ID and name.
+type SecurityGroup struct {
+	ID   string
+	Name string
 }
 
 // Tag is a resource tag.

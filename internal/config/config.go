@@ -60,6 +60,9 @@ const (
 	KeyAlarmResolved = "trailwatch:alarmResolved"
 	// KeyAlarmInsufficientData reports alarms entering INSUFFICIENT_DATA.
 	KeyAlarmInsufficientData = "trailwatch:alarmInsufficientData"
+	// KeyMiningMinSeverity is the lowest severity of a GuardDuty
+	// crypto-mining finding (info, low, medium, high or critical).
+	KeyMiningMinSeverity = detect.MiningMinSeverityKey
 )
 
 // MinRetentionDays is the shortest trail log retention trailwatch accepts.
@@ -102,12 +105,15 @@ type Config struct {
 	AlarmResolved bool
 	// AlarmInsufficientData reports alarms entering INSUFFICIENT_DATA.
 	AlarmInsufficientData bool
+	// MiningMinSeverity is the lowest severity of a GuardDuty crypto-mining
+	// finding, whatever GuardDuty scored it.
+	MiningMinSeverity detect.Severity
 }
 
 // Default is the configuration when no context is given.
 func Default() Config {
 	return Config{RetentionDays: MinRetentionDays, ForwardRegions: []string{"us-east-1"}, StormWindowMinutes: 5,
-		CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true}
+		CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh}
 }
 
 // FromContext reads the configuration through get, which returns a context
@@ -197,6 +203,14 @@ func FromContext(get func(key string) any) (Config, error) {
 			} else {
 				*b.dst = x
 			}
+		}
+	}
+	if v := get(KeyMiningMinSeverity); v != nil {
+		sev, err := asSeverity(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", KeyMiningMinSeverity, err))
+		} else {
+			c.MiningMinSeverity = sev
 		}
 	}
 	if v := get(KeySuppressions); v != nil {
@@ -299,6 +313,9 @@ func (c Config) Validate() error {
 	}
 	if err := suppress.Validate(c.Suppressions, nil); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", KeySuppressions, err))
+	}
+	if !c.MiningMinSeverity.Valid() {
+		errs = append(errs, fmt.Errorf("%s is not set to a severity; want info, low, medium, high or critical", KeyMiningMinSeverity))
 	}
 	if c.StormWindowMinutes < 1 || c.StormWindowMinutes > 60 {
 		errs = append(errs, fmt.Errorf("%s is %d; want 1 to 60 minutes", KeyStormWindowMinutes, c.StormWindowMinutes))
@@ -440,6 +457,7 @@ func (c Config) Settings() Settings {
 			AlarmNames:            append([]string{detect.CPUAlarmPrefix + "*"}, c.AlarmNames...),
 			SkipResolved:          !c.AlarmResolved,
 			AlarmInsufficientData: c.AlarmInsufficientData,
+			MiningMinSeverity:     c.MiningMinSeverity,
 		},
 		Suppressions: c.Suppressions,
 	}
@@ -527,6 +545,15 @@ func ParseSettings(data []byte) (Settings, error) {
 		return Settings{}, err
 	}
 	return s, nil
+}
+
+// asSeverity reads a severity name ("high"), in any case.
+func asSeverity(v any) (detect.Severity, error) {
+	s, ok := v.(string)
+	if !ok {
+		return 0, fmt.Errorf("want a severity name (info, low, medium, high or critical), got %T", v)
+	}
+	return detect.ParseSeverity(strings.TrimSpace(s))
 }
 
 // asBool reads a boolean given as JSON or as "true"/"false" with -c.

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/fixture"
 	"github.com/trailwatch/trailwatch/internal/suppress"
 )
 
@@ -20,14 +22,14 @@ func TestFromContext(t *testing.T) {
 		{
 			name: "strings as -c passes them",
 			ctx:  map[string]any{KeySlackSecretName: "trailwatch/slack-webhook", KeyEmails: "sec@example.com, ops@example.com", KeyRetentionDays: "400", KeyExistingTrail: "org-trail"},
-			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, SlackSecretName: "trailwatch/slack-webhook", Emails: []string{"sec@example.com", "ops@example.com"}, RetentionDays: 400, ExistingTrail: "org-trail", ForwardRegions: []string{"us-east-1"}},
+			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, SlackSecretName: "trailwatch/slack-webhook", Emails: []string{"sec@example.com", "ops@example.com"}, RetentionDays: 400, ExistingTrail: "org-trail", ForwardRegions: []string{"us-east-1"}},
 		},
 		{
 			name: "JSON values from cdk.json",
 			ctx:  map[string]any{KeyEmails: []any{"sec@example.com"}, KeyRetentionDays: float64(730), KeyExistingTrail: "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail"},
-			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, Emails: []string{"sec@example.com"}, RetentionDays: 730, ExistingTrail: "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail", ForwardRegions: []string{"us-east-1"}},
+			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, Emails: []string{"sec@example.com"}, RetentionDays: 730, ExistingTrail: "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail", ForwardRegions: []string{"us-east-1"}},
 		},
-		{name: "JSON list in a string", ctx: map[string]any{KeyEmails: `["a@example.com","b@example.com"]`}, want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, Emails: []string{"a@example.com", "b@example.com"}, RetentionDays: 365, ForwardRegions: []string{"us-east-1"}}},
+		{name: "JSON list in a string", ctx: map[string]any{KeyEmails: `["a@example.com","b@example.com"]`}, want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, Emails: []string{"a@example.com", "b@example.com"}, RetentionDays: 365, ForwardRegions: []string{"us-east-1"}}},
 		{name: "retention too short", ctx: map[string]any{KeyRetentionDays: "90"}, wantErr: []string{"at least 365 days"}},
 		{name: "retention not a number", ctx: map[string]any{KeyRetentionDays: "a year"}, wantErr: []string{KeyRetentionDays, "whole number"}},
 		{name: "webhook URL instead of a secret name", ctx: map[string]any{KeySlackSecretName: "https://hooks.slack.com/services/T0/B0/XXXX"}, wantErr: []string{"looks like a webhook URL"}},
@@ -40,7 +42,7 @@ func TestFromContext(t *testing.T) {
 			ctx: map[string]any{KeyAllowedRegions: "eu-west-1,us-east-1", KeyAllowedInstanceTypes: []any{"g5.*"}, KeyTrailBuckets: "org-trail-logs",
 				KeyForwardRegions: "us-east-1,eu-central-1",
 				KeySuppressions:   `[{"detections":["security-group-changed"],"principals":["ci-deploy"],"reason":"Terraform owns security groups"}]`},
-			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, RetentionDays: 365, AllowedRegions: []string{"eu-west-1", "us-east-1"}, AllowedInstanceTypes: []string{"g5.*"},
+			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, RetentionDays: 365, AllowedRegions: []string{"eu-west-1", "us-east-1"}, AllowedInstanceTypes: []string{"g5.*"},
 				TrailBuckets: []string{"org-trail-logs"}, ForwardRegions: []string{"us-east-1", "eu-central-1"},
 				Suppressions: []suppress.Rule{{Detections: []string{"security-group-changed"}, Principals: []string{"ci-deploy"}, Reason: "Terraform owns security groups"}}},
 		},
@@ -50,13 +52,18 @@ func TestFromContext(t *testing.T) {
 				KeyCPUAlarmGroups: []any{"batch-workers"}, KeyAlarmNames: "web-cpu-high", KeyAlarmResolved: "false", KeyAlarmInsufficientData: true},
 			want: Config{StormWindowMinutes: 5, RetentionDays: 365, ForwardRegions: []string{"us-east-1"}, CPUThreshold: 90, CPUPeriodMinutes: 1, CPUDatapoints: 10,
 				CPUAlarmInstances: []string{"i-0a1b2c3d4e5f60718"}, CPUAlarmGroups: []string{"batch-workers"}, AlarmNames: []string{"web-cpu-high"},
-				AlarmResolved: false, AlarmInsufficientData: true},
+				AlarmResolved: false, MiningMinSeverity: detect.SeverityHigh, AlarmInsufficientData: true},
 		},
 		{name: "CPU threshold", ctx: map[string]any{KeyCPUThreshold: "150"}, wantErr: []string{KeyCPUThreshold, "1 to 100"}},
 		{name: "CPU period", ctx: map[string]any{KeyCPUPeriodMinutes: "7"}, wantErr: []string{KeyCPUPeriodMinutes, "1, 5, 10"}},
 		{name: "CPU datapoints", ctx: map[string]any{KeyCPUDatapoints: "0"}, wantErr: []string{KeyCPUDatapoints}},
 		{name: "bad instance ID", ctx: map[string]any{KeyCPUAlarmInstances: "web-1"}, wantErr: []string{KeyCPUAlarmInstances, "not an EC2 instance ID"}},
 		{name: "bad boolean", ctx: map[string]any{KeyAlarmResolved: "sometimes"}, wantErr: []string{KeyAlarmResolved, "true or false"}},
+		{name: "mining severity", ctx: map[string]any{KeyMiningMinSeverity: "Critical"},
+			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, RetentionDays: 365,
+				ForwardRegions: []string{"us-east-1"}, MiningMinSeverity: detect.SeverityCritical}},
+		{name: "mining severity off the scale", ctx: map[string]any{KeyMiningMinSeverity: "severe"}, wantErr: []string{KeyMiningMinSeverity, `unknown severity "severe"`, "info, low, medium, high, critical"}},
+		{name: "mining severity as a number", ctx: map[string]any{KeyMiningMinSeverity: float64(7)}, wantErr: []string{KeyMiningMinSeverity, "severity name"}},
 		{name: "storm window", ctx: map[string]any{KeyStormWindowMinutes: "90"}, wantErr: []string{KeyStormWindowMinutes, "1 to 60"}},
 		{name: "bad region", ctx: map[string]any{KeyAllowedRegions: "europe"}, wantErr: []string{KeyAllowedRegions, `"europe" is not a region`}},
 		{name: "bad instance pattern", ctx: map[string]any{KeyAllowedInstanceTypes: "g5 large"}, wantErr: []string{"not an instance type"}},
@@ -83,6 +90,54 @@ func TestFromContext(t *testing.T) {
 				t.Errorf("FromContext() = %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestMiningSeverityReachesTheDetection: the setting travels as the other
+// detection settings do (context, TRAILWATCH_SETTINGS, detect.Env) and the
+// note of a raised finding names the context key to change.
+func TestMiningSeverityReachesTheDetection(t *testing.T) {
+	c, err := FromContext(func(k string) any {
+		if k == KeyMiningMinSeverity {
+			return "critical"
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := Runtime{TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts", Settings: c.Settings()}.Env()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := RuntimeFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rt.Settings.Env.MiningMinSeverity; got != detect.SeverityCritical {
+		t.Fatalf("MiningMinSeverity after the round trip = %v, want critical (settings %s)", got, env[EnvSettings])
+	}
+	catalog, err := detect.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, err = catalog.WithEnv(rt.Settings.Env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := event.Decode(fixture.Read(t, "guardduty/guardduty-crypto-mining-bitcoin-tool-dns.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := catalog.Evaluate(ev)
+	if err != nil || len(fs) != 1 {
+		t.Fatalf("findings %+v, %v", fs, err)
+	}
+	if fs[0].Severity != detect.SeverityCritical || !strings.Contains(fs[0].SeverityNote, "("+KeyMiningMinSeverity+")") {
+		t.Errorf("finding %s %q, want critical with a note naming %s", fs[0].Severity, fs[0].SeverityNote, KeyMiningMinSeverity)
+	}
+	if def := Default().Settings().Env; def.MiningFloor() != detect.SeverityHigh {
+		t.Error("mining findings are not at least high by default")
 	}
 }
 

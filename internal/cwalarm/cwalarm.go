@@ -248,6 +248,43 @@ func (s *StateChange) Period() int {
 	return 0
 }
 
+// Point is one evaluated datapoint: the start of its period (zero when the
+// reason does not give it) and its value.
+type Point struct {
+	Time  time.Time
+	Value float64
+}
+
+// Points are the datapoints CloudWatch evaluated, oldest first: from
+// reasonData's evaluatedDatapoints, which carry their times (those without
+// a value, periods with missing data, are left out), else from its
+// recentDatapoints, without times.
+func (s *StateChange) Points() []Point {
+	d := s.State.Data
+	if d == nil {
+		return nil
+	}
+	var out []Point
+	timed := true
+	for _, p := range d.EvaluatedDatapoints {
+		if p.Value == nil {
+			continue
+		}
+		out = append(out, Point{Time: p.Timestamp.Time, Value: *p.Value})
+		timed = timed && !p.Timestamp.IsZero()
+	}
+	if len(out) == 0 {
+		for _, v := range d.RecentDatapoints {
+			out = append(out, Point{Value: v})
+		}
+		return out
+	}
+	if timed {
+		slices.SortStableFunc(out, func(a, b Point) int { return a.Time.Compare(b.Time) })
+	}
+	return out
+}
+
 // Breach is what crossed the threshold: the threshold and the datapoints
 // CloudWatch evaluated, most recent first as CloudWatch lists them.
 func (s *StateChange) Breach() (threshold *float64, datapoints []float64) {

@@ -1,9 +1,12 @@
 package cwalarm_test
 
 import (
+	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trailwatch/trailwatch/internal/cwalarm"
 	"github.com/trailwatch/trailwatch/internal/fixture"
@@ -50,6 +53,46 @@ func TestShapes(t *testing.T) {
 			}
 			if sc.State.Timestamp.IsZero() {
 				t.Error("state timestamp not read")
+			}
+		})
+	}
+}
+
+// TestPoints: the evaluated datapoints with their times, oldest first (as
+// CloudWatch's reason text lists them newest first, in its own date
+// format); periods with missing data are left out; without
+// evaluatedDatapoints the recent values come without times.
+func TestPoints(t *testing.T) {
+	sc, err := cwalarm.Decode(fixture.Detail(t, "cloudwatch/ec2-cpu-spike-single-metric-alarm.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range sc.Points() {
+		got = append(got, p.Time.Format(time.RFC3339)+"="+strconv.FormatFloat(p.Value, 'f', -1, 64))
+	}
+	if want := []string{"2026-11-20T03:00:00Z=97.9", "2026-11-20T03:05:00Z=99.1", "2026-11-20T03:10:00Z=98.7"}; !slices.Equal(got, want) {
+		t.Errorf("Points = %v, want %v", got, want)
+	}
+	for _, tt := range []struct {
+		name, reasonData string
+		want             []cwalarm.Point
+	}{
+		{"missing data left out", `{"evaluatedDatapoints":[{"timestamp":"2026-11-20T03:10:00.000+0000","value":90},{"timestamp":"2026-11-20T03:05:00.000+0000"}]}`,
+			[]cwalarm.Point{{Time: time.Date(2026, 11, 20, 3, 10, 0, 0, time.UTC), Value: 90}}},
+		{"recent only", `{"recentDatapoints":[1.5,2]}`, []cwalarm.Point{{Value: 1.5}, {Value: 2}}},
+		{"unreadable time keeps the order", `{"evaluatedDatapoints":[{"timestamp":"later","value":2},{"timestamp":"2026-11-20T03:05:00.000+0000","value":1}]}`,
+			[]cwalarm.Point{{Value: 2}, {Time: time.Date(2026, 11, 20, 3, 5, 0, 0, time.UTC), Value: 1}}},
+		{"none", `{}`, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, _ := json.Marshal(tt.reasonData)
+			sc, err := cwalarm.Decode([]byte(`{"alarmName":"a","state":{"value":"ALARM","reasonData":` + string(raw) + `}}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sc.Points(); !slices.Equal(got, tt.want) {
+				t.Errorf("Points = %v, want %v", got, tt.want)
 			}
 		})
 	}
@@ -105,6 +148,7 @@ func FuzzDecode(f *testing.F) {
 		_ = sc.Shape()
 		_ = sc.Dimension("InstanceId")
 		_ = sc.Period()
+		_ = sc.Points()
 		_, _ = sc.Breach()
 		_ = sc.Watches("AWS/EC2", "CPUUtilization")
 	})

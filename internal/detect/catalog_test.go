@@ -296,3 +296,32 @@ func TestSpecificDetectionsLead(t *testing.T) {
 		t.Errorf("order = %v, want %v", ids, want)
 	}
 }
+
+// selfDefense are the detections of tampering with trailwatch's own
+// delivery: their alerts must go out at once, never into a storm digest
+// that the function being deleted would have to send.
+var selfDefense = []string{"trailwatch-function-tampered", "trailwatch-rule-tampered", "trailwatch-delivery-tampered"}
+
+// TestSelfDefenseIsImmediate: the self-defense detections, and only
+// detections of trailwatch's own resources, are Immediate (and Protected).
+func TestSelfDefenseIsImmediate(t *testing.T) {
+	c := builtin(t)
+	for _, id := range selfDefense {
+		d, ok := c.Get(id)
+		if !ok {
+			t.Errorf("%s is not in the catalog", id)
+			continue
+		}
+		if !d.Immediate || !d.Protected {
+			t.Errorf("%s: Immediate %t, Protected %t; want both", id, d.Immediate, d.Protected)
+		}
+	}
+	for _, d := range c.All() {
+		if d.Immediate && !slices.Contains(selfDefense, d.ID) {
+			t.Errorf("%s is Immediate but is no detection of tampering with trailwatch's delivery", d.ID)
+		}
+		if strings.HasPrefix(d.ID, "trailwatch-") && !slices.Contains(selfDefense, d.ID) {
+			t.Errorf("%s watches trailwatch itself: add it to selfDefense and make it Immediate", d.ID)
+		}
+	}
+}

@@ -115,6 +115,11 @@ type Detection struct {
 	// or with trailwatch: an allow-list cannot silence them unless it says
 	// so explicitly.
 	Protected bool
+	// Immediate marks detections whose alerts are never held back for a
+	// storm digest: tampering with trailwatch's own delivery (its
+	// functions, rules, topic, queue, table, secret, alarms), where the
+	// digest would be sent by the very thing being taken away.
+	Immediate bool
 	// Noisy marks detections that fire on routine mistakes one by one
 	// (denied calls, failed sign-ins): they are reported per principal and
 	// time window, not per event.
@@ -154,6 +159,10 @@ type Env struct {
 	SkipResolved bool `json:"skipResolved,omitempty"`
 	// AlarmInsufficientData reports alarms that enter INSUFFICIENT_DATA.
 	AlarmInsufficientData bool `json:"alarmInsufficientData,omitempty"`
+	// MiningMinSeverity is the lowest severity of a GuardDuty crypto-mining
+	// finding, whatever GuardDuty scored it (trailwatch:miningMinSeverity);
+	// zero means high (see MiningFloor).
+	MiningMinSeverity Severity `json:"miningMinSeverity,omitempty"`
 	// OwnNames are the names of trailwatch's own resources (its alert
 	// topic, dead-letter queue, state table, Slack secret): deleting or
 	// changing them is tampering with trailwatch.
@@ -176,6 +185,14 @@ func (e *Env) RetentionDays() int {
 	return e.MinRetentionDays
 }
 
+// MiningFloor is MiningMinSeverity with its default, high.
+func (e *Env) MiningFloor() Severity {
+	if e == nil || !e.MiningMinSeverity.Valid() {
+		return SeverityHigh
+	}
+	return e.MiningMinSeverity
+}
+
 // Tests names the fixtures (paths under events/) that prove a detection.
 type Tests struct {
 	// Positive fixtures must raise the detection at the given severity.
@@ -195,6 +212,10 @@ type Example struct {
 type Finding struct {
 	Detection *Detection
 	Severity  Severity
+	// SeverityNote explains a severity the decision set apart from its
+	// source's own, e.g. "raised from medium: crypto-mining findings are at
+	// least high (trailwatch:miningMinSeverity)"; the alert shows it.
+	SeverityNote string
 	// Headline says what happened in one line, e.g. "Bucket policy of
 	// acme-data lets everyone read objects". It may hold attacker-chosen
 	// names: renderers escape it.

@@ -3,11 +3,12 @@ package detect
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
+	"time"
 
 	"github.com/trailwatch/trailwatch/internal/cwalarm"
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/human"
 )
 
 // CPUAlarmPrefix starts the names of the CPU alarms trailwatch creates.
@@ -122,18 +123,10 @@ func evaluateCPUAlarm(ev *event.Event, env *Env) (Finding, bool) {
 	if !reportsAlarm(a, env) {
 		return Finding{}, false
 	}
+	// The state change, CloudWatch's reason and the query are the alarm's
+	// facts (the alert carries them once, with the datapoints' times); the
+	// finding names the alarm and what crossed.
 	f := Finding{Resource: alarmResource(ev)}
-	change := Change{Setting: "Alarm state", Before: a.PreviousState.Value, After: a.State.Value}
-	if change.Before == "" {
-		change.Before = NotRecorded
-	}
-	f.Changes = []Change{change}
-	if a.State.Reason != "" {
-		f.Evidence = append(f.Evidence, Evidence{Label: "CloudWatch's reason", Text: a.State.Reason})
-	}
-	if q := a.Query(); q != "" {
-		f.Evidence = append(f.Evidence, Evidence{Label: "Metrics Insights query", Text: q})
-	}
 	switch a.State.Value {
 	case cwalarm.StateAlarm:
 		f.Severity = SeverityHigh
@@ -174,20 +167,22 @@ func alarmResource(ev *event.Event) Resource {
 	return res
 }
 
-// breachPhrase says what crossed the threshold: "CPU at 97.3% (threshold
-// 80%) for 3 datapoints".
+// breachPhrase says what crossed the threshold: "CPU at 97.3% for 15
+// minutes (threshold 80%)", or "for 3 datapoints" when the period is not
+// known.
 func breachPhrase(a *cwalarm.StateChange) string {
 	threshold, points := a.Breach()
 	if len(points) == 0 {
 		return "CPU above its threshold"
 	}
-	s := "CPU at " + percent(slices.Max(points))
-	if threshold != nil {
-		s += " (threshold " + percent(*threshold) + ")"
+	s := "CPU at " + human.Percent(slices.Max(points))
+	if p := a.Period(); p > 0 {
+		s += " for " + human.Duration(time.Duration(p*len(points))*time.Second)
+	} else {
+		s += " for " + countPhrase(len(points), "datapoint", "datapoints")
 	}
-	return s + " for " + countPhrase(len(points), "datapoint", "datapoints")
-}
-
-func percent(v float64) string {
-	return strconv.FormatFloat(v, 'f', 1, 64) + "%"
+	if threshold != nil {
+		s += " (threshold " + human.Percent(*threshold) + ")"
+	}
+	return s
 }

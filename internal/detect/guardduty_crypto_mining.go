@@ -2,7 +2,6 @@ package detect
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/guardduty"
@@ -15,8 +14,10 @@ func init() {
 		Description: "GuardDuty reported a crypto-currency finding: an instance (or container or function) talks to " +
 			"mining pools or bitcoin domains (CryptoCurrency:EC2/BitcoinTool.B, CryptoCurrency:EC2/BitcoinTool.B!DNS, " +
 			"Impact:EC2/BitcoinDomainRequest.Reputation, CryptoCurrency:Runtime/BitcoinTool.B, " +
-			"Impact:Runtime/CryptoMinerExecuted, ...). Severity follows GuardDuty's own: 9.0-10.0 critical, " +
-			"7.0-8.9 high, 4.0-6.9 medium, below 4 low. Archived findings (suppressed by a GuardDuty rule) are not reported.",
+			"Impact:Runtime/CryptoMinerExecuted, ...). Severity follows GuardDuty's own (9.0-10.0 critical, " +
+			"7.0-8.9 high, 4.0-6.9 medium, below 4 low) but is at least trailwatch:miningMinSeverity (default high): " +
+			"an instance that talks to a mining pool is compromised or misused whatever score GuardDuty gave it, and the " +
+			"alert says when it raised the severity. Archived findings (suppressed by a GuardDuty rule) are not reported.",
 		Severity: SeverityHigh,
 		Pattern: Pattern{
 			Source:     []any{guardduty.Source},
@@ -47,7 +48,10 @@ func init() {
 		Tests: Tests{
 			Positive: []Example{
 				{"guardduty/guardduty-crypto-mining-bitcoin-tool-dns.json", SeverityHigh},
-				{"guardduty/guardduty-crypto-mining-bitcoin-domain-reputation.json", SeverityMedium},
+				{"guardduty/guardduty-crypto-mining-bitcoin-tool-connection.json", SeverityHigh},
+				// GuardDuty scores it 5 (medium); mining findings are at
+				// least high by default.
+				{"guardduty/guardduty-crypto-mining-bitcoin-domain-reputation.json", SeverityHigh},
 				{"guardduty/guardduty-crypto-mining-runtime-miner-executed.json", SeverityCritical},
 			},
 			Negative: []string{
@@ -58,12 +62,22 @@ func init() {
 	})
 }
 
-func evaluateGuardDutyMining(ev *event.Event, _ *Env) (Finding, bool) {
+// MiningMinSeverityKey is the setting that raises mining findings
+// (config.KeyMiningMinSeverity; config imports this package, so the name is
+// repeated here for the severity note and kept equal by a config test).
+const MiningMinSeverityKey = "trailwatch:miningMinSeverity"
+
+func evaluateGuardDutyMining(ev *event.Event, env *Env) (Finding, bool) {
 	g := ev.GuardDuty
 	if g == nil || !guardduty.IsMining(g.Type) || g.Service.Archived {
 		return Finding{}, false
 	}
 	f := Finding{Severity: guardDutySeverity(g.Severity)}
+	if floor := env.MiningFloor(); f.Severity < floor {
+		f.SeverityNote = "raised from " + f.Severity.String() + ": crypto-mining findings are at least " + floor.String() +
+			" (" + MiningMinSeverityKey + ")"
+		f.Severity = floor
+	}
 	region := g.Region
 	if region == "" {
 		region = ev.Envelope.Region
@@ -79,37 +93,13 @@ func evaluateGuardDutyMining(ev *event.Event, _ *Env) (Finding, bool) {
 		f.Resource = Resource{Type: g.Resource.ResourceType, Region: region}
 		f.Headline = "GuardDuty " + g.Type
 	}
-	f.Evidence = append(f.Evidence, Evidence{Label: "GuardDuty finding", Text: g.Title})
-	act := g.Service.Action
-	if d := act.DNSRequestAction; d != nil && d.Domain != "" {
-		f.Evidence = append(f.Evidence, Evidence{Label: "DNS query", Text: d.Domain + blockedPhrase(d.Blocked)})
-	}
-	if n := act.NetworkConnectionAction; n != nil && n.RemoteIPDetails.IPAddressV4 != "" {
-		text := n.ConnectionDirection + " " + n.Protocol + " connection with " + n.RemoteIPDetails.IPAddressV4
-		if n.RemotePortDetails.Port > 0 {
-			text += " port " + strconv.Itoa(n.RemotePortDetails.Port)
-		}
-		if org := n.RemoteIPDetails.Organization.AsnOrg; org != "" {
-			text += " (" + org + ")"
-		}
-		f.Evidence = append(f.Evidence, Evidence{Label: "Connection", Text: text + blockedPhrase(n.Blocked)})
-	}
-	f.Evidence = append(f.Evidence, Evidence{Label: "GuardDuty severity",
-		Text: strconv.FormatFloat(g.Severity, 'f', -1, 64) + " (" + guardduty.Level(g.Severity) + ")"})
-	if g.Service.Count > 1 {
-		f.Evidence = append(f.Evidence, Evidence{Label: "Seen", Text: fmt.Sprintf("%d times, %s to %s", g.Service.Count, g.Service.EventFirstSeen, g.Service.EventLastSeen)})
-	}
-	if g.Description != "" && g.Description != g.Title {
-		f.Evidence = append(f.Evidence, Evidence{Label: "Description", Text: g.Description})
+	// What the instance did, when and how often, and GuardDuty's own score
+	// are the alert's GuardDuty facts (enrich); the finding keeps
+	// GuardDuty's words.
+	if text := firstNonEmpty(g.Description, g.Title); text != "" {
+		f.Evidence = append(f.Evidence, Evidence{Label: "GuardDuty's description", Text: text})
 	}
 	return f, true
-}
-
-func blockedPhrase(blocked bool) string {
-	if blocked {
-		return " (blocked)"
-	}
-	return ""
 }
 
 // guardDutySeverity maps GuardDuty's numeric severity to trailwatch's.

@@ -50,6 +50,9 @@ func init() {
 			"A recipient leaving the alert emails through the unsubscribe link, or rotating the Slack webhook into the secret.",
 		},
 		Protected: true,
+		// The digest of a storm window would be sent by what this
+		// detection sees being deleted or cut off.
+		Immediate: true,
 		Tests: Tests{
 			Positive: []Example{
 				{"sns/trailwatch-delivery-tampered-delete-topic.json", SeverityCritical},

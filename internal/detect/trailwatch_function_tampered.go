@@ -51,6 +51,9 @@ func init() {
 			"Debugging in the console (raising the timeout, editing an environment variable) instead of redeploying.",
 		},
 		Protected: true,
+		// The digest of a storm window would be sent by what this
+		// detection sees being deleted or cut off.
+		Immediate: true,
 		Tests: Tests{
 			Positive: []Example{
 				{"lambda/trailwatch-function-tampered-update-code.json", SeverityCritical},

@@ -43,6 +43,9 @@ func init() {
 			"Someone disabling a noisy detection's rule by hand instead of with an allow-list: use an allow-list rule.",
 		},
 		Protected: true,
+		// The digest of a storm window would be sent by what this
+		// detection sees being deleted or cut off.
+		Immediate: true,
 		Tests: Tests{
 			Positive: []Example{
 				{"events/trailwatch-rule-tampered-disable-rule.json", SeverityCritical},

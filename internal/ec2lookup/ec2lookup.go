@@ -9,10 +9,11 @@ package ec2lookup
 import (
 	"context"
 	"errors"
-	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,9 +27,12 @@ import (
 	"github.com/trailwatch/trailwatch/internal/alert"
 	"github.com/trailwatch/trailwatch/internal/awslookup"
 	ctrecord "github.com/trailwatch/trailwatch/internal/cloudtrail"
+	"github.com/trailwatch/trailwatch/internal/human"
 )
 
-// DefaultTimeout bounds each call when no timeout is configured.
+// DefaultTimeout bounds each call (DescribeInstances, DescribeSecurityGroups,
+// GetMetricData, LookupEvents, each on its own) when no timeout is
+// configured.
 const DefaultTimeout = 3 * time.Second
 
 // MaxInstances is the most instances one alert describes.
@@ -62,7 +66,7 @@ type Inspector struct {
 	EC2        EC2API
 	CloudWatch CloudWatchAPI
 	CloudTrail CloudTrailAPI
-	// Timeout bounds each call; zero means DefaultTimeout.
+	// Timeout bounds each call on its own; zero means DefaultTimeout.
 	Timeout time.Duration
 }
 
@@ -83,9 +87,9 @@ func (in *Inspector) HotInstances(ctx context.Context, region string, start, end
 	if period < time.Minute {
 		period = 5 * time.Minute
 	}
-	ctx, cancel := in.timeout(ctx)
+	call, cancel := in.timeout(ctx)
 	defer cancel()
-	out, err := in.CloudWatch.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{
+	out, err := in.CloudWatch.GetMetricData(call, &cloudwatch.GetMetricDataInput{
 		MetricDataQueries: []cwtypes.MetricDataQuery{{
 			Id:         aws.String("hot"),
 			Expression: aws.String(HotQuery),
@@ -96,7 +100,7 @@ func (in *Inspector) HotInstances(ctx context.Context, region string, start, end
 		EndTime:   aws.Time(end),
 	}, func(o *cloudwatch.Options) { setRegion(&o.Region, region) })
 	if err != nil {
-		return nil, fmt.Errorf("get metric data: %s", awslookup.Describe(err))
+		return nil, in.failed("get metric data", ctx, call, err)
 	}
 	var hot []alert.Instance
 	for _, r := range out.MetricDataResults {
@@ -127,61 +131,90 @@ func (in *Inspector) HotInstances(ctx context.Context, region string, start, end
 }
 
 // Describe fills in what EC2 says about the instances: tags, type, zone,
-// launch time, image, instance profile, state, public IP, and the security
-// group rules that let the whole internet in. Instances EC2 does not know
-// (terminated long ago) come back with Missing set.
+// launch time, image, instance profile, state, public and private IP, VPC,
+// subnet, security groups, and the security group rules that let the
+// whole internet in. Instances EC2 does not know (terminated long ago) come
+// back with Missing set and what the caller knew kept.
+//
+// When the caller already knows an instance's security groups (a GuardDuty
+// finding names them), their rules are read (DescribeSecurityGroups) at
+// the same time as the instances (DescribeInstances), not after; groups
+// only EC2 names are read once it has answered. Each call has its own
+// timeout. An error names what could not be read; what could is returned
+// with it.
 func (in *Inspector) Describe(ctx context.Context, region string, instances []alert.Instance) ([]alert.Instance, error) {
 	if in.EC2 == nil {
 		return instances, errors.New("describe instances: no EC2 client")
 	}
 	ids := make([]string, 0, len(instances))
+	var known []string
 	for _, i := range instances {
 		ids = append(ids, i.ID)
-	}
-	ctx, cancel := in.timeout(ctx)
-	defer cancel()
-	opt := func(o *ec2.Options) { setRegion(&o.Region, region) }
-	// A filter, not InstanceIds: EC2 fails the whole call when one of the
-	// given IDs no longer exists, and a filter just leaves it out.
-	out, err := in.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{
-		Filters: []ec2types.Filter{{Name: aws.String("instance-id"), Values: ids}},
-	}, opt)
-	if err != nil {
-		return instances, fmt.Errorf("describe instances: %s", awslookup.Describe(err))
-	}
-	found := map[string]ec2types.Instance{}
-	var groups []string
-	for _, r := range out.Reservations {
-		for _, i := range r.Instances {
-			found[aws.ToString(i.InstanceId)] = i
-			for _, g := range i.SecurityGroups {
-				if id := aws.ToString(g.GroupId); id != "" && !slices.Contains(groups, id) {
-					groups = append(groups, id)
-				}
+		for _, g := range i.SecurityGroups {
+			if g.ID != "" && !slices.Contains(known, g.ID) {
+				known = append(known, g.ID)
 			}
 		}
 	}
-	open := map[string][]string{}
-	var sgErr error
-	if len(groups) > 0 {
-		open, sgErr = in.openGroups(ctx, groups, opt)
+	opt := func(o *ec2.Options) { setRegion(&o.Region, region) }
+
+	var wg sync.WaitGroup
+	var early groupRules
+	if len(known) > 0 {
+		wg.Go(func() { early = in.openGroups(ctx, known, opt) })
 	}
+	found, descErr := in.describeInstances(ctx, ids, opt)
+	wg.Wait()
+
+	rules := early
+	var more []string
+	for _, i := range found {
+		for _, g := range i.SecurityGroups {
+			if id := aws.ToString(g.GroupId); id != "" && !slices.Contains(known, id) && !slices.Contains(more, id) {
+				more = append(more, id)
+			}
+		}
+	}
+	if len(more) > 0 {
+		rules = rules.merge(in.openGroups(ctx, more, opt))
+	}
+
 	result := slices.Clone(instances)
 	for k := range result {
-		i, ok := found[result[k].ID]
-		if !ok {
-			result[k].Missing = "EC2 does not know the instance (terminated more than an hour ago?)"
-			continue
+		if descErr == nil {
+			if i, ok := found[result[k].ID]; ok {
+				fill(&result[k], i)
+			} else {
+				result[k].Missing = "EC2 does not know the instance (terminated more than an hour ago?)"
+			}
 		}
-		fill(&result[k], i, open)
+		result[k].OpenIngress = rules.openIngress(result[k].SecurityGroups)
 	}
-	if sgErr != nil {
-		return result, sgErr
-	}
-	return result, nil
+	return result, errors.Join(descErr, rules.err)
 }
 
-func fill(dst *alert.Instance, i ec2types.Instance, open map[string][]string) {
+// describeInstances reads the instances by ID, under its own timeout.
+func (in *Inspector) describeInstances(ctx context.Context, ids []string, opt func(*ec2.Options)) (map[string]ec2types.Instance, error) {
+	call, cancel := in.timeout(ctx)
+	defer cancel()
+	// A filter, not InstanceIds: EC2 fails the whole call when one of the
+	// given IDs no longer exists, and a filter just leaves it out.
+	out, err := in.EC2.DescribeInstances(call, &ec2.DescribeInstancesInput{
+		Filters: []ec2types.Filter{{Name: aws.String("instance-id"), Values: ids}},
+	}, opt)
+	if err != nil {
+		return nil, in.failed("describe instances", ctx, call, err)
+	}
+	found := map[string]ec2types.Instance{}
+	for _, r := range out.Reservations {
+		for _, i := range r.Instances {
+			found[aws.ToString(i.InstanceId)] = i
+		}
+	}
+	return found, nil
+}
+
+func fill(dst *alert.Instance, i ec2types.Instance) {
 	dst.Type = string(i.InstanceType)
 	if i.Placement != nil {
 		dst.Zone = aws.ToString(i.Placement.AvailabilityZone)
@@ -197,6 +230,13 @@ func fill(dst *alert.Instance, i ec2types.Instance, open map[string][]string) {
 		dst.State = string(i.State.Name)
 	}
 	dst.PublicIP = aws.ToString(i.PublicIpAddress)
+	dst.PrivateIP = aws.ToString(i.PrivateIpAddress)
+	dst.VPC = aws.ToString(i.VpcId)
+	dst.Subnet = aws.ToString(i.SubnetId)
+	dst.SecurityGroups = nil
+	for _, g := range i.SecurityGroups {
+		dst.SecurityGroups = append(dst.SecurityGroups, alert.SecurityGroup{ID: aws.ToString(g.GroupId), Name: aws.ToString(g.GroupName)})
+	}
 	dst.Tags = nil
 	for _, t := range i.Tags {
 		k, v := aws.ToString(t.Key), aws.ToString(t.Value)
@@ -207,23 +247,45 @@ func fill(dst *alert.Instance, i ec2types.Instance, open map[string][]string) {
 		dst.Tags = append(dst.Tags, alert.Tag{Key: k, Value: v})
 	}
 	slices.SortFunc(dst.Tags, func(a, b alert.Tag) int { return strings.Compare(a.Key, b.Key) })
-	dst.OpenIngress = nil
-	for _, g := range i.SecurityGroups {
-		for _, rule := range open[aws.ToString(g.GroupId)] {
-			dst.OpenIngress = append(dst.OpenIngress, aws.ToString(g.GroupId)+" ("+aws.ToString(g.GroupName)+"): "+rule)
-		}
-	}
 }
 
-// openGroups returns, per security group, its ingress rules open to
-// 0.0.0.0/0 or ::/0 ("tcp 22", "all traffic").
-func (in *Inspector) openGroups(ctx context.Context, ids []string, opt func(*ec2.Options)) (map[string][]string, error) {
+// groupRules are the ingress rules open to the internet per security
+// group, from one or two DescribeSecurityGroups calls, and what failed.
+type groupRules struct {
+	open map[string][]string
+	err  error
+}
+
+func (r groupRules) merge(o groupRules) groupRules {
+	open := make(map[string][]string, len(r.open)+len(o.open))
+	maps.Copy(open, r.open)
+	maps.Copy(open, o.open)
+	return groupRules{open: open, err: errors.Join(r.err, o.err)}
+}
+
+// openIngress lists the open rules of the groups: "sg-0c1d (web-open): tcp
+// 22 from anywhere".
+func (r groupRules) openIngress(groups []alert.SecurityGroup) []string {
+	var out []string
+	for _, g := range groups {
+		for _, rule := range r.open[g.ID] {
+			out = append(out, g.ID+" ("+g.Name+"): "+rule)
+		}
+	}
+	return out
+}
+
+// openGroups reads the groups' ingress rules open to 0.0.0.0/0 or ::/0
+// ("tcp 22", "all traffic"), under its own timeout.
+func (in *Inspector) openGroups(ctx context.Context, ids []string, opt func(*ec2.Options)) groupRules {
+	call, cancel := in.timeout(ctx)
+	defer cancel()
 	// By filter, as for instances: a deleted group must not hide the others.
-	out, err := in.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{
+	out, err := in.EC2.DescribeSecurityGroups(call, &ec2.DescribeSecurityGroupsInput{
 		Filters: []ec2types.Filter{{Name: aws.String("group-id"), Values: ids}},
 	}, opt)
 	if err != nil {
-		return map[string][]string{}, fmt.Errorf("describe security groups: %s", awslookup.Describe(err))
+		return groupRules{err: in.failed("describe security groups", ctx, call, err)}
 	}
 	open := map[string][]string{}
 	for _, g := range out.SecurityGroups {
@@ -235,7 +297,7 @@ func (in *Inspector) openGroups(ctx context.Context, ids []string, opt func(*ec2
 			}
 		}
 	}
-	return open, nil
+	return groupRules{open: open}
 }
 
 func portRange(p ec2types.IpPermission) string {
@@ -260,9 +322,9 @@ func (in *Inspector) LaunchEvent(ctx context.Context, region, instanceID string)
 	if in.CloudTrail == nil {
 		return nil, errors.New("lookup events: no CloudTrail client")
 	}
-	ctx, cancel := in.timeout(ctx)
+	call, cancel := in.timeout(ctx)
 	defer cancel()
-	out, err := in.CloudTrail.LookupEvents(ctx, &cloudtrail.LookupEventsInput{
+	out, err := in.CloudTrail.LookupEvents(call, &cloudtrail.LookupEventsInput{
 		LookupAttributes: []cttypes.LookupAttribute{{
 			AttributeKey:   cttypes.LookupAttributeKeyResourceName,
 			AttributeValue: aws.String(instanceID),
@@ -270,7 +332,7 @@ func (in *Inspector) LaunchEvent(ctx context.Context, region, instanceID string)
 		MaxResults: aws.Int32(50),
 	}, func(o *cloudtrail.Options) { setRegion(&o.Region, region) })
 	if err != nil {
-		return nil, fmt.Errorf("lookup events: %s", awslookup.Describe(err))
+		return nil, in.failed("lookup events", ctx, call, err)
 	}
 	for _, ev := range out.Events {
 		if aws.ToString(ev.EventName) != "RunInstances" {
@@ -286,11 +348,37 @@ func (in *Inspector) LaunchEvent(ctx context.Context, region, instanceID string)
 }
 
 func (in *Inspector) timeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	t := in.Timeout
-	if t <= 0 {
-		t = DefaultTimeout
+	return context.WithTimeout(ctx, awslookup.OrDefault(in.Timeout, DefaultTimeout))
+}
+
+// lookupError is a failed call said in words for "could not check"
+// ("describe instances: timed out after 3 seconds"); it keeps the SDK's
+// error for errors.Is and errors.As.
+type lookupError struct {
+	msg string
+	err error
+}
+
+func (e *lookupError) Error() string { return e.msg }
+func (e *lookupError) Unwrap() error { return e.err }
+
+// failed explains why the call op, made on call (derived from parent with
+// the inspector's timeout), failed: its own timeout ran out, the caller's
+// time ran out or it was cancelled, or AWS's error code and message.
+// Never the SDK's whole error chain.
+func (in *Inspector) failed(op string, parent, call context.Context, err error) error {
+	var why string
+	switch {
+	case parent.Err() == nil && errors.Is(call.Err(), context.DeadlineExceeded):
+		why = "timed out after " + human.Duration(awslookup.OrDefault(in.Timeout, DefaultTimeout))
+	case errors.Is(parent.Err(), context.DeadlineExceeded):
+		why = "not finished: the time for the alert's look-ups ran out"
+	case parent.Err() != nil:
+		why = "cancelled"
+	default:
+		why = awslookup.Describe(err)
 	}
-	return context.WithTimeout(ctx, t)
+	return &lookupError{msg: op + ": " + why, err: err}
 }
 
 func setRegion(dst *string, region string) {

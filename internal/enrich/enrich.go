@@ -81,13 +81,14 @@ func (e *Enricher) Alert(ctx context.Context, ev *event.Event, findings []detect
 	}
 	primary := findings[0]
 	a := alert.Alert{
-		EventID:    rec.EventID,
-		EnvelopeID: ev.Envelope.ID,
-		Severity:   primary.Severity,
-		Title:      primary.Headline,
-		Primary:    primary,
-		Others:     findings[1:],
-		Who:        Principal(rec),
+		EventID:      rec.EventID,
+		EnvelopeID:   ev.Envelope.ID,
+		Severity:     primary.Severity,
+		Title:        primary.Headline,
+		SeverityNote: primary.SeverityNote,
+		Primary:      primary,
+		Others:       findings[1:],
+		Who:          Principal(rec),
 		What: alert.What{
 			Action:   Action(rec),
 			Outcome:  "succeeded",

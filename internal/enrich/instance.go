@@ -45,13 +45,14 @@ func (e *Enricher) computeAlert(ctx context.Context, ev *event.Event, findings [
 	}
 	primary := findings[0]
 	a := alert.Alert{
-		EventID:    ev.Envelope.ID,
-		EnvelopeID: ev.Envelope.ID,
-		Severity:   primary.Severity,
-		Title:      primary.Headline,
-		Primary:    primary,
-		Others:     findings[1:],
-		Resolved:   primary.Resolved,
+		EventID:      ev.Envelope.ID,
+		EnvelopeID:   ev.Envelope.ID,
+		Severity:     primary.Severity,
+		Title:        primary.Headline,
+		SeverityNote: primary.SeverityNote,
+		Primary:      primary,
+		Others:       findings[1:],
+		Resolved:     primary.Resolved,
 		What: alert.What{
 			Resource: primary.Resource,
 			Changes:  primary.Changes,
@@ -67,9 +68,10 @@ func (e *Enricher) computeAlert(ctx context.Context, ev *event.Event, findings [
 	case ev.Alarm != nil:
 		al := ev.Alarm
 		a.Source = alert.SourceCloudWatch
-		a.Who = alert.Who{Kind: "AWS service", Name: "CloudWatch", Detail: "alarm " + al.AlarmName}
+		// The alarm's name and states are in a.Alarm, once.
+		a.Who = alert.Who{Kind: "AWS service", Name: "CloudWatch"}
 		a.What.Action = "cloudwatch:AlarmStateChange"
-		a.What.Outcome = strings.TrimSpace(al.PreviousState.Value + " -> " + al.State.Value)
+		a.What.Outcome = "reported"
 		if !al.State.Timestamp.IsZero() {
 			a.When.EventTime = al.State.Timestamp.Time
 		}
@@ -83,17 +85,18 @@ func (e *Enricher) computeAlert(ctx context.Context, ev *event.Event, findings [
 				candidates = append(candidates, alert.Instance{ID: id})
 			}
 		}
-		if len(candidates) == 1 && len(a.Alarm.Datapoints) > 0 && al.State.Value == cwalarm.StateAlarm && al.Watches("AWS/EC2", "CPUUtilization") {
-			peak := slices.Max(a.Alarm.Datapoints)
+		if peak, ok := a.Alarm.Peak(); ok && len(candidates) == 1 && al.State.Value == cwalarm.StateAlarm && al.Watches("AWS/EC2", "CPUUtilization") {
 			candidates[0].CPU = &peak
 		}
 		hot = len(candidates) == 0 && (al.Query() != "" || len(al.Dimension("AutoScalingGroupName")) > 0)
 	case ev.GuardDuty != nil:
 		g := ev.GuardDuty
 		a.Source = alert.SourceGuardDuty
-		a.Who = alert.Who{Kind: "AWS service", Name: "GuardDuty", Detail: "finding " + g.Type}
+		// The finding type is in What.Action and a.GuardDuty.
+		a.Who = alert.Who{Kind: "AWS service", Name: "GuardDuty"}
 		a.What.Action = "guardduty:" + g.Type
 		a.What.Outcome = "reported"
+		a.GuardDuty = guardDutyFacts(g)
 		if !g.UpdatedAt.IsZero() {
 			a.When.EventTime = g.UpdatedAt
 		}
@@ -113,10 +116,10 @@ func (e *Enricher) computeAlert(ctx context.Context, ev *event.Event, findings [
 	if a.Resolved {
 		// A resolved alarm is a short message: no look-ups.
 		a.Instances = candidates
-		a.Links = computeLinks(ev, &a)
-		return a
+	} else {
+		e.lookUpInstances(ctx, &a, candidates, hot)
 	}
-	e.lookUpInstances(ctx, &a, candidates, hot)
+	culpritFirst(&a)
 	a.Links = computeLinks(ev, &a)
 	return a
 }
@@ -131,7 +134,10 @@ func alarmFacts(al *cwalarm.StateChange) *alert.Alarm {
 		Reason:        al.State.Reason,
 		Period:        time.Duration(al.Period()) * time.Second,
 	}
-	f.Threshold, f.Datapoints = al.Breach()
+	f.Threshold, _ = al.Breach()
+	for _, p := range al.Points() {
+		f.Datapoints = append(f.Datapoints, alert.Datapoint{Time: p.Time, Value: p.Value})
+	}
 	if d := al.State.Data; d != nil {
 		f.Statistic = d.Statistic
 	}
@@ -147,6 +153,48 @@ func alarmFacts(al *cwalarm.StateChange) *alert.Alarm {
 	return f
 }
 
+// guardDutyFacts is what the finding says about the activity.
+func guardDutyFacts(g *guardduty.Finding) *alert.GuardDuty {
+	act := g.Service.Action
+	f := &alert.GuardDuty{
+		FindingID: g.ID,
+		Type:      g.Type,
+		Score:     g.Severity,
+		Level:     guardduty.Level(g.Severity),
+		FirstSeen: g.Service.FirstSeen(),
+		LastSeen:  g.Service.LastSeen(),
+		Count:     g.Service.Count,
+		Activity:  act.ActionType,
+	}
+	if d := act.DNSRequestAction; d != nil && d.Domain != "" {
+		f.Domain, f.Protocol, f.Blocked = d.Domain, d.Protocol, d.Blocked
+	}
+	if n := act.NetworkConnectionAction; n != nil && n.RemoteIPDetails.IP() != "" {
+		r := n.RemoteIPDetails
+		org := r.Organization
+		f.Remote = &alert.Remote{
+			IP: r.IP(), Port: n.RemotePortDetails.Port, PortName: n.RemotePortDetails.PortName,
+			ASN: org.Asn, Org: firstOf(org.AsnOrg, org.Org, org.Isp),
+			Country: firstOf(r.Country.CountryName, r.Country.CountryCode), City: r.City.CityName,
+		}
+		f.Direction, f.Protocol, f.Blocked = strings.ToLower(n.ConnectionDirection), n.Protocol, n.Blocked
+	}
+	if rd := g.Service.RuntimeDetails; rd != nil && rd.Process != nil {
+		f.Process = firstOf(rd.Process.ExecutablePath, rd.Process.Name)
+		f.ProcessSHA256 = rd.Process.ExecutableSha256
+	}
+	return f
+}
+
+func firstOf(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 func fromFinding(d *guardduty.InstanceDetails) alert.Instance {
 	in := alert.Instance{ID: d.InstanceID, Type: d.InstanceType, Zone: d.AvailabilityZone, Image: d.ImageID, State: d.InstanceState}
 	if t, err := time.Parse(time.RFC3339, d.LaunchTime); err == nil {
@@ -155,9 +203,18 @@ func fromFinding(d *guardduty.InstanceDetails) alert.Instance {
 	if d.IAMInstanceProfile != nil {
 		in.Profile = d.IAMInstanceProfile.ARN
 	}
-	for _, n := range d.NetworkInterfaces {
+	for i, n := range d.NetworkInterfaces {
 		if n.PublicIP != "" && in.PublicIP == "" {
 			in.PublicIP = n.PublicIP
+		}
+		if i == 0 {
+			in.PrivateIP, in.VPC, in.Subnet = n.PrivateIPAddress, n.VPCID, n.SubnetID
+		}
+		for _, g := range n.SecurityGroups {
+			sg := alert.SecurityGroup{ID: g.GroupID, Name: g.GroupName}
+			if sg.ID != "" && !slices.Contains(in.SecurityGroups, sg) {
+				in.SecurityGroups = append(in.SecurityGroups, sg)
+			}
 		}
 	}
 	for _, t := range d.Tags {
@@ -170,6 +227,28 @@ func fromFinding(d *guardduty.InstanceDetails) alert.Instance {
 	return in
 }
 
+// described reports whether the instance's details came with the event (a
+// GuardDuty finding describes its instance; an alarm names only its ID).
+func described(in alert.Instance) bool {
+	return in.Type != "" || in.State != "" || !in.LaunchTime.IsZero()
+}
+
+// instanceLabels say what the EC2 and CloudTrail look-ups would have added,
+// for "could not check": for instances the finding already described, only
+// their state now and their open security group rules, not the details
+// shown.
+func instanceLabels(instances []alert.Instance) (details, launch string) {
+	details = "instance details from EC2"
+	if len(instances) > 0 && !slices.ContainsFunc(instances, func(in alert.Instance) bool { return !described(in) }) {
+		details = "current state and security group rules open to the internet, from EC2"
+	}
+	launch = "who launched it"
+	if len(instances) > 1 {
+		launch = "who launched them"
+	}
+	return details, launch
+}
+
 // lookUpInstances finds the hot instances (when the alarm covers many),
 // describes them and finds who launched each, under one deadline, and
 // looks up the account alias alongside.
@@ -177,12 +256,7 @@ func (e *Enricher) lookUpInstances(ctx context.Context, a *alert.Alert, candidat
 	a.Instances = candidates
 	if skip := e.skipReason(a.Where.AccountID); skip != "" {
 		a.Unchecked = append(a.Unchecked, "account alias: "+skip)
-		if hot {
-			a.Unchecked = append(a.Unchecked, "which instances are hot: "+skip)
-		}
-		if len(candidates) > 0 {
-			a.Unchecked = append(a.Unchecked, "instance details and who launched it: "+skip)
-		}
+		a.Unchecked = append(a.Unchecked, notInspected(candidates, hot, skip)...)
 		return
 	}
 	ctx, cancel := e.deadline(ctx)
@@ -192,15 +266,27 @@ func (e *Enricher) lookUpInstances(ctx context.Context, a *alert.Alert, candidat
 	setAlias := e.lookUpAlias(ctx, &wg, a)
 	var unchecked []string
 	if e.Instances == nil {
-		if hot || len(candidates) > 0 {
-			unchecked = append(unchecked, "instance details: not looked up (no EC2 and CloudWatch clients here; trailwatch replay has them only when built with -tags ec2lookup)")
-		}
+		unchecked = notInspected(candidates, hot, "not looked up (no EC2 and CloudWatch clients here; trailwatch replay has them only when built with -tags ec2lookup)")
 	} else {
 		wg.Go(func() { unchecked = e.inspect(ctx, a, hot) })
 	}
 	wg.Wait()
 	setAlias()
 	a.Unchecked = append(a.Unchecked, unchecked...)
+}
+
+// notInspected says what the instance look-ups would have told, and why
+// they did not run.
+func notInspected(candidates []alert.Instance, hot bool, why string) []string {
+	var out []string
+	if hot {
+		out = append(out, "which instances are hot: "+why)
+	}
+	if len(candidates) > 0 {
+		details, launch := instanceLabels(candidates)
+		out = append(out, details+": "+why, launch+": "+why)
+	}
+	return out
 }
 
 // inspect runs the instance look-ups in order: hot instances, then details
@@ -230,10 +316,11 @@ func (e *Enricher) inspect(ctx context.Context, a *alert.Alert, hot bool) []stri
 	if len(a.Instances) == 0 {
 		return unchecked
 	}
+	details, _ := instanceLabels(a.Instances)
 	var wg sync.WaitGroup
-	var described []alert.Instance
+	var fromEC2 []alert.Instance
 	var descErr error
-	wg.Go(func() { described, descErr = e.Instances.Describe(ctx, region, a.Instances) })
+	wg.Go(func() { fromEC2, descErr = e.Instances.Describe(ctx, region, a.Instances) })
 	launched := make([]string, len(a.Instances))
 	launchErrs := make([]error, len(a.Instances))
 	for i, in := range a.Instances {
@@ -250,11 +337,11 @@ func (e *Enricher) inspect(ctx context.Context, a *alert.Alert, hot bool) []stri
 		})
 	}
 	wg.Wait()
-	if described != nil {
-		a.Instances = described
+	if fromEC2 != nil {
+		a.Instances = fromEC2
 	}
 	if descErr != nil {
-		unchecked = append(unchecked, "instance details: "+descErr.Error())
+		unchecked = append(unchecked, details+": "+descErr.Error())
 	}
 	for i := range a.Instances {
 		if launchErrs[i] != nil {

@@ -71,30 +71,41 @@ type InstanceProfile struct {
 
 // NetworkInterface is one of the instance's interfaces.
 type NetworkInterface struct {
-	PublicIP         string `json:"publicIp"`
-	PrivateIPAddress string `json:"privateIpAddress"`
-	VPCID            string `json:"vpcId"`
-	SubnetID         string `json:"subnetId"`
-	SecurityGroups   []struct {
-		GroupID   string `json:"groupId"`
-		GroupName string `json:"groupName"`
-	} `json:"securityGroups"`
+	NetworkInterfaceID string          `json:"networkInterfaceId"`
+	PublicIP           string          `json:"publicIp"`
+	PrivateIPAddress   string          `json:"privateIpAddress"`
+	VPCID              string          `json:"vpcId"`
+	SubnetID           string          `json:"subnetId"`
+	SecurityGroups     []SecurityGroup `json:"securityGroups"`
+}
+
+// SecurityGroup is a security group of an interface, as the finding names
+// it.
+type SecurityGroup struct {
+	GroupID   string `json:"groupId"`
+	GroupName string `json:"groupName"`
 }
 
 // Service is GuardDuty's account of the activity.
 type Service struct {
-	ServiceName    string `json:"serviceName"`
-	DetectorID     string `json:"detectorId"`
-	Action         Action `json:"action"`
-	ResourceRole   string `json:"resourceRole"`
+	ServiceName  string `json:"serviceName"`
+	DetectorID   string `json:"detectorId"`
+	Action       Action `json:"action"`
+	ResourceRole string `json:"resourceRole"`
+	// EventFirstSeen and EventLastSeen bound the activity the finding
+	// aggregates (RFC 3339, as GuardDuty writes them; see FirstSeen).
 	EventFirstSeen string `json:"eventFirstSeen"`
 	EventLastSeen  string `json:"eventLastSeen"`
 	Archived       bool   `json:"archived"`
-	Count          int    `json:"count"`
+	// Count is how many times GuardDuty saw the activity.
+	Count          int             `json:"count"`
+	RuntimeDetails *RuntimeDetails `json:"runtimeDetails"`
 }
 
 // Action is the observed activity.
 type Action struct {
+	// ActionType is DNS_REQUEST, NETWORK_CONNECTION, PORT_PROBE,
+	// AWS_API_CALL, KUBERNETES_API_CALL, RDS_LOGIN_ATTEMPT or RUNTIME.
 	ActionType              string                   `json:"actionType"`
 	DNSRequestAction        *DNSRequestAction        `json:"dnsRequestAction"`
 	NetworkConnectionAction *NetworkConnectionAction `json:"networkConnectionAction"`
@@ -109,25 +120,64 @@ type DNSRequestAction struct {
 
 // NetworkConnectionAction is a connection to or from the instance.
 type NetworkConnectionAction struct {
-	ConnectionDirection string `json:"connectionDirection"`
-	Protocol            string `json:"protocol"`
-	Blocked             bool   `json:"blocked"`
-	RemoteIPDetails     struct {
-		IPAddressV4  string `json:"ipAddressV4"`
-		Organization struct {
-			Asn    string `json:"asn"`
-			AsnOrg string `json:"asnOrg"`
-			Isp    string `json:"isp"`
-			Org    string `json:"org"`
-		} `json:"organization"`
-		Country struct {
-			CountryName string `json:"countryName"`
-		} `json:"country"`
-	} `json:"remoteIpDetails"`
-	RemotePortDetails struct {
-		Port     int    `json:"port"`
-		PortName string `json:"portName"`
-	} `json:"remotePortDetails"`
+	// ConnectionDirection is INBOUND, OUTBOUND or UNKNOWN.
+	ConnectionDirection string          `json:"connectionDirection"`
+	Protocol            string          `json:"protocol"`
+	Blocked             bool            `json:"blocked"`
+	RemoteIPDetails     RemoteIPDetails `json:"remoteIpDetails"`
+	RemotePortDetails   PortDetails     `json:"remotePortDetails"`
+	LocalPortDetails    PortDetails     `json:"localPortDetails"`
+	LocalIPDetails      struct {
+		IPAddressV4 string `json:"ipAddressV4"`
+		IPAddressV6 string `json:"ipAddressV6"`
+	} `json:"localIpDetails"`
+}
+
+// RemoteIPDetails is the far end of a connection, with what GuardDuty
+// knows of its network and place.
+type RemoteIPDetails struct {
+	IPAddressV4  string `json:"ipAddressV4"`
+	IPAddressV6  string `json:"ipAddressV6"`
+	Organization struct {
+		Asn    string `json:"asn"`
+		AsnOrg string `json:"asnOrg"`
+		Isp    string `json:"isp"`
+		Org    string `json:"org"`
+	} `json:"organization"`
+	Country struct {
+		CountryCode string `json:"countryCode"`
+		CountryName string `json:"countryName"`
+	} `json:"country"`
+	City struct {
+		CityName string `json:"cityName"`
+	} `json:"city"`
+}
+
+// IP is the IPv4 address, else the IPv6 one.
+func (r RemoteIPDetails) IP() string {
+	if r.IPAddressV4 != "" {
+		return r.IPAddressV4
+	}
+	return r.IPAddressV6
+}
+
+// PortDetails is a port and GuardDuty's name for it.
+type PortDetails struct {
+	Port     int    `json:"port"`
+	PortName string `json:"portName"`
+}
+
+// RuntimeDetails is what GuardDuty Runtime Monitoring saw on the host.
+type RuntimeDetails struct {
+	Process *Process `json:"process"`
+}
+
+// Process is the process a runtime finding is about.
+type Process struct {
+	Name             string `json:"name"`
+	ExecutablePath   string `json:"executablePath"`
+	ExecutableSha256 string `json:"executableSha256"`
+	Pid              int    `json:"pid"`
 }
 
 // Decode reads a finding. It fails when the detail is not a JSON object or
@@ -152,6 +202,21 @@ func (f *Finding) InstanceID() string {
 		return ""
 	}
 	return f.Resource.InstanceDetails.InstanceID
+}
+
+// FirstSeen and LastSeen are the service's eventFirstSeen and eventLastSeen
+// in UTC; zero when absent or unreadable.
+func (s Service) FirstSeen() time.Time { return seen(s.EventFirstSeen) }
+
+// LastSeen: see FirstSeen.
+func (s Service) LastSeen() time.Time { return seen(s.EventLastSeen) }
+
+func seen(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
 }
 
 // Level is GuardDuty's name for the finding's numeric severity: Low

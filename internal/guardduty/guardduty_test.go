@@ -3,6 +3,7 @@ package guardduty_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trailwatch/trailwatch/internal/fixture"
 	"github.com/trailwatch/trailwatch/internal/guardduty"
@@ -19,6 +20,82 @@ func TestDecodeFinding(t *testing.T) {
 		d.InstanceType != "c5.4xlarge" || len(d.Tags) != 2 || f.Service.Action.DNSRequestAction.Domain != "pool.minexmr.example" ||
 		f.Service.Count != 14 || f.UpdatedAt.IsZero() {
 		t.Errorf("decoded %+v", f)
+	}
+	n := d.NetworkInterfaces[0]
+	if n.PrivateIPAddress != "10.20.3.41" || n.VPCID != "vpc-0a1b2c3d4e5f6a7b8" || n.SubnetID != "subnet-0b1c2d3e4f5a6b7c8" ||
+		len(n.SecurityGroups) != 1 || n.SecurityGroups[0] != (guardduty.SecurityGroup{GroupID: "sg-0c1d2e3f4a5b6c7d8", GroupName: "web-open"}) {
+		t.Errorf("network interface = %+v", n)
+	}
+	if got := f.Service.FirstSeen().Format(time.RFC3339); got != "2026-11-20T02:58:40Z" {
+		t.Errorf("FirstSeen = %s", got)
+	}
+	if got := f.Service.LastSeen().Format(time.RFC3339); got != "2026-11-20T03:12:18Z" {
+		t.Errorf("LastSeen = %s", got)
+	}
+}
+
+// TestDecodeConnection reads a mining pool connection: the remote end, its
+// network and country, the ports, and whether it was blocked.
+func TestDecodeConnection(t *testing.T) {
+	f, err := guardduty.Decode(fixture.Detail(t, "guardduty/guardduty-crypto-mining-bitcoin-tool-connection.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := f.Service.Action.NetworkConnectionAction
+	if f.Service.Action.ActionType != "NETWORK_CONNECTION" || n == nil {
+		t.Fatalf("action = %+v", f.Service.Action)
+	}
+	r := n.RemoteIPDetails
+	checks := []struct{ what, got, want string }{
+		{"direction", n.ConnectionDirection, "OUTBOUND"},
+		{"protocol", n.Protocol, "TCP"},
+		{"remote IP", r.IP(), "198.51.100.94"},
+		{"ASN", r.Organization.Asn, "64501"},
+		{"ASN org", r.Organization.AsnOrg, "Example Hosting BV"},
+		{"country", r.Country.CountryName + " " + r.Country.CountryCode, "Netherlands NL"},
+		{"city", r.City.CityName, "Amsterdam"},
+		{"local IP", n.LocalIPDetails.IPAddressV4, "10.20.7.19"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.what, c.got, c.want)
+		}
+	}
+	if n.RemotePortDetails.Port != 3333 || n.LocalPortDetails.Port != 41872 || n.Blocked {
+		t.Errorf("ports %d -> %d, blocked %t", n.LocalPortDetails.Port, n.RemotePortDetails.Port, n.Blocked)
+	}
+	if sg := f.Resource.InstanceDetails.NetworkInterfaces[0].SecurityGroups; len(sg) != 2 || sg[1].GroupName != "egress-any" {
+		t.Errorf("security groups = %+v", sg)
+	}
+	if (guardduty.RemoteIPDetails{IPAddressV6: "2001:db8::7"}).IP() != "2001:db8::7" {
+		t.Error("IP() ignores an IPv6-only remote")
+	}
+}
+
+func TestDecodeRuntimeProcess(t *testing.T) {
+	f, err := guardduty.Decode(fixture.Detail(t, "guardduty/guardduty-crypto-mining-runtime-miner-executed.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := f.Service.RuntimeDetails
+	if rd == nil || rd.Process == nil || rd.Process.Name != "xmrig" || rd.Process.ExecutablePath != "/tmp/.cache/xmrig" || rd.Process.Pid != 7311 {
+		t.Errorf("runtime details = %+v", rd)
+	}
+}
+
+// TestSeenTimes: GuardDuty writes milliseconds; a missing or malformed time
+// is zero, never an error that would lose the finding.
+func TestSeenTimes(t *testing.T) {
+	for in, want := range map[string]string{
+		"2026-11-20T02:58:40.000Z":  "2026-11-20T02:58:40Z",
+		"2026-11-20T02:58:40Z":      "2026-11-20T02:58:40Z",
+		"2026-11-20T03:58:40+01:00": "2026-11-20T02:58:40Z",
+		"":                          "0001-01-01T00:00:00Z",
+		"yesterday":                 "0001-01-01T00:00:00Z",
+	} {
+		if got := (guardduty.Service{EventFirstSeen: in}).FirstSeen().Format(time.RFC3339); got != want {
+			t.Errorf("FirstSeen(%q) = %s, want %s", in, got, want)
+		}
 	}
 }
 
@@ -60,6 +137,10 @@ func TestDecodeRejects(t *testing.T) {
 
 func FuzzDecode(f *testing.F) {
 	f.Add(fixture.Detail(f, "guardduty/guardduty-crypto-mining-bitcoin-tool-dns.json"))
+	f.Add(fixture.Detail(f, "guardduty/guardduty-crypto-mining-bitcoin-tool-connection.json"))
+	f.Add(fixture.Detail(f, "guardduty/guardduty-crypto-mining-runtime-miner-executed.json"))
+	f.Add([]byte(`{"type":"x","service":{"action":{"networkConnectionAction":{"remoteIpDetails":{"ipAddressV6":"::1","country":null},"remotePortDetails":{"port":"3333"}}}}}`))
+	f.Add([]byte(`{"type":"x","service":{"runtimeDetails":{"process":{"name":"\u0000","pid":1.5}},"eventFirstSeen":7}}`))
 	f.Add([]byte(`{"type":"Impact:x","resource":{"instanceDetails":null},"service":{"action":{"networkConnectionAction":{}}}}`))
 	f.Add([]byte(`{"type":"x","severity":8.5,"createdAt":"2026-11-20T03:12:44.123Z","resource":{"instanceDetails":{"tags":[{"key":"Name","value":"v"}],"networkInterfaces":[{"securityGroups":[{}]}]}},"service":{"count":2.5}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -71,5 +152,9 @@ func FuzzDecode(f *testing.F) {
 		_ = g.InstanceID()
 		_ = guardduty.Level(g.Severity)
 		_ = guardduty.IsMining(g.Type)
+		_, _ = g.Service.FirstSeen(), g.Service.LastSeen()
+		if n := g.Service.Action.NetworkConnectionAction; n != nil {
+			_ = n.RemoteIPDetails.IP()
+		}
 	})
 }

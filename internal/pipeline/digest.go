@@ -14,7 +14,9 @@ import (
 // DigestStore lists and claims the storm windows due for a digest.
 type DigestStore interface {
 	Due(ctx context.Context) ([]state.Digest, error)
-	ClaimDigest(ctx context.Context, dg state.Digest) (bool, error)
+	// ClaimDigest returns the window as claimed, with every repeat
+	// recorded before the claim.
+	ClaimDigest(ctx context.Context, dg state.Digest) (state.Digest, bool, error)
 	ReleaseDigest(ctx context.Context, dg state.Digest) error
 }
 
@@ -42,8 +44,8 @@ func (d *Digests) Run(ctx context.Context) (sent int, err error) {
 		return 0, fmt.Errorf("list due digests: %w", err)
 	}
 	var errs []error
-	for _, sd := range due {
-		ok, err := d.Store.ClaimDigest(ctx, sd)
+	for _, listed := range due {
+		sd, ok, err := d.Store.ClaimDigest(ctx, listed)
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -21,6 +21,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/human"
 	"github.com/trailwatch/trailwatch/internal/render"
 	"github.com/trailwatch/trailwatch/internal/state"
 	"github.com/trailwatch/trailwatch/internal/suppress"
@@ -73,8 +74,10 @@ type Pipeline struct {
 	// Storms holds back repeats for a digest; nil alerts every event.
 	Storms Storms
 	// StormWindow is the length of storm windows; zero means 5 minutes.
+	// Windows are aligned to the events' own times.
 	StormWindow time.Duration
-	// Now is the clock; nil means time.Now.
+	// Now is the clock that places an event without a time in a storm
+	// window; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
 }
@@ -146,7 +149,7 @@ func (p *Pipeline) Process(ctx context.Context, ev *event.Event, rule string) (R
 	}
 	var note string
 	if p.Storms != nil && ev.CloudTrail != nil {
-		repeat, n := p.storm(ctx, ev, findings[0], log)
+		repeat, n := p.storm(ctx, ev, findings, log)
 		if repeat {
 			res.Repeat = true
 			return res, nil
@@ -168,32 +171,51 @@ func (p *Pipeline) Process(ctx context.Context, ev *event.Event, rule string) (R
 }
 
 // storm records the event in its window and reports whether it repeats an
-// alerted one. When the store fails the event is alerted: a possible
-// duplicate is better than a lost alert.
-func (p *Pipeline) storm(ctx context.Context, ev *event.Event, f detect.Finding, log *slog.Logger) (repeat bool, note string) {
+// alerted one. Windows follow the event's own time, so a replay of past
+// logs groups repeats as production did. When the store fails the event is
+// alerted: a possible duplicate is better than a lost alert. So is an event
+// that arrives after its window's digest was claimed (CloudTrail delivers
+// minutes late), and one with a finding of tampering with trailwatch's
+// delivery, which no digest may hold back: the digest would be sent by what
+// is being tampered with.
+func (p *Pipeline) storm(ctx context.Context, ev *event.Event, findings []detect.Finding, log *slog.Logger) (repeat bool, note string) {
+	if i := slices.IndexFunc(findings, func(f detect.Finding) bool { return f.Detection.Immediate }); i >= 0 {
+		log.Info("alerting at once: never held for a digest", "detection", findings[i].Detection.ID)
+		return false, ""
+	}
+	f := findings[0]
 	rec := ev.CloudTrail
 	window := p.StormWindow
 	if window <= 0 {
 		window = DefaultStormWindow
 	}
-	now := time.Now
-	if p.Now != nil {
-		now = p.Now
+	at := rec.EventTime
+	if at.IsZero() {
+		now := time.Now
+		if p.Now != nil {
+			now = p.Now
+		}
+		at = now()
 	}
-	w := state.WindowOf(f.Detection.ID, f.Severity.String(), principalKey(rec), now(), window)
+	w := state.WindowOf(f.Detection.ID, f.Severity.String(), principalKey(rec), at, window)
 	o := state.Occurrence{EventID: deliveryKey(ev), Time: rec.EventTime.UTC().Format(time.RFC3339), Resource: f.Resource.Name, Headline: f.Headline}
 	t, err := p.Storms.Record(ctx, w, o, rec.Account(), rec.AWSRegion)
-	if err != nil {
+	switch {
+	case err != nil:
 		log.Warn("storm window unavailable; alerting", "error", err)
 		return false, ""
-	}
-	if !t.First {
+	case t.Late:
+		log.Info("repeat arrived after its storm window's digest; alerting", "detection", f.Detection.ID, "severity", f.Severity.String(),
+			"principal", w.Principal, "window_end", w.End)
+		return false, "This event arrived after the digest of its storm window (" + human.Time(w.Start) + " to " + human.Time(w.End) +
+			") was sent, so it is alerted on its own."
+	case !t.First:
 		log.Info("repeat within storm window: held for the digest", "detection", f.Detection.ID, "severity", f.Severity.String(),
 			"principal", w.Principal, "count", t.Count, "window_end", w.End)
 		return true, ""
 	}
-	return false, fmt.Sprintf("Further %s findings of this severity by this principal until %s are summarized in one digest.",
-		f.Detection.ID, w.End.Format("15:04 UTC"))
+	return false, "Further " + f.Detection.ID + " findings of this severity by this principal until " + human.Time(w.End) +
+		" are summarized in one digest."
 }
 
 // principalKey identifies the caller for storm windows.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/alert"
 	"github.com/trailwatch/trailwatch/internal/deliver"
 	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/dynalite"
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/fixture"
@@ -26,6 +28,12 @@ import (
 	"github.com/trailwatch/trailwatch/internal/state"
 	"github.com/trailwatch/trailwatch/internal/suppress"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	dynalite.Stop()
+	os.Exit(code)
+}
 
 // recorder is a channel that records what it was asked to send; failures
 // makes its first sends fail.
@@ -386,6 +394,136 @@ func TestStormHoldsRepeatsForADigest(t *testing.T) {
 	}
 	if len(rec.digests) != 1 || rec.digests[0].Repeats != 4 {
 		t.Errorf("digests %+v", rec.digests)
+	}
+}
+
+// at returns the fixture's event with another event ID and time.
+func at(t *testing.T, name, id string, when time.Time) *event.Event {
+	t.Helper()
+	ev := decode(t, name)
+	ev.CloudTrail.EventID = id
+	ev.CloudTrail.EventTime = when
+	return ev
+}
+
+// TestStormWindowsFollowEventTime: windows are the events' own, whatever
+// the clock of the run, so a replay of last month's logs groups repeats as
+// production did: two calls a minute apart are one window, an hour apart
+// two, though all are processed in the same instant.
+func TestStormWindowsFollowEventTime(t *testing.T) {
+	rec := &recorder{name: "slack"}
+	p := newPipeline(t, rec)
+	store := state.NewMemory()
+	p.Storms, p.Ledger = store, store
+	p.Now = func() time.Time { return time.Date(2026, 12, 24, 0, 0, 0, 0, time.UTC) }
+	base := time.Date(2026, 11, 3, 14, 1, 0, 0, time.UTC)
+	const acl = "s3/put-bucket-acl-canned-public-read-write.json"
+	for i, step := range []struct {
+		at     time.Duration
+		repeat bool
+	}{{0, false}, {time.Minute, true}, {time.Hour, false}, {time.Hour + 2*time.Minute, true}, {24 * time.Hour, false}} {
+		res, err := p.Process(context.Background(), at(t, acl, fmt.Sprintf("e%d", i), base.Add(step.at)), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Repeat != step.repeat {
+			t.Errorf("event %d at +%v: Repeat = %v, want %v", i, step.at, res.Repeat, step.repeat)
+		}
+	}
+	if len(rec.sent) != 3 {
+		t.Fatalf("%d alerts, want 3 (one per window)", len(rec.sent))
+	}
+	if note := rec.sent[0].Notes[0]; !strings.Contains(note, "until 2026-11-03T14:05:00Z are summarized in one digest") {
+		t.Errorf("note = %q, want the window's end by the event's time, in RFC 3339", note)
+	}
+	due, _ := store.Due(context.Background())
+	if len(due) != 2 || !due[0].Window.Start.Equal(time.Date(2026, 11, 3, 14, 0, 0, 0, time.UTC)) {
+		t.Errorf("due = %+v, want the two windows with a repeat, by event time", due)
+	}
+}
+
+// TestLateRepeatIsAlerted: a repeat CloudTrail delivers after its window's
+// digest went out is alerted on its own, saying why, never dropped.
+func TestLateRepeatIsAlerted(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		store func(t *testing.T) (pipeline.Storms, pipeline.DigestStore, pipeline.Ledger)
+	}{
+		{"memory", func(*testing.T) (pipeline.Storms, pipeline.DigestStore, pipeline.Ledger) {
+			m := state.NewMemory()
+			return m, m, m
+		}},
+		{"dynamodb", func(t *testing.T) (pipeline.Storms, pipeline.DigestStore, pipeline.Ledger) {
+			client := dynalite.Client(t)
+			// The digest runs at the clock: far past the events' window.
+			d := &state.Dynamo{Client: client, Table: dynalite.Table(t, client), Now: func() time.Time { return time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC) }}
+			return d, d, d
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{name: "slack"}
+			p := newPipeline(t, rec)
+			storms, digests, ledger := tc.store(t)
+			p.Storms, p.Ledger = storms, ledger
+			base := time.Date(2026, 11, 20, 9, 0, 30, 0, time.UTC)
+			const acl = "s3/put-bucket-acl-canned-public-read-write.json"
+			for i := range 2 {
+				if _, err := p.Process(context.Background(), at(t, acl, fmt.Sprintf("e%d", i), base.Add(time.Duration(i)*time.Minute)), ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sent, err := (&pipeline.Digests{Pipeline: p, Store: digests}).Run(context.Background())
+			if err != nil || sent != 1 || len(rec.digests) != 1 || rec.digests[0].Repeats != 1 {
+				t.Fatalf("digests sent %d (%+v), %v; want one of 1 repeat", sent, rec.digests, err)
+			}
+			res, err := p.Process(context.Background(), at(t, acl, "late", base.Add(3*time.Minute)), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Repeat || res.Alert == nil || len(rec.sent) != 2 {
+				t.Fatalf("late repeat: Repeat %v, alert %v, %d alerts; want it alerted", res.Repeat, res.Alert != nil, len(rec.sent))
+			}
+			if notes := strings.Join(res.Alert.Notes, " "); !strings.Contains(notes, "arrived after the digest of its storm window (2026-11-20T09:00:00Z to 2026-11-20T09:05:00Z) was sent") {
+				t.Errorf("notes = %q", notes)
+			}
+		})
+	}
+}
+
+// TestTamperingIsNeverHeldBack: findings of tampering with trailwatch's
+// delivery alert every time: a digest would be sent by the function being
+// deleted. They do not open or fill storm windows either.
+func TestTamperingIsNeverHeldBack(t *testing.T) {
+	rec := &recorder{name: "slack"}
+	p := newPipeline(t, rec)
+	store := state.NewMemory()
+	p.Storms, p.Ledger = store, store
+	base := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	for i, name := range []string{
+		"lambda/trailwatch-function-tampered-delete-function.json",
+		"lambda/trailwatch-function-tampered-delete-function.json",
+		"lambda/trailwatch-function-tampered-update-code.json",
+		"events/trailwatch-rule-tampered-disable-rule.json",
+		"events/trailwatch-rule-tampered-disable-rule.json",
+		"sqs/trailwatch-delivery-tampered-purge-queue.json",
+		"sqs/trailwatch-delivery-tampered-purge-queue.json",
+	} {
+		res, err := p.Process(context.Background(), at(t, name, fmt.Sprintf("t%d", i), base.Add(time.Duration(i)*time.Second)), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Repeat || res.Alert == nil || !res.Alert.Primary.Detection.Immediate {
+			t.Errorf("%s #%d: Repeat %v, alert %v; want an immediate alert", name, i, res.Repeat, res.Alert != nil)
+		}
+		if res.Alert != nil && len(res.Alert.Notes) != 0 {
+			t.Errorf("%s: notes %q promise a digest", name, res.Alert.Notes)
+		}
+	}
+	if len(rec.sent) != 7 {
+		t.Errorf("%d alerts, want 7", len(rec.sent))
+	}
+	if due, _ := store.Due(context.Background()); len(due) != 0 {
+		t.Errorf("%d digests due, want none", len(due))
 	}
 }
 

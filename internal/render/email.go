@@ -11,6 +11,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/alert"
 	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/human"
 )
 
 // MaxSubject is the longest email subject: SNS requires fewer than 100
@@ -64,7 +65,7 @@ func emailText(s string, max int) string {
 type bodyWriter struct{ b strings.Builder }
 
 const (
-	labelWidth = 15
+	labelWidth = 17
 	textWidth  = 76
 )
 
@@ -296,7 +297,11 @@ func emailBody(a alert.Alert, st *Static) string {
 
 	texts, docs := splitEvidence(a.What.Evidence)
 	if len(a.What.Changes) > 0 || len(texts) > 0 {
-		w.section("WHAT CHANGED")
+		if isCompute(a) {
+			w.section("DETAILS")
+		} else {
+			w.section("WHAT CHANGED")
+		}
 		for _, c := range a.What.Changes {
 			w.bullet(emailText(changeText(c), maxLine))
 		}
@@ -390,13 +395,14 @@ func (w *bodyWriter) summary(a alert.Alert) {
 		if len(a.Instances) > 0 {
 			w.oneLine("Instance", instanceTitle(a.Instances[0]))
 		}
+		w.oneLine("Account", accountText(a.Where))
+		w.oneLine("Region", a.Where.Region)
 		if al := a.Alarm; al != nil {
-			w.oneLine("Alarm", al.Name+" ("+stateText(al)+")")
+			// Whole, not cut: the alarm's name is shown here only.
+			w.field("Alarm", emailText(al.Name+" ("+stateText(al)+")", maxLine))
 		} else {
 			w.oneLine("Finding", actionText(a))
 		}
-		w.oneLine("Account", accountText(a.Where))
-		w.oneLine("Region", a.Where.Region)
 		if len(a.Instances) > 0 && a.Instances[0].LaunchedBy != "" {
 			w.oneLine("Launched by", a.Instances[0].LaunchedBy)
 		}
@@ -432,11 +438,11 @@ func seenText(w alert.When) string {
 	case w.Replayed:
 		return "replayed"
 	case w.Delay < 0:
-		return "in the future by " + humanDuration(-w.Delay)
+		return "in the future by " + human.Duration(-w.Delay)
 	case w.Delay < time.Second:
 		return "seen at once"
 	}
-	return "seen " + humanDuration(w.Delay) + " later"
+	return "seen " + human.Duration(w.Delay) + " later"
 }
 
 // shortMFA is the first words of the MFA answer: "yes", "no", "not
@@ -566,6 +572,10 @@ func (w *bodyWriter) computeSections(a alert.Alert) {
 	if a.Alarm != nil {
 		w.section("ALARM")
 		w.facts(alarmFacts(a.Alarm))
+	}
+	if a.GuardDuty != nil {
+		w.section("FINDING")
+		w.facts(guardDutyFacts(a.GuardDuty))
 	}
 	if len(a.Instances) == 0 {
 		return

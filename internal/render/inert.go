@@ -214,29 +214,37 @@ func mrkdwnPlain(s string, max int) bool {
 	if len(s) == 0 || len(s) > max {
 		return false
 	}
-	colon := -1 // the last colon, while an emoji code could still close
+	// An emoji code is a colon, a name of letters, digits, + - ' (and _,
+	// refused anyway) with at least one letter, and a colon: colon is the
+	// last colon while such a name could still follow it.
+	colon, letter := -1, false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch mrkdwnClass[c] {
-		case plainByte:
+		case nameByte:
+			continue
+		case letterByte:
+			letter = true
 			continue
 		case refusedByte:
 			return false
 		case separatorByte:
-			colon = -1 // emoji codes hold no such characters
+			colon = -1
 			continue
 		}
 		switch {
 		case c == ':':
-			if colon >= 0 && i > colon+1 || endsWithScheme(s[:i]) {
+			if colon >= 0 && letter || endsWithScheme(s[:i]) {
 				return false
 			}
-			colon = i
+			colon, letter = i, false
 		case c == '.':
 			if i > 0 && i+2 < len(s) && nameRune(rune(s[i-1])) && isLetter(s[i+1]) && isLetter(s[i+2]) {
 				return false
 			}
+			colon = -1
 		default: // w or W
+			letter = true
 			if len(s)-i >= 4 && strings.EqualFold(s[i:i+4], "www.") {
 				return false
 			}
@@ -247,9 +255,10 @@ func mrkdwnPlain(s string, max int) bool {
 
 // Classes of bytes for mrkdwnPlain.
 const (
-	plainByte     = iota // letters, digits and harmless punctuation
+	nameByte      = iota // digits and + - ', which an emoji name may hold
+	letterByte           // letters but w
 	refusedByte          // control, non-ASCII, and what mrkdwn formats or parses
-	separatorByte        // punctuation no emoji code holds
+	separatorByte        // punctuation no emoji name holds
 	checkByte            // ':', '.', 'w' and 'W', which need a closer look
 )
 
@@ -258,10 +267,14 @@ var mrkdwnClass = func() (t [256]byte) {
 		switch {
 		case c < 0x20 || c >= 0x7f || strings.ContainsRune("*_~`><&|@#\\[]{}^", rune(c)):
 			t[c] = refusedByte
-		case strings.ContainsRune(" (),;/=\"'", rune(c)):
-			t[c] = separatorByte
 		case c == ':' || c == '.' || c == 'w' || c == 'W':
 			t[c] = checkByte
+		case 'a' <= c|0x20 && c|0x20 <= 'z':
+			t[c] = letterByte
+		case '0' <= c && c <= '9' || c == '+' || c == '-' || c == '\'':
+			t[c] = nameByte
+		default:
+			t[c] = separatorByte
 		}
 	}
 	return t

@@ -10,7 +10,6 @@ package render
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/alert"
 	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/human"
 )
 
 // Clean returns s safe to show as one line of text: invalid UTF-8 becomes
@@ -116,16 +116,9 @@ func severityMarker(s detect.Severity) string {
 	return "\u26AA" // ⚪
 }
 
-// timeFormat is the one date format of every message: RFC 3339 in UTC,
+// formatTime is the one date format of every message: RFC 3339 in UTC,
 // to the second.
-const timeFormat = "2006-01-02T15:04:05Z"
-
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return "unknown"
-	}
-	return t.UTC().Format(timeFormat)
-}
+func formatTime(t time.Time) string { return human.Time(t) }
 
 // delayText says when trailwatch saw the event relative to when it happened.
 func delayText(w alert.When) string {
@@ -133,45 +126,11 @@ func delayText(w alert.When) string {
 	case w.Replayed:
 		return "replayed from a recorded event"
 	case w.Delay < 0:
-		return "event time is " + humanDuration(-w.Delay) + " in the future"
+		return "event time is " + human.Duration(-w.Delay) + " in the future"
 	case w.Delay < time.Second:
 		return "at once"
 	}
-	return humanDuration(w.Delay) + " after the event"
-}
-
-// humanDuration is d in words, in its two largest units: "5 minutes",
-// "5 hours 57 minutes", "1 day 2 hours"; under a second, "under a second".
-func humanDuration(d time.Duration) string {
-	units := [...]struct {
-		size time.Duration
-		name string
-	}{{24 * time.Hour, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}, {time.Second, "second"}}
-	var parts []string
-	for _, u := range units {
-		if n := d / u.size; n > 0 || len(parts) > 0 {
-			if n > 0 {
-				parts = append(parts, plural(int64(n), u.name))
-			}
-			d -= n * u.size
-			if len(parts) == 2 || (len(parts) == 1 && n == 0) {
-				break
-			}
-		}
-	}
-	if len(parts) == 0 {
-		return "under a second"
-	}
-	return strings.Join(parts, " ")
-}
-
-// plural is "1 minute", "5 minutes".
-func plural(n int64, unit string) string {
-	s := strconv.FormatInt(n, 10) + " " + unit
-	if n != 1 {
-		s += "s"
-	}
-	return s
+	return human.Duration(w.Delay) + " after the event"
 }
 
 // references lists the detection's CIS controls and ATT&CK techniques.

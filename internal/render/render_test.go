@@ -593,7 +593,7 @@ func TestFactsComeFirst(t *testing.T) {
 			}
 		}
 		head := strings.Join(first, "\n")
-		for _, want := range []string{"Account:        " + a.Where.AccountID, "Region:         " + a.Where.Region} {
+		for _, want := range []string{"Account:          " + a.Where.AccountID, "Region:           " + a.Where.Region} {
 			if !strings.Contains(head, want) {
 				t.Errorf("%s: the first eight lines lack %q:\n%s", fa.name, want, head)
 			}

@@ -235,7 +235,7 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 		w.item()
 		w.lit("*Source*\n")
 		w.value(a.Who.Name, maxName)
-		if a.Alarm == nil && a.Who.Detail != "" {
+		if a.Who.Detail != "" {
 			w.lit("\n")
 			w.value(a.Who.Detail, maxLine)
 		}
@@ -308,9 +308,21 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 		w.lit("*Alarm* ")
 		w.code(al.Name, maxName)
 		w.lit(" ")
-		w.value(stateText(al), maxName)
+		if al.PreviousState != "" {
+			w.value(al.PreviousState, maxName)
+			w.lit(" → ")
+		}
+		w.value(al.State, maxName)
 		w.facts(alarmFacts(al))
 		w.endSection()
+	}
+	if g := a.GuardDuty; g != nil {
+		if facts := guardDutyFacts(g); len(facts) > 0 {
+			w.section()
+			w.lit("*GuardDuty finding*")
+			w.facts(facts)
+			w.endSection()
+		}
 	}
 	for i, in := range a.Instances {
 		if i == maxInstancesShown {

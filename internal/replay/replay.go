@@ -33,7 +33,10 @@ var Formats = []string{FormatText, FormatJSON, FormatSlack, FormatEmail}
 type Runner struct {
 	Pipeline *pipeline.Pipeline
 	// Digests, when set, runs at the end of the replay: the storm windows
-	// the run filled are summarized as production would after they close.
+	// the run filled, which follow the events' own times, are summarized in
+	// their order as production would have after they closed. (A replay
+	// has no late deliveries: every event reaches its window before the
+	// window's digest, whatever the order of the files.)
 	Digests *pipeline.Digests
 	Format  string
 	Out     io.Writer

@@ -65,16 +65,20 @@ func (m *Memory) Record(_ context.Context, w Window, o Occurrence, account, regi
 		mw = &memWindow{w: w, account: account, region: region, first: o.EventID, ids: map[string]bool{}, occurrences: map[string]Occurrence{}}
 		m.windows[w.Key()] = mw
 	}
+	if mw.digested && !mw.ids[o.EventID] {
+		return Tally{Late: true}, nil
+	}
 	mw.ids[o.EventID] = true
 	t := Tally{First: mw.first == o.EventID, Count: len(mw.ids)}
-	if !t.First && len(mw.occurrences) < MaxDigestEvents {
+	if !t.First && !mw.digested && len(mw.occurrences) < MaxDigestEvents {
 		mw.occurrences[o.EventID] = o
 	}
 	return t, nil
 }
 
 // Due returns every window with repeats not digested yet, ended or not: a
-// replay is over when it asks.
+// replay is over when it asks, and the windows follow the events' times,
+// not the clock of the run. They come in the order of their windows.
 func (m *Memory) Due(context.Context) ([]Digest, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -83,27 +87,31 @@ func (m *Memory) Due(context.Context) ([]Digest, error) {
 		if mw.digested || len(mw.ids) < 2 {
 			continue
 		}
-		dg := Digest{Window: mw.w, Account: mw.account, Region: mw.region, Repeats: len(mw.ids) - 1, key: key}
-		for _, o := range mw.occurrences {
-			dg.Occurrences = append(dg.Occurrences, o)
-		}
-		sort.Slice(dg.Occurrences, func(i, j int) bool { return dg.Occurrences[i].Time < dg.Occurrences[j].Time })
-		out = append(out, dg)
+		out = append(out, mw.digest(key))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	sortDigests(out)
 	return out, nil
 }
 
+func (mw *memWindow) digest(key string) Digest {
+	dg := Digest{Window: mw.w, Account: mw.account, Region: mw.region, Repeats: len(mw.ids) - 1, key: key}
+	for _, o := range mw.occurrences {
+		dg.Occurrences = append(dg.Occurrences, o)
+	}
+	sort.Slice(dg.Occurrences, func(i, j int) bool { return dg.Occurrences[i].Time < dg.Occurrences[j].Time })
+	return dg
+}
+
 // ClaimDigest is Dynamo.ClaimDigest in process.
-func (m *Memory) ClaimDigest(_ context.Context, dg Digest) (bool, error) {
+func (m *Memory) ClaimDigest(_ context.Context, dg Digest) (Digest, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	mw := m.windows[dg.key]
 	if mw == nil || mw.digested {
-		return false, nil
+		return dg, false, nil
 	}
 	mw.digested = true
-	return true, nil
+	return mw.digest(dg.key), true, nil
 }
 
 // ReleaseDigest is Dynamo.ReleaseDigest in process.

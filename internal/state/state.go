@@ -188,20 +188,35 @@ type Tally struct {
 	// First is set when this event opened the window (its first event, also
 	// on a retry of that event): the caller alerts.
 	First bool
+	// Late is set when the window's digest was already claimed (sent, or
+	// being sent) before this event arrived: the event is neither counted
+	// nor held back, and the caller alerts it on its own. Windows follow
+	// the events' own times, and CloudTrail delivers events minutes late,
+	// so a repeat can arrive after its window closed and was digested.
+	Late bool
 	// Count is how many distinct events the window has seen.
 	Count int
 }
 
 // Record adds an event to its window. The window counts each event ID once,
 // so a retried or duplicated event is neither a repeat nor counted twice.
+// An event that reaches a window whose digest was claimed is Late, unless
+// it was counted before the claim (a retry), so no repeat is ever held for
+// a digest that has gone out.
 func (d *Dynamo) Record(ctx context.Context, w Window, o Occurrence, account, region string) (Tally, error) {
 	ctx, cancel := d.ctx(ctx)
 	defer cancel()
 	key := map[string]types.AttributeValue{KeyAttribute: s(w.Key())}
+	// A window of past events (a late delivery, a redriven event) still
+	// lives a day after it was opened.
+	expires := w.End
+	if now := d.now(); now.After(expires) {
+		expires = now
+	}
 	values := map[string]types.AttributeValue{
 		":id":        &types.AttributeValueMemberSS{Value: []string{o.EventID}},
 		":first":     s(o.EventID),
-		":exp":       n(w.End.Add(24 * time.Hour).Unix()),
+		":exp":       n(expires.Add(24 * time.Hour).Unix()),
 		":end":       n(w.End.Unix()),
 		":start":     n(w.Start.Unix()),
 		":det":       s(w.Detection),
@@ -217,14 +232,18 @@ func (d *Dynamo) Record(ctx context.Context, w Window, o Occurrence, account, re
 		UpdateExpression: aws.String("ADD ids :id SET firstEvent = if_not_exists(firstEvent, :first), expires = if_not_exists(expires, :exp), " +
 			"windowEnd = if_not_exists(windowEnd, :end), windowStart = if_not_exists(windowStart, :start), detection = :det, severity = :sev, principal = :principal, " +
 			"account = if_not_exists(account, :account), #region = if_not_exists(#region, :region)"),
-		ConditionExpression:       aws.String("attribute_not_exists(ids) OR size(ids) < :max"),
+		// Open for new events until the digest is claimed, and while it has
+		// room; an event already counted (a retry) always passes.
+		ConditionExpression: aws.String("(attribute_not_exists(digested) OR contains(ids, :first)) AND " +
+			"(attribute_not_exists(ids) OR size(ids) < :max OR contains(ids, :first))"),
 		ExpressionAttributeNames:  map[string]string{"#region": "region"},
 		ExpressionAttributeValues: values,
 		ReturnValues:              types.ReturnValueAllNew,
 	})
 	var cond *types.ConditionalCheckFailedException
 	if errors.As(err, &cond) {
-		// The window is full: count the repeat without its ID.
+		// The window is full, or digested: count the repeat without its
+		// ID, or tell the caller it is late.
 		return d.overflow(ctx, key)
 	}
 	if err != nil {
@@ -234,7 +253,8 @@ func (d *Dynamo) Record(ctx context.Context, w Window, o Occurrence, account, re
 	if f, ok := out.Attributes["firstEvent"].(*types.AttributeValueMemberS); ok {
 		t.First = f.Value == o.EventID
 	}
-	if !t.First && t.Count <= MaxDigestEvents+1 {
+	_, digested := out.Attributes["digested"]
+	if !t.First && !digested && t.Count <= MaxDigestEvents+1 {
 		if err := d.keep(ctx, key, o); err != nil {
 			return t, err
 		}
@@ -242,14 +262,21 @@ func (d *Dynamo) Record(ctx context.Context, w Window, o Occurrence, account, re
 	return t, nil
 }
 
+// overflow counts a repeat of a full window without its ID; when the
+// window's digest was claimed, the repeat is Late instead.
 func (d *Dynamo) overflow(ctx context.Context, key map[string]types.AttributeValue) (Tally, error) {
 	out, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(d.Table),
 		Key:                       key,
 		UpdateExpression:          aws.String("ADD overflow :one"),
+		ConditionExpression:       aws.String("attribute_not_exists(digested)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":one": n(1)},
 		ReturnValues:              types.ReturnValueAllNew,
 	})
+	var cond *types.ConditionalCheckFailedException
+	if errors.As(err, &cond) {
+		return Tally{Late: true}, nil
+	}
 	if err != nil {
 		return Tally{}, fmt.Errorf("count overflow: %w", err)
 	}
@@ -337,8 +364,19 @@ func (d *Dynamo) Due(ctx context.Context) ([]Digest, error) {
 		}
 		start = res.LastEvaluatedKey
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	sortDigests(out)
 	return out, nil
+}
+
+// sortDigests orders digests by the time of their windows (then key), so
+// a replay prints them in the order production would have sent them.
+func sortDigests(dgs []Digest) {
+	sort.Slice(dgs, func(i, j int) bool {
+		if !dgs[i].Window.Start.Equal(dgs[j].Window.Start) {
+			return dgs[i].Window.Start.Before(dgs[j].Window.Start)
+		}
+		return dgs[i].key < dgs[j].key
+	})
 }
 
 func digestOf(item map[string]types.AttributeValue) (Digest, bool) {
@@ -383,24 +421,32 @@ func digestOf(item map[string]types.AttributeValue) (Digest, bool) {
 }
 
 // ClaimDigest marks a digest as being sent; false when another run has it.
-func (d *Dynamo) ClaimDigest(ctx context.Context, dg Digest) (bool, error) {
+// It returns the window as it was claimed: repeats recorded after Due
+// listed it are in it, and any later repeat is Late (see Record), so none
+// falls between the digest and the alerts.
+func (d *Dynamo) ClaimDigest(ctx context.Context, dg Digest) (Digest, bool, error) {
 	ctx, cancel := d.ctx(ctx)
 	defer cancel()
-	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(d.Table),
 		Key:                       map[string]types.AttributeValue{KeyAttribute: s(dg.key)},
 		UpdateExpression:          aws.String("SET digested = :now"),
 		ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(digested)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":now": n(d.now().Unix())},
+		ReturnValues:              types.ReturnValueAllNew,
 	})
 	var cond *types.ConditionalCheckFailedException
 	if errors.As(err, &cond) {
-		return false, nil
+		return dg, false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("claim digest %s: %w", dg.key, err)
+		return dg, false, fmt.Errorf("claim digest %s: %w", dg.key, err)
 	}
-	return true, nil
+	claimed, ok := digestOf(out.Attributes)
+	if !ok {
+		return dg, true, nil
+	}
+	return claimed, true, nil
 }
 
 // ReleaseDigest undoes ClaimDigest after a failed delivery.
