@@ -209,19 +209,35 @@ func (d *Dynamo) Record(ctx context.Context, w Window, o Occurrence, account, re
 		":principal": s(w.Principal),
 		":account":   s(account),
 		":region":    s(region),
-		":max":       n(maxWindowIDs),
 	}
+	set := "ADD ids :id SET firstEvent = if_not_exists(firstEvent, :first), expires = if_not_exists(expires, :exp), " +
+		"windowEnd = if_not_exists(windowEnd, :end), windowStart = if_not_exists(windowStart, :start), detection = :det, severity = :sev, principal = :principal, " +
+		"account = if_not_exists(account, :account), #region = if_not_exists(#region, :region)"
+	// While the window holds at most MaxDigestEvents+1 events, the same
+	// write keeps the event for the digest, as an attribute of its own (no
+	// map to create first): one write per event. The first event's is not
+	// listed; a retry overwrites its own.
 	out, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(d.Table),
-		Key:       key,
-		UpdateExpression: aws.String("ADD ids :id SET firstEvent = if_not_exists(firstEvent, :first), expires = if_not_exists(expires, :exp), " +
-			"windowEnd = if_not_exists(windowEnd, :end), windowStart = if_not_exists(windowStart, :start), detection = :det, severity = :sev, principal = :principal, " +
-			"account = if_not_exists(account, :account), #region = if_not_exists(#region, :region)"),
-		ConditionExpression:       aws.String("attribute_not_exists(ids) OR size(ids) < :max"),
-		ExpressionAttributeNames:  map[string]string{"#region": "region"},
-		ExpressionAttributeValues: values,
+		TableName:                 aws.String(d.Table),
+		Key:                       key,
+		UpdateExpression:          aws.String(set + ", #occ = :occ"),
+		ConditionExpression:       aws.String("attribute_not_exists(ids) OR size(ids) <= :keep"),
+		ExpressionAttributeNames:  map[string]string{"#region": "region", "#occ": occurrencePrefix + o.EventID},
+		ExpressionAttributeValues: merged(values, map[string]types.AttributeValue{":keep": n(MaxDigestEvents), ":occ": occurrenceItem(o)}),
 		ReturnValues:              types.ReturnValueAllNew,
 	})
+	if errors.As(err, new(*types.ConditionalCheckFailedException)) {
+		// The digest's list is full: record the ID only.
+		out, err = d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(d.Table),
+			Key:                       key,
+			UpdateExpression:          aws.String(set),
+			ConditionExpression:       aws.String("attribute_not_exists(ids) OR size(ids) < :max"),
+			ExpressionAttributeNames:  map[string]string{"#region": "region"},
+			ExpressionAttributeValues: merged(values, map[string]types.AttributeValue{":max": n(maxWindowIDs)}),
+			ReturnValues:              types.ReturnValueAllNew,
+		})
+	}
 	var cond *types.ConditionalCheckFailedException
 	if errors.As(err, &cond) {
 		// The window is full: count the repeat without its ID.
@@ -233,11 +249,6 @@ func (d *Dynamo) Record(ctx context.Context, w Window, o Occurrence, account, re
 	t := Tally{Count: countOf(out.Attributes)}
 	if f, ok := out.Attributes["firstEvent"].(*types.AttributeValueMemberS); ok {
 		t.First = f.Value == o.EventID
-	}
-	if !t.First && t.Count <= MaxDigestEvents+1 {
-		if err := d.keep(ctx, key, o); err != nil {
-			return t, err
-		}
 	}
 	return t, nil
 }
@@ -254,34 +265,6 @@ func (d *Dynamo) overflow(ctx context.Context, key map[string]types.AttributeVal
 		return Tally{}, fmt.Errorf("count overflow: %w", err)
 	}
 	return Tally{Count: countOf(out.Attributes)}, nil
-}
-
-// keep stores a repeat for the digest, keyed by event ID so a retry
-// overwrites instead of adding.
-func (d *Dynamo) keep(ctx context.Context, key map[string]types.AttributeValue, o Occurrence) error {
-	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        aws.String(d.Table),
-		Key:              key,
-		UpdateExpression: aws.String("SET occurrences = if_not_exists(occurrences, :empty)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":empty": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}},
-		},
-	})
-	if err == nil {
-		_, err = d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                aws.String(d.Table),
-			Key:                      key,
-			UpdateExpression:         aws.String("SET occurrences.#id = :o"),
-			ExpressionAttributeNames: map[string]string{"#id": o.EventID},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
-				"time": s(o.Time), "resource": s(o.Resource), "headline": s(o.Headline),
-			}}},
-		})
-	}
-	if err != nil {
-		return fmt.Errorf("keep occurrence %s: %w", o.EventID, err)
-	}
-	return nil
 }
 
 func countOf(attrs map[string]types.AttributeValue) int {
@@ -363,8 +346,8 @@ func digestOf(item map[string]types.AttributeValue) (Digest, bool) {
 		Account: str("account"), Region: str("region"),
 		Repeats: countOf(item) - 1, key: str(KeyAttribute),
 	}
-	if occ, ok := item["occurrences"].(*types.AttributeValueMemberM); ok {
-		for id, v := range occ.Value {
+	if kept := occurrencesOf(item); len(kept) > 0 {
+		for id, v := range kept {
 			m, _ := v.(*types.AttributeValueMemberM)
 			if m == nil {
 				continue
