@@ -47,6 +47,7 @@ type DynamoAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
@@ -59,9 +60,13 @@ type Dynamo struct {
 	// ClaimTTL is how long a delivery is remembered; default 24 h (longer
 	// than EventBridge's and Lambda's retries together).
 	ClaimTTL time.Duration
-	// StaleAfter is when a pending claim (its holder crashed or timed out)
+	// StaleAfter is when a pending claim that records no holder deadline
+	// (written by an earlier version, or by a holder without a deadline)
 	// may be taken over; default 2 minutes, longer than the function runs.
 	StaleAfter time.Duration
+	// Grace is how long after its holder's deadline a pending claim may be
+	// taken over; default DefaultGrace.
+	Grace time.Duration
 	// Timeout bounds each call; default 3 s.
 	Timeout time.Duration
 	// Now is the clock; nil means time.Now.
@@ -88,70 +93,6 @@ func orDefault(v, def time.Duration) time.Duration {
 		return def
 	}
 	return v
-}
-
-// Claim marks key as being delivered now. It returns false when a delivery
-// under key already happened or is under way (a pending claim younger than
-// StaleAfter).
-func (d *Dynamo) Claim(ctx context.Context, key string) (bool, error) {
-	ctx, cancel := d.ctx(ctx)
-	defer cancel()
-	now := d.now()
-	_, err := d.Client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(d.Table),
-		Item: map[string]types.AttributeValue{
-			KeyAttribute: s(key),
-			TTLAttribute: n(now.Add(orDefault(d.ClaimTTL, 24*time.Hour)).Unix()),
-			"status":     s(statusPending),
-			"claimedAt":  n(now.Unix()),
-		},
-		ConditionExpression:      aws.String("attribute_not_exists(pk) OR expires < :now OR (#status = :pending AND claimedAt < :stale)"),
-		ExpressionAttributeNames: map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now":     n(now.Unix()),
-			":pending": s(statusPending),
-			":stale":   n(now.Add(-orDefault(d.StaleAfter, 2*time.Minute)).Unix()),
-		},
-	})
-	var cond *types.ConditionalCheckFailedException
-	if errors.As(err, &cond) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("claim %s: %w", key, err)
-	}
-	return true, nil
-}
-
-// Done marks a claimed delivery as sent.
-func (d *Dynamo) Done(ctx context.Context, key string) error {
-	ctx, cancel := d.ctx(ctx)
-	defer cancel()
-	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(d.Table),
-		Key:                       map[string]types.AttributeValue{KeyAttribute: s(key)},
-		UpdateExpression:          aws.String("SET #status = :sent"),
-		ExpressionAttributeNames:  map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":sent": s(statusSent)},
-	})
-	if err != nil {
-		return fmt.Errorf("mark %s sent: %w", key, err)
-	}
-	return nil
-}
-
-// Release forgets a claim whose delivery failed, so a retry delivers.
-func (d *Dynamo) Release(ctx context.Context, key string) error {
-	ctx, cancel := d.ctx(ctx)
-	defer cancel()
-	_, err := d.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(d.Table),
-		Key:       map[string]types.AttributeValue{KeyAttribute: s(key)},
-	})
-	if err != nil {
-		return fmt.Errorf("release %s: %w", key, err)
-	}
-	return nil
 }
 
 // Window identifies a storm window: one detection at one severity by one
