@@ -121,7 +121,8 @@ func (s *Slack) Post(ctx context.Context, payload []byte) error {
 			return fmt.Errorf("slack: post to %s: %w", where, res.err)
 		case cancelled:
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("slack: post to %s: no answer: %s: %w", where, deadlineText(ctx), res.err)
+				// net/http's error repeats the deadline's cause: say it once.
+				return &wrapped{msg: fmt.Sprintf("slack: post to %s: no answer: %s", where, deadlineText(ctx)), err: res.err}
 			}
 			return fmt.Errorf("slack: post to %s: %w", where, res.err)
 		case permanent:
@@ -356,3 +357,13 @@ func plural(n int, noun string) string {
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
 }
+
+// wrapped is an error whose text says all that matters, wrapping the one
+// it came from (for errors.Is) without repeating it.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
