@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -348,5 +349,56 @@ func TestLedgerSlowOrFailingFailsOpen(t *testing.T) {
 				t.Errorf("the failure was not logged:\n%s", logs.String())
 			}
 		})
+	}
+}
+
+// countingAliases counts look-ups.
+type countingAliases struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (a *countingAliases) AccountAlias(context.Context, string) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls++
+	return "acme-prod", nil
+}
+
+// TestStormRepeatsSkipLookUps: once an execution environment has seen a
+// storm's repeat, the storm's next events are recorded in their window
+// before anything else: a repeat then costs that one write, no claims and
+// no look-ups. The first event of a new window is still alerted.
+func TestStormRepeatsSkipLookUps(t *testing.T) {
+	clock := &testClock{t: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
+	rec := &recorder{name: "slack"}
+	p := newPipeline(t, rec)
+	store := state.NewMemory()
+	claims := 0
+	p.Ledger = ledgerFunc{Memory: store, claim: func(context.Context, string) error { claims++; return nil }}
+	p.Storms, p.Now = store, clock.now
+	aliases := &countingAliases{}
+	p.Enricher = &enrich.Enricher{Aliases: aliases}
+	run := func(id string) pipeline.Result {
+		ev := decode(t, aclEvent)
+		ev.CloudTrail.EventID = id
+		res, err := p.Process(context.Background(), ev, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	for i := range 5 {
+		if res := run(fmt.Sprintf("storm-%d", i)); res.Repeat != (i > 0) {
+			t.Errorf("event %d: Repeat %v", i, res.Repeat)
+		}
+	}
+	// The first event, and the first repeat (not known to be one yet).
+	if aliases.calls != 2 || claims != 2 {
+		t.Errorf("%d look-ups and %d claims for 5 events of one storm, want 2 and 2", aliases.calls, claims)
+	}
+	clock.add(pipeline.DefaultStormWindow)
+	if res := run("next-window"); res.Repeat || len(rec.sent) != 2 {
+		t.Errorf("the first event of the next window: Repeat %v, %d alerts in all; want it alerted", res.Repeat, len(rec.sent))
 	}
 }

@@ -96,6 +96,12 @@ type Pipeline struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
+
+	// storming remembers, for the life of the execution environment, the
+	// storms (detection, severity, principal) whose last event here was a
+	// repeat held for the digest, and when.
+	stormMu  sync.Mutex
+	storming map[string]time.Time
 }
 
 // Result says what happened to one event.
@@ -182,18 +188,34 @@ func (p *Pipeline) Process(ctx context.Context, ev *event.Event, rule string) (R
 	var prepared sync.WaitGroup
 	defer prepared.Wait() // after cancelPrep: a preparation left over ends at once
 	defer cancelPrep()
-	claims := p.claim(prep, b, key)
 	stormed := func() (bool, string) { return false, "" }
 	if p.Storms != nil && ev.CloudTrail != nil {
-		var repeat bool
-		var note string
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			repeat, note = p.storm(prep, ev, findings[0], log)
-		}()
-		stormed = func() (bool, string) { <-done; return repeat, note }
+		storm := findings[0].Detection.ID + "#" + findings[0].Severity.String() + "#" + principalKey(ev.CloudTrail)
+		if p.inStorm(storm) {
+			// The last event of this storm here was a repeat: this one
+			// most likely is too. It is recorded in its window first, and
+			// claims and look-ups are made only for an alert, so a storm's
+			// repeats cost one write each, not a wave of look-ups.
+			repeat, note := p.storm(prep, ev, findings[0], log)
+			p.sawStorm(storm, repeat)
+			if repeat {
+				res.Repeat = true
+				return res, nil
+			}
+			stormed = func() (bool, string) { return false, note }
+		} else {
+			var repeat bool
+			var note string
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				repeat, note = p.storm(prep, ev, findings[0], log)
+				p.sawStorm(storm, repeat)
+			}()
+			stormed = func() (bool, string) { <-done; return repeat, note }
+		}
 	}
+	claims := p.claim(prep, b, key)
 	for _, ch := range p.Channels {
 		if pr, ok := ch.(Preparer); ok {
 			if prepare := pr.Preparation(); prepare != nil {
@@ -304,6 +326,48 @@ func (p *Pipeline) storm(ctx context.Context, ev *event.Event, f detect.Finding,
 	}
 	return false, fmt.Sprintf("Further %s findings of this severity by this principal until %s are summarized in one digest.",
 		f.Detection.ID, w.End.Format("15:04 UTC"))
+}
+
+// inStorm reports whether this execution environment's last event of the
+// storm was a repeat, less than a storm window ago.
+func (p *Pipeline) inStorm(storm string) bool {
+	now := p.now()
+	p.stormMu.Lock()
+	defer p.stormMu.Unlock()
+	at, ok := p.storming[storm]
+	return ok && now.Sub(at) < p.stormWindow()
+}
+
+// sawStorm remembers whether the storm's event was a repeat.
+func (p *Pipeline) sawStorm(storm string, repeat bool) {
+	now := p.now()
+	p.stormMu.Lock()
+	defer p.stormMu.Unlock()
+	if !repeat {
+		delete(p.storming, storm)
+		return
+	}
+	if p.storming == nil || len(p.storming) >= maxStorming {
+		p.storming = map[string]time.Time{}
+	}
+	p.storming[storm] = now
+}
+
+// maxStorming bounds the storms an execution environment remembers.
+const maxStorming = 1024
+
+func (p *Pipeline) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Pipeline) stormWindow() time.Duration {
+	if p.StormWindow > 0 {
+		return p.StormWindow
+	}
+	return DefaultStormWindow
 }
 
 // principalKey identifies the caller for storm windows.
