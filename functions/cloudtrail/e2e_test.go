@@ -391,17 +391,3 @@ func startE2E(t *testing.T, bin string, tc e2eCase) *e2eRun {
 	}
 	return &e2eRun{rt: rt, aws: a, slack: slack}
 }
-
-// handleAWS answers the look-ups and SNS as in setUpEnv.
-func handleAWS(t *testing.T, a *awstest.Server) {
-	a.Handle(awstest.Action("Publish"), awstest.Response{Body: awstest.Recorded(t, "deliver", "sns-publish.xml")})
-	a.Handle(awstest.Action("ListAccountAliases"), awstest.Response{Body: awstest.Recorded(t, "awslookup", "iam-list-account-aliases.xml")})
-	a.Handle(awstest.REST("GET", "/", "policyStatus"), awstest.Response{Body: awstest.Recorded(t, "s3lookup", "s3-policy-status-public.xml")})
-	a.Handle(awstest.REST("GET", "/", "acl"), awstest.Response{Body: awstest.Recorded(t, "s3lookup", "s3-acl-private.xml")})
-	a.Handle(awstest.REST("GET", "/v20180820/configuration/publicAccessBlock", ""), awstest.Response{Body: awstest.Recorded(t, "s3lookup", "s3control-public-access-block-off.xml")})
-	a.Handle(awstest.REST("GET", "/", "publicAccessBlock"), awstest.Response{Body: awstest.Recorded(t, "s3lookup", "s3-public-access-block-off.xml")})
-	a.Handle(func(r awstest.Request) bool {
-		return r.Header.Get("X-Amz-Target") == "CloudTrail_20131101.LookupEvents" && bytes.Contains(r.Body, []byte("PutBucketPublicAccessBlock"))
-	}, awstest.Response{Body: awstest.Recorded(t, "awslookup", "cloudtrail-lookup-put-bucket.json")})
-	a.Handle(awstest.Target("CloudTrail_20131101.LookupEvents"), awstest.Response{Body: awstest.Recorded(t, "awslookup", "cloudtrail-lookup-empty.json")})
-}

@@ -149,7 +149,7 @@ func setUpEnv(t *testing.T, f faults) *env {
 }
 
 // ruleInput is what the rule of detection id sends for a fixture.
-func ruleInput(t *testing.T, id, name string) []byte {
+func ruleInput(t testing.TB, id, name string) []byte {
 	t.Helper()
 	b, err := event.ApplyRuleInputTemplate(event.RuleInputTemplate(id), fixture.Read(t, name))
 	if err != nil {
