@@ -128,20 +128,20 @@ func (b Budget) CanSend() error {
 }
 
 // Prepare returns the context of the steps before the sends: ctx ending at
-// PrepareBy, with a *Timeout as its cause.
+// PrepareBy, with a *Timeout as its cause; ctx itself without a deadline.
 func (b Budget) Prepare(ctx context.Context) (context.Context, context.CancelFunc) {
 	if b.deadline.IsZero() {
-		return context.WithCancel(ctx)
+		return ctx, func() {}
 	}
 	by := b.PrepareBy()
 	return context.WithDeadlineCause(ctx, by, &Timeout{After: by.Sub(b.start), Of: "the invocation's time before sending"})
 }
 
 // Send returns the context of the sends: ctx ending at SendBy, with a
-// *Timeout as its cause.
+// *Timeout as its cause; ctx itself without a deadline.
 func (b Budget) Send(ctx context.Context) (context.Context, context.CancelFunc) {
 	if b.deadline.IsZero() {
-		return context.WithCancel(ctx)
+		return ctx, func() {}
 	}
 	by := b.SendBy()
 	return context.WithDeadlineCause(ctx, by, &Timeout{After: max(by.Sub(b.clock()), 0), Of: "the invocation's time for sending"})

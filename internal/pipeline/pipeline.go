@@ -254,8 +254,8 @@ func (p *Pipeline) Process(ctx context.Context, ev *event.Event, rule string) (R
 	if note != "" {
 		a.Notes = append(a.Notes, note)
 	}
-	res.Alert = &a
-	res.Delivered, res.AlreadyDelivered, res.Held, err = p.deliver(ctx, b, claims, func(ch Channel) (Message, error) { return ch.Render(a) })
+	res.Alert = a
+	res.Delivered, res.AlreadyDelivered, res.Held, err = p.deliver(ctx, b, claims, func(ch Channel) (Message, error) { return ch.Render(*a) })
 	log.Info("alert", "detection", primary, "severity", a.Severity.String(), "delivered", res.Delivered,
 		"already_delivered", res.AlreadyDelivered, "held", res.Held, "failed", err != nil)
 	return res, err
@@ -270,32 +270,38 @@ type alertBuild struct {
 	cancel context.CancelFunc
 }
 
-func (b *alertBuild) wait() (alert.Alert, error) {
-	<-b.done
-	return b.a, b.err
+// wait returns the alert, built in b.
+func (b *alertBuild) wait() (*alert.Alert, error) {
+	if b.done != nil {
+		<-b.done
+	}
+	return &b.a, b.err
 }
 
 // stop cancels what is left of the look-ups and waits for them to end,
 // so nothing of the invocation runs after it returns.
 func (b *alertBuild) stop() {
 	b.cancel()
-	<-b.done
+	if b.done != nil {
+		<-b.done
+	}
 }
 
-// buildAlert starts building the alert (the look-ups) under ctx; beside
-// other work it runs on a goroutine of its own, alone on this one.
+// buildAlert starts building the alert (the look-ups) under ctx: beside
+// other work on a goroutine of its own, which stop cancels; alone, at once
+// on this one.
 func (p *Pipeline) buildAlert(ctx context.Context, ev *event.Event, findings []detect.Finding, beside bool) *alertBuild {
+	if !beside {
+		b := &alertBuild{cancel: func() {}}
+		b.a, b.err = p.Enricher.Alert(ctx, ev, findings)
+		return b
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	b := &alertBuild{done: make(chan struct{}), cancel: cancel}
-	run := func() {
+	go func() {
 		defer close(b.done)
 		b.a, b.err = p.Enricher.Alert(ctx, ev, findings)
-	}
-	if beside {
-		go run()
-	} else {
-		run()
-	}
+	}()
 	return b
 }
 
