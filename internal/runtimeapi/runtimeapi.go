@@ -224,7 +224,12 @@ func (r *Runtime) invokeOnce(payload []byte, n int) Attempt {
 		a.End, a.Outcome = time.Now(), Crashed
 		return a
 	}
-	<-inv.received
+	select {
+	case <-inv.received:
+	case <-p.exited:
+		a.End, a.Outcome = time.Now(), Crashed
+		return a
+	}
 	a.Deadline = inv.deadline
 	timer := time.NewTimer(time.Until(inv.deadline))
 	defer timer.Stop()
@@ -285,7 +290,8 @@ func (r *Runtime) serveNext(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if req.Context().Err() != nil {
-		// The process that asked is gone: the next one gets it.
+		// The process that asked is gone (killed while it waited): the
+		// live one, asking too, gets it.
 		go func() { r.next <- inv }()
 		return
 	}
