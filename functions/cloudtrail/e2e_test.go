@@ -28,15 +28,15 @@ import (
 
 // Lambda's timing, scaled for the end-to-end test: the function's 60 s
 // timeout (infra/function.go) and Lambda's retry delays of 1 and 2 minutes
-// all divided by timeScale, so a retry "after one minute" comes 3 s after
-// the failure and the one "after three minutes" 6 s after the second. The
-// bootstrap itself runs unchanged, with production constants: it reads its
-// budget from the deadline the Runtime API stand-in gives it, and a
-// pending claim is taken over DefaultGrace (2 s, not scaled) after its
-// holder's deadline, which is still shorter than the first (scaled) retry
-// delay, as 2 s is shorter than a minute in production.
+// are all divided by timeScale: a 4 s timeout, the retry "after one
+// minute" 4 s after the failure, the one "after three minutes" 8 s after
+// the second. The bootstrap itself runs unchanged, with production
+// constants: it reads its budget from the deadline the Runtime API
+// stand-in gives it, and a pending claim is taken over DefaultGrace (2 s,
+// not scaled) after its holder's deadline, still less than the first
+// retry delay, as in production.
 const (
-	timeScale       = 20
+	timeScale       = 15
 	functionTimeout = 60 * time.Second / timeScale
 )
 

@@ -22,7 +22,7 @@ func TestShares(t *testing.T) {
 	}{
 		// Lambda's 60 s: 2 s kept, a third of the rest before sending.
 		{name: "60s", timeout: 60 * time.Second, reserve: 2 * time.Second, sendBy: 58 * time.Second, prep: 58 * time.Second / 3, min: time.Second},
-		// The end-to-end test's 3 s (Lambda's timeout scaled by 1/20).
+		// A 3 s invocation (Lambda's timeout divided by 20).
 		{name: "3s", timeout: 3 * time.Second, reserve: 600 * time.Millisecond, sendBy: 2400 * time.Millisecond, prep: 800 * time.Millisecond, min: 480 * time.Millisecond},
 		{name: "no deadline", reserve: budget.MaxReserve, min: budget.MaxMinSend, wantNoDeadline: true},
 	} {
