@@ -17,6 +17,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/awstest"
 	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/dynalite"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/fixture"
 	"github.com/trailwatch/trailwatch/internal/wire"
@@ -94,6 +95,11 @@ type faults struct {
 	// webhook replaces the URL the secret holds; its path keeps the
 	// secret token.
 	webhook string
+	// table, when set, is the state table (on dynalite); dynamo, when
+	// set, answers every DynamoDB call of the table "trailwatch-state"
+	// instead.
+	table  string
+	dynamo []awstest.Response
 }
 
 // setUpEnv starts local AWS and Slack and builds the handler with main's
@@ -126,8 +132,16 @@ func setUpEnv(t *testing.T, f faults) *env {
 	}, awstest.Response{Body: awstest.Recorded(t, "awslookup", "cloudtrail-lookup-put-bucket.json")})
 	a.Handle(awstest.Target("CloudTrail_20131101.LookupEvents"), awstest.Response{Body: awstest.Recorded(t, "awslookup", "cloudtrail-lookup-empty.json")})
 
+	table := f.table
+	switch {
+	case len(f.dynamo) > 0:
+		table = "trailwatch-state"
+		a.Handle(awstest.TargetPrefix("DynamoDB_20120810."), f.dynamo...)
+	case table != "":
+		a.Proxy(awstest.TargetPrefix("DynamoDB_20120810."), dynalite.URL(t))
+	}
 	getenv := func(k string) string {
-		env, err := config.Runtime{SlackSecretName: secretName, TopicARN: topicARN}.Env()
+		env, err := config.Runtime{SlackSecretName: secretName, TopicARN: topicARN, StateTable: table}.Env()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +163,7 @@ func setUpEnv(t *testing.T, f faults) *env {
 }
 
 // ruleInput is what the rule of detection id sends for a fixture.
-func ruleInput(t *testing.T, id, name string) []byte {
+func ruleInput(t testing.TB, id, name string) []byte {
 	t.Helper()
 	b, err := event.ApplyRuleInputTemplate(event.RuleInputTemplate(id), fixture.Read(t, name))
 	if err != nil {

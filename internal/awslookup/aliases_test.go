@@ -88,7 +88,7 @@ func TestAccountAlias(t *testing.T) {
 				slow.Delay = 10 * time.Second
 				return []awstest.Response{slow}
 			},
-			calls:        []call{{wantErr: "list account aliases: timed out after 250ms"}},
+			calls:        []call{{wantErr: "list account aliases: timed out after 0.25 seconds"}},
 			wantRequests: 1,
 		},
 	} {

@@ -13,10 +13,11 @@ package awslookup
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/trailwatch/trailwatch/internal/budget"
 )
 
 // DefaultTimeout bounds one AWS call when no timeout is configured.
@@ -31,23 +32,24 @@ func OrDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// timedOutError marks a call that ran out of its own time budget; it keeps
-// the SDK error for errors.Is(err, context.DeadlineExceeded).
+// timedOutError marks a call that ran out of time; it keeps the SDK error
+// for errors.Is(err, context.DeadlineExceeded).
 type timedOutError struct {
-	after time.Duration
-	err   error
+	text string // "timed out after 3 seconds"
+	err  error
 }
 
-func (e *timedOutError) Error() string { return fmt.Sprintf("timed out after %s", e.after) }
+func (e *timedOutError) Error() string { return e.text }
 func (e *timedOutError) Unwrap() error { return e.err }
 
-// TimeoutError replaces err with a short "timed out after 3s" when the
-// per-call deadline (call, derived from parent with timeout), not the
-// caller's context, ended the call. Otherwise it returns err unchanged. The
-// replacement still matches errors.Is(err, context.DeadlineExceeded).
+// TimeoutError replaces err with budget.TimedOut's words when a deadline
+// ended the call (call, derived from parent with timeout), so an alert
+// lists a timeout as words, not as the SDK's error chain. A caller that
+// cancelled gets err unchanged. The replacement still matches
+// errors.Is(err, context.DeadlineExceeded).
 func TimeoutError(parent, call context.Context, timeout time.Duration, err error) error {
-	if parent.Err() == nil && errors.Is(call.Err(), context.DeadlineExceeded) {
-		return &timedOutError{after: timeout, err: err}
+	if text, ok := budget.TimedOut(parent, call, timeout); ok {
+		return &timedOutError{text: text, err: err}
 	}
 	return err
 }
@@ -68,6 +70,10 @@ func Describe(err error) string {
 	var timedOut *timedOutError
 	if errors.As(err, &timedOut) {
 		return timedOut.Error()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A deadline TimeoutError did not name: still words, not the chain.
+		return "timed out"
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {

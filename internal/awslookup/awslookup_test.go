@@ -3,6 +3,7 @@ package awslookup_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/awslookup"
 	"github.com/trailwatch/trailwatch/internal/awstest"
+	"github.com/trailwatch/trailwatch/internal/budget"
 )
 
 const (
@@ -30,6 +32,16 @@ func TestDescribe(t *testing.T) {
 	defer cancel()
 	canceled, cancelParent := context.WithCancel(context.Background())
 	cancelParent()
+	// A parent out of its share of the invocation's time (internal/budget),
+	// and one at a plain deadline (the invocation's own).
+	budgeted, cancelBudgeted := context.WithDeadlineCause(context.Background(), time.Now().Add(-time.Second),
+		&budget.Timeout{After: 800 * time.Millisecond, Of: "the invocation's time before sending"})
+	defer cancelBudgeted()
+	inParentBudget, cancelCall := context.WithTimeout(budgeted, 3*time.Second)
+	defer cancelCall()
+	inParentDeadline, cancelCall2 := context.WithTimeout(expired, 3*time.Second)
+	defer cancelCall2()
+	sdkDeadline := fmt.Errorf("operation error IAM: ListAccountAliases, https response error StatusCode: 0, RequestID: , canceled, %w", context.DeadlineExceeded)
 	denied := &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied"}
 	for _, tc := range []struct {
 		name     string
@@ -44,9 +56,20 @@ func TestDescribe(t *testing.T) {
 		{
 			name:     "own deadline",
 			err:      awslookup.TimeoutError(context.Background(), expired, 3*time.Second, denied),
-			want:     "timed out after 3s",
+			want:     "timed out after 3 seconds",
 			wantCode: "AccessDenied",
 		},
+		{
+			name: "parent's share of the budget",
+			err:  awslookup.TimeoutError(budgeted, inParentBudget, 3*time.Second, sdkDeadline),
+			want: "timed out after 0.8 seconds (the invocation's time before sending)",
+		},
+		{
+			name: "parent's deadline",
+			err:  awslookup.TimeoutError(expired, inParentDeadline, 3*time.Second, sdkDeadline),
+			want: "timed out at the invocation's deadline",
+		},
+		{name: "a deadline not named", err: sdkDeadline, want: "timed out"},
 		{
 			name:     "caller's context ended",
 			err:      awslookup.TimeoutError(canceled, expired, 3*time.Second, denied),

@@ -285,7 +285,7 @@ func TestPreviousPublicAccessBlock(t *testing.T) {
 					delBucketBlock: {lookupResponse(t, "cloudtrail-lookup-delete-bucket.json")},
 				}
 			},
-			wantErr:    "lookup events PutBucketPublicAccessBlock: timed out after 250ms",
+			wantErr:    "lookup events PutBucketPublicAccessBlock: timed out after 0.25 seconds",
 			wantTokens: oneRequestEach,
 		},
 		{

@@ -11,7 +11,9 @@
 // webhook as scheme://host/… only.
 package deliver
 
-import "errors"
+import (
+	"errors"
+)
 
 // ErrRejected marks a permanent refusal: Slack answered the post with a
 // client error (invalid_payload, channel_not_found, ...) and retrying the

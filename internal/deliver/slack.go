@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/trailwatch/trailwatch/internal/budget"
 )
 
 // Defaults of Slack.
@@ -20,6 +22,9 @@ const (
 	DefaultSlackTimeout  = 10 * time.Second
 	DefaultSlackAttempts = 3
 	DefaultSlackMaxWait  = 30 * time.Second
+	// DefaultSlackMinAttempt is the least time an attempt needs left before
+	// the context's deadline to be worth making.
+	DefaultSlackMinAttempt = time.Second
 )
 
 const (
@@ -44,6 +49,11 @@ const (
 // short error text ("channel_not_found"), and on 403, 404 and 410 (revoked
 // token, deleted webhook or channel, archived channel) it invalidates the
 // webhook so a rotated URL is fetched next time.
+//
+// Nothing outlives the context: an attempt is made only with MinAttempt
+// left before its deadline (and ends at it), and a wait, Retry-After
+// included, only if an attempt still fits after it; otherwise Post fails at
+// once, so the caller can record the failure and the event is retried.
 type Slack struct {
 	// Webhook supplies the URL.
 	Webhook WebhookSource
@@ -54,9 +64,25 @@ type Slack struct {
 	Attempts int
 	// MaxWait is the longest Retry-After honoured; zero means 30 s.
 	MaxWait time.Duration
+	// MinAttempt is the least time left before the context's deadline for
+	// an attempt to be made; zero means DefaultSlackMinAttempt.
+	MinAttempt time.Duration
 	// Sleep waits between attempts; nil means a timer that returns early
 	// with ctx.Err() when ctx ends. Tests record the waits instead.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock the time left before the context's deadline is
+	// measured with; nil means time.Now. Tests that record the waits
+	// advance it.
+	Now func() time.Time
+}
+
+// Prepare fetches the webhook URL ahead of the first Post (the source
+// caches it), so a Post made while it is fetched waits for that answer.
+// A failure is left for Post to report.
+func (s *Slack) Prepare(ctx context.Context) {
+	if s.Webhook != nil {
+		_, _ = s.Webhook.WebhookURL(ctx)
+	}
 }
 
 // Post delivers payload, a JSON message, or returns why it could not.
@@ -80,6 +106,9 @@ func (s *Slack) Post(ctx context.Context, payload []byte) error {
 	if attempts <= 0 {
 		attempts = DefaultSlackAttempts
 	}
+	if left, ok := s.left(ctx); ok && left < s.minAttempt() {
+		return fmt.Errorf("slack: post to %s: not attempted: %s left before the deadline, less than the %s an attempt needs", where, budget.Round(max(left, 0)), s.minAttempt())
+	}
 	for attempt := 1; ; attempt++ {
 		res := s.try(ctx, raw, payload)
 		switch res.outcome {
@@ -90,7 +119,13 @@ func (s *Slack) Post(ctx context.Context, payload []byte) error {
 				s.Webhook.Invalidate()
 			}
 			return fmt.Errorf("slack: post to %s: %w", where, res.err)
-		case permanent, cancelled:
+		case cancelled:
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				// net/http's error repeats the deadline's cause: say it once.
+				return &wrapped{msg: fmt.Sprintf("slack: post to %s: no answer: %s", where, budget.DeadlineText(ctx)), err: res.err}
+			}
+			return fmt.Errorf("slack: post to %s: %w", where, res.err)
+		case permanent:
 			return fmt.Errorf("slack: post to %s: %w", where, res.err)
 		}
 		if attempt >= attempts {
@@ -103,12 +138,13 @@ func (s *Slack) Post(ctx context.Context, payload []byte) error {
 			}
 			wait = res.retryAfter
 		}
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+		if left, ok := s.left(ctx); ok && left < wait+s.minAttempt() {
 			what := "retry"
 			if res.outcome == rateLimited {
 				what = "rate limited: retry"
 			}
-			return fmt.Errorf("slack: post to %s: %s in %s would pass the context deadline: %w", where, what, wait, res.err)
+			return fmt.Errorf("slack: post to %s: %s in %s would pass the context deadline: %s left, and an attempt needs %s: %w",
+				where, what, wait, budget.Round(max(left, 0)), s.minAttempt(), res.err)
 		}
 		if err := s.sleep(ctx, wait); err != nil {
 			return fmt.Errorf("slack: post to %s: waiting to retry: %w (last attempt: %w)", where, err, res.err)
@@ -186,6 +222,26 @@ func (s *Slack) client() *http.Client {
 		// places, the URL) to another host; a webhook never redirects.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// left is the time before ctx's deadline, by the sender's clock.
+func (s *Slack) left(ctx context.Context) (time.Duration, bool) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return 0, false
+	}
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	return deadline.Sub(now()), true
+}
+
+func (s *Slack) minAttempt() time.Duration {
+	if s.MinAttempt > 0 {
+		return s.MinAttempt
+	}
+	return DefaultSlackMinAttempt
 }
 
 func (s *Slack) maxWait() time.Duration {
@@ -301,3 +357,13 @@ func plural(n int, noun string) string {
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
 }
+
+// wrapped is an error whose text says all that matters, wrapping the one
+// it came from (for errors.Is) without repeating it.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+
+	"github.com/trailwatch/trailwatch/internal/budget"
 )
 
 // SNS limits checked before publishing, so a message SNS would refuse fails
@@ -154,8 +156,8 @@ func (s *SNS) Publish(ctx context.Context, e Email) error {
 	defer cancel()
 	out, err := s.Client.Publish(callCtx, in)
 	if err != nil {
-		if ctx.Err() == nil && errors.Is(callCtx.Err(), context.DeadlineExceeded) {
-			return fmt.Errorf("sns: publish to %s: timed out after %s: %w", s.TopicARN, timeout, err)
+		if msg, ok := budget.TimedOut(ctx, callCtx, timeout); ok {
+			return fmt.Errorf("sns: publish to %s: %s: %w", s.TopicARN, msg, err)
 		}
 		return fmt.Errorf("sns: publish to %s: %w", s.TopicARN, err)
 	}

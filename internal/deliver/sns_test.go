@@ -110,7 +110,7 @@ func TestSNSPublish(t *testing.T) {
 				slow.Delay = time.Minute
 				return []awstest.Response{slow}
 			},
-			wantErr: "sns: publish to " + topicARN + ": timed out after 50ms",
+			wantErr: "sns: publish to " + topicARN + ": timed out after 0.05 seconds",
 			wantAs: func(err error) bool {
 				return errors.Is(err, context.DeadlineExceeded)
 			},

@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/trailwatch/trailwatch/internal/budget"
 )
 
 // WebhookSource supplies the Slack webhook URL.
@@ -82,10 +84,18 @@ type SecretWebhook struct {
 	client   SecretsAPI
 	secretID string
 
-	mu      sync.Mutex
-	url     string
-	expires time.Time
-	gen     uint64 // bumped by Invalidate, so an answer fetched before it is not cached
+	mu       sync.Mutex
+	url      string
+	expires  time.Time
+	gen      uint64     // bumped by Invalidate, so an answer fetched before it is not cached
+	inflight *fetchCall // the fetch under way, which other callers wait for
+}
+
+// fetchCall is one GetSecretValue under way.
+type fetchCall struct {
+	done chan struct{}
+	url  string
+	err  error
 }
 
 // NewSecretWebhook returns a source that reads the secret named secretID
@@ -95,31 +105,55 @@ func NewSecretWebhook(client SecretsAPI, secretID string) *SecretWebhook {
 }
 
 // WebhookURL returns the cached URL, or fetches, validates and caches it.
-// Errors name the secret but never carry its value.
+// A caller that finds a fetch under way (the pipeline fetches the URL while
+// the alert is built) waits for its answer instead of asking again; if that
+// fetch fails, it fetches for itself. Errors name the secret but never
+// carry its value.
 func (w *SecretWebhook) WebhookURL(ctx context.Context) (string, error) {
-	now := w.now()
-	w.mu.Lock()
-	if w.url != "" && now.Before(w.expires) {
-		u := w.url
+	for shared := true; ; shared = false {
+		now := w.now()
+		w.mu.Lock()
+		if w.url != "" && now.Before(w.expires) {
+			u := w.url
+			w.mu.Unlock()
+			return u, nil
+		}
+		if c := w.inflight; c != nil && shared {
+			w.mu.Unlock()
+			select {
+			case <-c.done:
+				if c.err == nil {
+					return c.url, nil
+				}
+				// Its failure may be its own caller's deadline: try for this one.
+				continue
+			case <-ctx.Done():
+				return "", fmt.Errorf("webhook secret %q: waiting for the value: %w", w.secretID, context.Cause(ctx))
+			}
+		}
+		c := &fetchCall{done: make(chan struct{})}
+		if w.inflight == nil {
+			w.inflight = c
+		}
+		gen := w.gen
 		w.mu.Unlock()
-		return u, nil
-	}
-	gen := w.gen
-	w.mu.Unlock()
 
-	// Fetch without the lock: a slow Secrets Manager call must not hold up
-	// Invalidate, and a caller whose context ends must not wait on another.
-	u, err := w.fetch(ctx)
-	if err != nil {
-		return "", err
-	}
+		// Fetch without the lock: a slow Secrets Manager call must not hold
+		// up Invalidate, and a caller whose context ends must not wait on
+		// another.
+		c.url, c.err = w.fetch(ctx)
 
-	w.mu.Lock()
-	if w.gen == gen {
-		w.url, w.expires = u, now.Add(w.ttl())
+		w.mu.Lock()
+		if c.err == nil && w.gen == gen {
+			w.url, w.expires = c.url, now.Add(w.ttl())
+		}
+		if w.inflight == c {
+			w.inflight = nil
+		}
+		w.mu.Unlock()
+		close(c.done)
+		return c.url, c.err
 	}
-	w.mu.Unlock()
-	return u, nil
 }
 
 // Invalidate drops the cached URL; the next WebhookURL asks Secrets
@@ -128,6 +162,7 @@ func (w *SecretWebhook) Invalidate() {
 	w.mu.Lock()
 	w.url, w.expires = "", time.Time{}
 	w.gen++
+	w.inflight = nil
 	w.mu.Unlock()
 }
 
@@ -146,8 +181,8 @@ func (w *SecretWebhook) fetch(ctx context.Context) (string, error) {
 	defer cancel()
 	out, err := w.client.GetSecretValue(callCtx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(w.secretID)})
 	if err != nil {
-		if ctx.Err() == nil && errors.Is(callCtx.Err(), context.DeadlineExceeded) {
-			return "", fmt.Errorf("webhook secret %q: get value: timed out after %s: %w", w.secretID, timeout, err)
+		if msg, ok := budget.TimedOut(ctx, callCtx, timeout); ok {
+			return "", fmt.Errorf("webhook secret %q: get value: %s: %w", w.secretID, msg, err)
 		}
 		return "", fmt.Errorf("webhook secret %q: get value: %w", w.secretID, err)
 	}

@@ -468,7 +468,7 @@ func TestSecretWebhookTimeout(t *testing.T) {
 
 	got, err := w.WebhookURL(context.Background())
 
-	checkErr(t, err, `webhook secret "trailwatch/slack-webhook": get value: timed out after 50ms`)
+	checkErr(t, err, `webhook secret "trailwatch/slack-webhook": get value: timed out after 0.05 seconds`)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("errors.Is(%v, context.DeadlineExceeded) = false, want true", err)
 	}

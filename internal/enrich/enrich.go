@@ -18,6 +18,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/alert"
 	"github.com/trailwatch/trailwatch/internal/awslookup"
+	"github.com/trailwatch/trailwatch/internal/budget"
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/s3access"
@@ -184,7 +185,7 @@ func (e *Enricher) deadline(ctx context.Context) (context.Context, context.Cance
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	return context.WithTimeout(ctx, timeout)
+	return context.WithTimeoutCause(ctx, timeout, &budget.Timeout{After: timeout, Of: "the alert's look-ups"})
 }
 
 // lookUpAlias starts the account alias look-up on wg; the function it

@@ -8,14 +8,22 @@ import (
 	"testing"
 	"time"
 
+	cloudtrailsdk "github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3control"
+
 	"github.com/trailwatch/trailwatch/internal/alert"
 	"github.com/trailwatch/trailwatch/internal/awslookup"
+	"github.com/trailwatch/trailwatch/internal/awstest"
+	"github.com/trailwatch/trailwatch/internal/budget"
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/fixture"
 	"github.com/trailwatch/trailwatch/internal/s3access"
+	"github.com/trailwatch/trailwatch/internal/s3lookup"
 )
 
 func record(t *testing.T, js string) *cloudtrail.Record {
@@ -288,5 +296,50 @@ func TestPreviousSettings(t *testing.T) {
 				t.Errorf("unchecked %q lacks %q", a.Unchecked, tc.unchecked)
 			}
 		})
+	}
+}
+
+// TestLookUpTimeoutsReadAsText: look-ups cut short by the invocation's
+// budget (internal/budget's context before sending) say so in words in
+// the alert, through the real SDK clients, not as the SDK's error chain.
+func TestLookUpTimeoutsReadAsText(t *testing.T) {
+	srv := awstest.NewServer(t)
+	slow := func(body string) awstest.Response { return awstest.Response{Body: body, Delay: 5 * time.Second} }
+	srv.Handle(awstest.Action("ListAccountAliases"), slow(awstest.Recorded(t, "awslookup", "iam-list-account-aliases.xml")))
+	srv.Handle(awstest.REST("GET", "/", "policyStatus"), slow(awstest.Recorded(t, "s3lookup", "s3-policy-status-public.xml")))
+	srv.Handle(awstest.REST("GET", "/", "acl"), slow(awstest.Recorded(t, "s3lookup", "s3-acl-private.xml")))
+	srv.Handle(awstest.REST("GET", "/v20180820/configuration/publicAccessBlock", ""), slow(awstest.Recorded(t, "s3lookup", "s3control-public-access-block-off.xml")))
+	srv.Handle(awstest.REST("GET", "/", "publicAccessBlock"), slow(awstest.Recorded(t, "s3lookup", "s3-public-access-block-off.xml")))
+	srv.Handle(awstest.Target("CloudTrail_20131101.LookupEvents"), slow(awstest.Recorded(t, "awslookup", "cloudtrail-lookup-empty.json")))
+	cfg := srv.Config("eu-west-1")
+	e := enrich.Enricher{
+		Aliases: &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},
+		Buckets: &s3lookup.Buckets{S3: s3.NewFromConfig(cfg), Control: s3control.NewFromConfig(cfg)},
+		History: &awslookup.History{CloudTrail: cloudtrailsdk.NewFromConfig(cfg)},
+	}
+	// 1.5 s: 300 ms kept, 400 ms before sending, long before every call's
+	// own timeout (3 s) and the enricher's (5 s).
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	b := budget.New(ctx, nil)
+	prep, cancelPrep := b.Prepare(ctx)
+	defer cancelPrep()
+	ev, fs := findings(t, "s3/put-bucket-public-access-block-sso-policy-off.json")
+	a, err := e.Alert(prep, ev, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var timedOut int
+	for _, u := range a.Unchecked {
+		if strings.Contains(u, "operation error") || strings.Contains(u, "context deadline exceeded") || strings.Contains(u, "StatusCode") {
+			t.Errorf("unchecked item is the SDK's error chain: %q", u)
+		}
+		if strings.Contains(u, ": timed out after 0.4 seconds (the invocation's time before sending)") {
+			timedOut++
+		}
+	}
+	// The alias, the bucket's four calls and the event history.
+	if timedOut != 6 {
+		t.Errorf("%d of the unchecked items name the budget's timeout, want 6: %q", timedOut, a.Unchecked)
 	}
 }

@@ -37,18 +37,23 @@ var units = []struct {
 
 // Duration says how long d is in at most two units, largest first, rounded
 // down to the smaller one: "5 minutes", "1 hour 30 minutes", "2 days 3
-// hours", "3 seconds". Durations under a second keep a decimal ("0.2
-// seconds"); zero is "0 seconds", and a negative duration is written as its
-// length with a leading minus.
+// hours", "3 seconds". Durations under a minute keep a decimal: tenths of a
+// second from a second ("3.4 seconds"), thousandths below it ("0.8
+// seconds", "0.25 seconds"); zero is "0 seconds", and a negative duration is
+// written as its length with a leading minus.
 func Duration(d time.Duration) string {
 	if d < 0 {
 		return "-" + Duration(-d)
 	}
-	if d < time.Second {
-		if d == 0 {
-			return "0 seconds"
+	if d < time.Minute {
+		r := d.Round(time.Millisecond)
+		if d >= time.Second {
+			r = d.Round(100 * time.Millisecond)
 		}
-		return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " seconds"
+		if r == time.Second {
+			return "1 second"
+		}
+		return strconv.FormatFloat(r.Seconds(), 'f', -1, 64) + " seconds"
 	}
 	parts := make([]string, 0, 2)
 	for i, u := range units {

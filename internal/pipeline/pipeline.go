@@ -6,6 +6,8 @@ package pipeline
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/alert"
+	"github.com/trailwatch/trailwatch/internal/budget"
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/deliver"
 	"github.com/trailwatch/trailwatch/internal/detect"
@@ -45,13 +48,29 @@ type Message interface {
 	Send(ctx context.Context) error
 }
 
+// Preparer is a Channel whose sends need something fetched first (the
+// Slack webhook URL from Secrets Manager). The pipeline runs the
+// preparation while the alert is built, so the send does not wait for it;
+// a preparation that fails is not reported: the send tries again and
+// reports.
+type Preparer interface {
+	// Preparation returns the work, or nil when there is none.
+	Preparation() func(ctx context.Context)
+}
+
 // Ledger remembers deliveries, so an event EventBridge delivers twice, or
-// a retry after one channel failed, does not reach a channel twice.
+// a retry after one channel failed, does not reach a channel twice. A claim
+// carries its holder's deadline: a pending claim is never taken for a
+// delivery; it is Held until its holder's deadline (plus a grace) and taken
+// over after it.
 type Ledger interface {
-	// Claim returns false when the key was delivered or is being delivered.
-	Claim(ctx context.Context, key string) (bool, error)
-	Done(ctx context.Context, key string) error
-	Release(ctx context.Context, key string) error
+	// Claim claims key for holder, a token unique to the invocation, whose
+	// deadline (zero: none) is when Lambda stops it.
+	Claim(ctx context.Context, key, holder string, deadline time.Time) (state.Claim, error)
+	// Done marks holder's claim sent.
+	Done(ctx context.Context, key, holder string) error
+	// Release forgets holder's claim after a failed send.
+	Release(ctx context.Context, key, holder string) error
 }
 
 // Storms counts repeats of a detection by one principal in a window.
@@ -80,6 +99,12 @@ type Pipeline struct {
 	// window; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
+
+	// storming remembers, for the life of the execution environment, the
+	// storms (detection, severity, principal) whose last event here was a
+	// repeat held for the digest, and when.
+	stormMu  sync.Mutex
+	storming map[string]time.Time
 }
 
 // Result says what happened to one event.
@@ -98,6 +123,10 @@ type Result struct {
 	// AlreadyDelivered lists the channels that had the alert before
 	// (a repeated delivery of the event, or a retry).
 	AlreadyDelivered []string
+	// Held lists the channels another invocation is delivering to: they
+	// fail this invocation, so Lambda retries once that one is done or
+	// stopped.
+	Held []string
 	// Repeat is set when the event repeats a detection the same principal
 	// triggered earlier in the storm window: it waits for the digest.
 	Repeat bool
@@ -114,6 +143,10 @@ type Suppressed struct {
 // ErrDelivery marks a failure to deliver to at least one channel; the
 // caller must report it so the event is retried or kept.
 var ErrDelivery = errors.New("delivery failed")
+
+// ErrHeld marks a channel another invocation is delivering to: this one
+// must not send, and fails so that Lambda retries later.
+var ErrHeld = errors.New("not sent")
 
 // Process runs one event. rule is the detection whose EventBridge rule
 // delivered it, or "" (replay, bare event). An event matched by several
@@ -147,27 +180,132 @@ func (p *Pipeline) Process(ctx context.Context, ev *event.Event, rule string) (R
 		}
 		log.Warn("invoked by a rule this catalog does not know; sending anyway", "rule", rule)
 	}
-	var note string
+	// Everything the sends wait for runs side by side, as one wave of
+	// requests: the claims (a duplicate is refused without waiting for the
+	// look-ups), the storm-window record, the look-ups, and what the
+	// channels fetch first (the Slack webhook URL). It all ends within the
+	// budget's share before sending.
+	b := budget.New(ctx, p.Now)
+	key := deliveryKey(ev)
+	prep, cancelPrep := b.Prepare(ctx)
+	var prepared sync.WaitGroup
+	defer prepared.Wait() // after cancelPrep: a preparation left over ends at once
+	defer cancelPrep()
+	stormed := func() (bool, string) { return false, "" }
 	if p.Storms != nil && ev.CloudTrail != nil {
-		repeat, n := p.storm(ctx, ev, findings, log)
-		if repeat {
-			res.Repeat = true
-			return res, nil
+		storm := findings[0].Detection.ID + "#" + findings[0].Severity.String() + "#" + principalKey(ev.CloudTrail)
+		if p.inStorm(storm) {
+			// The last event of this storm here was a repeat: this one
+			// most likely is too. It is recorded in its window first, and
+			// claims and look-ups are made only for an alert, so a storm's
+			// repeats cost one write each, not a wave of look-ups.
+			repeat, note := p.storm(prep, ev, findings, log)
+			p.sawStorm(storm, repeat)
+			if repeat {
+				res.Repeat = true
+				return res, nil
+			}
+			stormed = func() (bool, string) { return false, note }
+		} else {
+			var repeat bool
+			var note string
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				repeat, note = p.storm(prep, ev, findings, log)
+				p.sawStorm(storm, repeat)
+			}()
+			stormed = func() (bool, string) { <-done; return repeat, note }
 		}
-		note = n
 	}
-	a, err := p.Enricher.Alert(ctx, ev, findings)
+	claims := p.claim(prep, b, key)
+	for _, ch := range p.Channels {
+		if pr, ok := ch.(Preparer); ok {
+			if prepare := pr.Preparation(); prepare != nil {
+				prepared.Go(func() { prepare(prep) })
+			}
+		}
+	}
+	built := p.buildAlert(prep, ev, findings, claims.pending() || p.Storms != nil)
+	defer built.stop()
+
+	repeat, note := stormed()
+	if repeat {
+		// Claims made for it are left pending with this invocation's
+		// deadline: another copy of the event is a repeat again, or takes
+		// them over after that deadline.
+		claims.wait()
+		built.cancel()
+		res.Repeat = true
+		return res, nil
+	}
+	if claims.wait(); claims.nothingToSend() {
+		// Every channel had the alert, or another invocation is sending
+		// it: the look-ups are not waited for.
+		built.cancel()
+		var err error
+		res.Delivered, res.AlreadyDelivered, res.Held, err = p.deliver(ctx, b, claims, nil)
+		log.Info("not sent: every channel had the alert or is being sent it", "detection", primary,
+			"already_delivered", res.AlreadyDelivered, "held", res.Held, "failed", err != nil)
+		return res, err
+	}
+	a, err := built.wait()
 	if err != nil {
+		p.finish(ctx, b, claims, nil, false)
 		return res, fmt.Errorf("build alert: %w", err)
 	}
 	if note != "" {
 		a.Notes = append(a.Notes, note)
 	}
-	res.Alert = &a
-	res.Delivered, res.AlreadyDelivered, err = p.deliver(ctx, deliveryKey(ev), func(ch Channel) (Message, error) { return ch.Render(a) })
+	res.Alert = a
+	res.Delivered, res.AlreadyDelivered, res.Held, err = p.deliver(ctx, b, claims, func(ch Channel) (Message, error) { return ch.Render(*a) })
 	log.Info("alert", "detection", primary, "severity", a.Severity.String(), "delivered", res.Delivered,
-		"already_delivered", res.AlreadyDelivered, "failed", err != nil)
+		"already_delivered", res.AlreadyDelivered, "held", res.Held, "failed", err != nil)
 	return res, err
+}
+
+// alertBuild is the alert being built beside the claims and the storm
+// record.
+type alertBuild struct {
+	done   chan struct{}
+	a      alert.Alert
+	err    error
+	cancel context.CancelFunc
+}
+
+// wait returns the alert, built in b.
+func (b *alertBuild) wait() (*alert.Alert, error) {
+	if b.done != nil {
+		<-b.done
+	}
+	return &b.a, b.err
+}
+
+// stop cancels what is left of the look-ups and waits for them to end,
+// so nothing of the invocation runs after it returns.
+func (b *alertBuild) stop() {
+	b.cancel()
+	if b.done != nil {
+		<-b.done
+	}
+}
+
+// buildAlert starts building the alert (the look-ups) under ctx: beside
+// other work on a goroutine of its own, which stop cancels; alone, at once
+// on this one.
+func (p *Pipeline) buildAlert(ctx context.Context, ev *event.Event, findings []detect.Finding, beside bool) *alertBuild {
+	if !beside {
+		b := &alertBuild{cancel: func() {}}
+		b.a, b.err = p.Enricher.Alert(ctx, ev, findings)
+		return b
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	b := &alertBuild{done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(b.done)
+		b.a, b.err = p.Enricher.Alert(ctx, ev, findings)
+	}()
+	return b
 }
 
 // storm records the event in its window and reports whether it repeats an
@@ -218,6 +356,48 @@ func (p *Pipeline) storm(ctx context.Context, ev *event.Event, findings []detect
 		" are summarized in one digest."
 }
 
+// inStorm reports whether this execution environment's last event of the
+// storm was a repeat, less than a storm window ago.
+func (p *Pipeline) inStorm(storm string) bool {
+	now := p.now()
+	p.stormMu.Lock()
+	defer p.stormMu.Unlock()
+	at, ok := p.storming[storm]
+	return ok && now.Sub(at) < p.stormWindow()
+}
+
+// sawStorm remembers whether the storm's event was a repeat.
+func (p *Pipeline) sawStorm(storm string, repeat bool) {
+	now := p.now()
+	p.stormMu.Lock()
+	defer p.stormMu.Unlock()
+	if !repeat {
+		delete(p.storming, storm)
+		return
+	}
+	if p.storming == nil || len(p.storming) >= maxStorming {
+		p.storming = map[string]time.Time{}
+	}
+	p.storming[storm] = now
+}
+
+// maxStorming bounds the storms an execution environment remembers.
+const maxStorming = 1024
+
+func (p *Pipeline) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Pipeline) stormWindow() time.Duration {
+	if p.StormWindow > 0 {
+		return p.StormWindow
+	}
+	return DefaultStormWindow
+}
+
 // principalKey identifies the caller for storm windows.
 func principalKey(rec *cloudtrail.Record) string {
 	id := rec.UserIdentity
@@ -246,7 +426,9 @@ func deliveryKey(ev *event.Event) string {
 
 // SendDigest delivers the digest of a storm window to every channel.
 func (p *Pipeline) SendDigest(ctx context.Context, d alert.Digest, key string) ([]string, error) {
-	delivered, _, err := p.deliver(ctx, "digest#"+key, func(ch Channel) (Message, error) { return ch.RenderDigest(d) })
+	b := budget.New(ctx, p.Now)
+	claims := p.claim(ctx, b, "digest#"+key)
+	delivered, _, _, err := p.deliver(ctx, b, claims, func(ch Channel) (Message, error) { return ch.RenderDigest(d) })
 	return delivered, err
 }
 
@@ -276,12 +458,107 @@ func (p *Pipeline) suppress(ev *event.Event, findings []detect.Finding, log *slo
 	return kept, silenced
 }
 
+// claimSet is the claims of one delivery, one per channel, made side by
+// side.
+type claimSet struct {
+	key      string
+	holder   string
+	deadline time.Time
+	ledger   Ledger
+	wg       sync.WaitGroup
+	claims   []claimOutcome
+}
+
+type claimOutcome struct {
+	key   string // "" without a ledger
+	claim state.Claim
+	err   error
+}
+
+// claim starts claiming every channel for the delivery under key.
+func (p *Pipeline) claim(ctx context.Context, b budget.Budget, key string) *claimSet {
+	cs := &claimSet{key: key, ledger: p.Ledger, claims: make([]claimOutcome, len(p.Channels))}
+	if p.Ledger == nil {
+		return cs
+	}
+	cs.holder = newHolder()
+	cs.deadline, _ = b.Deadline()
+	for i, ch := range p.Channels {
+		c := &cs.claims[i]
+		c.key = "sent#" + key + "#" + ch.Name()
+		cs.wg.Go(func() { c.claim, c.err = p.Ledger.Claim(ctx, c.key, cs.holder, cs.deadline) })
+	}
+	return cs
+}
+
+// pending reports whether claims are being made.
+func (cs *claimSet) pending() bool { return cs.ledger != nil && len(cs.claims) > 0 }
+
+func (cs *claimSet) wait() { cs.wg.Wait() }
+
+// nothingToSend reports whether every channel had the alert already or is
+// held by another invocation.
+func (cs *claimSet) nothingToSend() bool {
+	if !cs.pending() {
+		return false
+	}
+	for _, c := range cs.claims {
+		if c.err != nil || (c.claim.Status != state.Sent && c.claim.Status != state.Held) {
+			return false
+		}
+	}
+	return true
+}
+
+// newHolder returns a token that tells this invocation's claims from any
+// other's (Lambda's request ID is the same on its retries).
+func newHolder() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// finish records a channel's outcome in the ledger on a context of its own
+// (the invocation's may have ended): sent when err is nil after a send,
+// released otherwise. Only a claim this invocation made is recorded; with
+// c nil, every such claim of cs is released.
+func (p *Pipeline) finish(ctx context.Context, b budget.Budget, cs *claimSet, c *claimOutcome, sent bool) {
+	if cs.ledger == nil {
+		return
+	}
+	record := func(c *claimOutcome, sent bool) {
+		if c.key == "" || c.err != nil || c.claim.Status != state.Claimed {
+			return
+		}
+		ctx, cancel := b.Finish(ctx)
+		defer cancel()
+		mark := cs.ledger.Release
+		if sent {
+			mark = cs.ledger.Done
+		}
+		if err := mark(ctx, c.key, cs.holder); err != nil {
+			p.logger().Warn("delivery ledger not updated", "key", cs.key, "claim", c.key, "sent", sent, "error", err)
+		}
+	}
+	if c != nil {
+		record(c, sent)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range cs.claims {
+		wg.Go(func() { record(&cs.claims[i], false) })
+	}
+	wg.Wait()
+}
+
 // deliver renders every channel's message, then sends them concurrently:
 // one failing channel must not keep the alert from the others, and any
-// failure is returned. With a Ledger each channel is claimed first
-// (skipped when it already has the alert), marked done after a send and
+// failure is returned. Each channel's claim (cs) decides: sent before,
+// skip; held by another invocation, fail so Lambda retries; claimed, or
+// the ledger unavailable (fail open), send. A send starts only if it can
+// end before the budget's SendBy; its claim is then marked sent, or
 // released after a failure, so Lambda's retry resends exactly what failed.
-func (p *Pipeline) deliver(ctx context.Context, key string, render func(Channel) (Message, error)) (delivered, already []string, err error) {
+func (p *Pipeline) deliver(ctx context.Context, b budget.Budget, cs *claimSet, render func(Channel) (Message, error)) (delivered, already, held []string, err error) {
 	var (
 		mu   sync.Mutex
 		wg   sync.WaitGroup
@@ -292,34 +569,18 @@ func (p *Pipeline) deliver(ctx context.Context, key string, render func(Channel)
 		mu.Lock()
 		defer mu.Unlock()
 		errs = append(errs, channelError(ch.Name(), err))
-		log.Error("delivery failed", "key", key, "channel", ch.Name(), "error", err)
+		log.Error("delivery failed", "key", cs.key, "channel", ch.Name(), "error", err)
 	}
-	one := func(ch Channel, msg Message) {
-		var claim string
-		if p.Ledger != nil {
-			claim = "sent#" + key + "#" + ch.Name()
-			ok, err := p.Ledger.Claim(ctx, claim)
-			switch {
-			case err != nil:
-				log.Warn("delivery ledger unavailable; sending", "key", key, "channel", ch.Name(), "error", err)
-			case !ok:
-				log.Info("already delivered; not sending again", "key", key, "channel", ch.Name())
-				mu.Lock()
-				already = append(already, ch.Name())
-				mu.Unlock()
-				return
-			}
+	sendCtx, cancel := b.Send(ctx)
+	defer cancel()
+	one := func(ch Channel, c *claimOutcome, msg Message) {
+		if err := b.CanSend(); err != nil {
+			p.finish(ctx, b, cs, c, false)
+			failed(ch, err)
+			return
 		}
-		err := msg.Send(ctx)
-		if p.Ledger != nil {
-			mark := p.Ledger.Done
-			if err != nil {
-				mark = p.Ledger.Release
-			}
-			if lerr := mark(ctx, claim); lerr != nil {
-				log.Warn("delivery ledger not updated", "key", key, "channel", ch.Name(), "error", lerr)
-			}
-		}
+		err := msg.Send(sendCtx)
+		p.finish(ctx, b, cs, c, err == nil)
 		if err != nil {
 			failed(ch, err)
 			return
@@ -328,10 +589,29 @@ func (p *Pipeline) deliver(ctx context.Context, key string, render func(Channel)
 		delivered = append(delivered, ch.Name())
 		mu.Unlock()
 	}
+	cs.wait()
 	msgs := make([]Message, len(p.Channels))
 	for i, ch := range p.Channels {
+		c := &cs.claims[i]
+		switch {
+		case c.err != nil:
+			log.Warn("delivery ledger unavailable; sending", "key", cs.key, "channel", ch.Name(), "error", c.err)
+		case c.claim.Status == state.Sent:
+			log.Info("already delivered; not sending again", "key", cs.key, "channel", ch.Name())
+			already = append(already, ch.Name())
+			continue
+		case c.claim.Status == state.Held:
+			held = append(held, ch.Name())
+			failed(ch, fmt.Errorf("%w: another invocation holds the delivery and may still send until %s; a retry after that sends it unless that invocation did",
+				ErrHeld, c.claim.Until.UTC().Format(time.RFC3339)))
+			continue
+		case c.claim.TookOver:
+			log.Warn("taking over the delivery of an invocation stopped before it recorded its outcome; it may have sent, so the channel may get the alert twice",
+				"key", cs.key, "channel", ch.Name(), "previous_deadline", c.claim.Previous.UTC().Format(time.RFC3339Nano))
+		}
 		msg, err := render(ch)
 		if err != nil {
+			p.finish(ctx, b, cs, c, false)
 			failed(ch, fmt.Errorf("render: %w", err))
 			continue
 		}
@@ -346,18 +626,19 @@ func (p *Pipeline) deliver(ctx context.Context, key string, render func(Channel)
 		switch {
 		case msg == nil:
 		case i == last:
-			one(p.Channels[i], msg)
+			one(p.Channels[i], &cs.claims[i], msg)
 		default:
-			wg.Go(func() { one(p.Channels[i], msg) })
+			wg.Go(func() { one(p.Channels[i], &cs.claims[i], msg) })
 		}
 	}
 	wg.Wait()
 	slices.Sort(delivered)
 	slices.Sort(already)
+	slices.Sort(held)
 	if len(errs) > 0 {
-		return delivered, already, fmt.Errorf("%w: %w", ErrDelivery, errors.Join(errs...))
+		return delivered, already, held, fmt.Errorf("%w: %w", ErrDelivery, errors.Join(errs...))
 	}
-	return delivered, already, nil
+	return delivered, already, held, nil
 }
 
 // channelError names the channel in a delivery error, once: senders may
@@ -398,6 +679,15 @@ type Slack struct {
 
 // Name implements Channel.
 func (Slack) Name() string { return "slack" }
+
+// Preparation implements Preparer: a poster with a Prepare method
+// (deliver.Slack) fetches its webhook URL.
+func (s Slack) Preparation() func(ctx context.Context) {
+	if p, ok := s.Poster.(interface{ Prepare(ctx context.Context) }); ok {
+		return p.Prepare
+	}
+	return nil
+}
 
 // Render renders the Block Kit payload.
 func (s Slack) Render(a alert.Alert) (Message, error) {
@@ -477,10 +767,11 @@ type emailMessage struct {
 func (m emailMessage) Send(ctx context.Context) error { return m.publisher.Publish(ctx, m.email) }
 
 var (
-	_ Channel = Slack{}
-	_ Channel = Email{}
-	_ Ledger  = (*state.Dynamo)(nil)
-	_ Ledger  = (*state.Memory)(nil)
-	_ Storms  = (*state.Dynamo)(nil)
-	_ Storms  = (*state.Memory)(nil)
+	_ Channel  = Slack{}
+	_ Preparer = Slack{}
+	_ Channel  = Email{}
+	_ Ledger   = (*state.Dynamo)(nil)
+	_ Ledger   = (*state.Memory)(nil)
+	_ Storms   = (*state.Dynamo)(nil)
+	_ Storms   = (*state.Memory)(nil)
 )

@@ -530,11 +530,11 @@ func TestTamperingIsNeverHeldBack(t *testing.T) {
 // brokenStore fails every call, as DynamoDB would when unreachable.
 type brokenStore struct{}
 
-func (brokenStore) Claim(context.Context, string) (bool, error) {
-	return false, errors.New("unreachable")
+func (brokenStore) Claim(context.Context, string, string, time.Time) (state.Claim, error) {
+	return state.Claim{}, errors.New("unreachable")
 }
-func (brokenStore) Done(context.Context, string) error    { return errors.New("unreachable") }
-func (brokenStore) Release(context.Context, string) error { return errors.New("unreachable") }
+func (brokenStore) Done(context.Context, string, string) error    { return errors.New("unreachable") }
+func (brokenStore) Release(context.Context, string, string) error { return errors.New("unreachable") }
 func (brokenStore) Record(context.Context, state.Window, state.Occurrence, string, string) (state.Tally, error) {
 	return state.Tally{}, errors.New("unreachable")
 }
@@ -612,7 +612,7 @@ func (unrenderable) RenderDigest(alert.Digest) (pipeline.Message, error) {
 }
 
 // TestRenderFailureKeepsTheEvent: a channel that cannot render fails the
-// delivery without a claim in the ledger, so Lambda's retry tries it again,
+// delivery and its claim is released, so Lambda's retry tries it again,
 // and the other channels still send.
 func TestRenderFailureKeepsTheEvent(t *testing.T) {
 	emailCh := &recorder{name: "email"}
@@ -627,8 +627,8 @@ func TestRenderFailureKeepsTheEvent(t *testing.T) {
 	if !slices.Equal(res.Delivered, []string{"email"}) || len(emailCh.sent) != 1 {
 		t.Errorf("delivered %v, email sent %d; want the email sent", res.Delivered, len(emailCh.sent))
 	}
-	if ok, err := ledger.Claim(context.Background(), "sent#"+ev.CloudTrail.EventID+"#slack"); !ok || err != nil {
-		t.Errorf("the failed channel was claimed in the ledger (claim %v, %v)", ok, err)
+	if c, err := ledger.Claim(context.Background(), "sent#"+ev.CloudTrail.EventID+"#slack", "retry", time.Time{}); c != (state.Claim{Status: state.Claimed}) || err != nil {
+		t.Errorf("the failed channel's claim was left in the ledger (claim %+v, %v)", c, err)
 	}
 }
 

@@ -210,7 +210,7 @@ func TestBucketState(t *testing.T) {
 			},
 			want: s3access.BucketState{
 				PolicyPublic: &no, BucketBlock: allOff, AccountBlock: allOff,
-				Missing: []string{"GetBucketAcl: timed out after 250ms"},
+				Missing: []string{"GetBucketAcl: timed out after 0.25 seconds"},
 			},
 			wantExposure: s3access.Unknown,
 		},

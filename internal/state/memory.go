@@ -4,13 +4,17 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Memory keeps state in process, for one run of the CLI: the same
 // semantics as Dynamo without persistence. Safe for concurrent use.
 type Memory struct {
+	// Now is the clock claims are judged by; nil means time.Now.
+	Now func() time.Time
+
 	mu      sync.Mutex
-	claims  map[string]string // key -> status
+	claims  map[string]memClaim
 	windows map[string]*memWindow
 }
 
@@ -26,34 +30,7 @@ type memWindow struct {
 
 // NewMemory returns an empty in-process store.
 func NewMemory() *Memory {
-	return &Memory{claims: map[string]string{}, windows: map[string]*memWindow{}}
-}
-
-// Claim is Dynamo.Claim in process.
-func (m *Memory) Claim(_ context.Context, key string) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.claims[key]; ok {
-		return false, nil
-	}
-	m.claims[key] = statusPending
-	return true, nil
-}
-
-// Done is Dynamo.Done in process.
-func (m *Memory) Done(_ context.Context, key string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.claims[key] = statusSent
-	return nil
-}
-
-// Release is Dynamo.Release in process.
-func (m *Memory) Release(_ context.Context, key string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.claims, key)
-	return nil
+	return &Memory{claims: map[string]memClaim{}, windows: map[string]*memWindow{}}
 }
 
 // Record is Dynamo.Record in process.

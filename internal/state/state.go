@@ -47,6 +47,7 @@ type DynamoAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
@@ -59,9 +60,13 @@ type Dynamo struct {
 	// ClaimTTL is how long a delivery is remembered; default 24 h (longer
 	// than EventBridge's and Lambda's retries together).
 	ClaimTTL time.Duration
-	// StaleAfter is when a pending claim (its holder crashed or timed out)
+	// StaleAfter is when a pending claim that records no holder deadline
+	// (written by an earlier version, or by a holder without a deadline)
 	// may be taken over; default 2 minutes, longer than the function runs.
 	StaleAfter time.Duration
+	// Grace is how long after its holder's deadline a pending claim may be
+	// taken over; default DefaultGrace.
+	Grace time.Duration
 	// Timeout bounds each call; default 3 s.
 	Timeout time.Duration
 	// Now is the clock; nil means time.Now.
@@ -88,70 +93,6 @@ func orDefault(v, def time.Duration) time.Duration {
 		return def
 	}
 	return v
-}
-
-// Claim marks key as being delivered now. It returns false when a delivery
-// under key already happened or is under way (a pending claim younger than
-// StaleAfter).
-func (d *Dynamo) Claim(ctx context.Context, key string) (bool, error) {
-	ctx, cancel := d.ctx(ctx)
-	defer cancel()
-	now := d.now()
-	_, err := d.Client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(d.Table),
-		Item: map[string]types.AttributeValue{
-			KeyAttribute: s(key),
-			TTLAttribute: n(now.Add(orDefault(d.ClaimTTL, 24*time.Hour)).Unix()),
-			"status":     s(statusPending),
-			"claimedAt":  n(now.Unix()),
-		},
-		ConditionExpression:      aws.String("attribute_not_exists(pk) OR expires < :now OR (#status = :pending AND claimedAt < :stale)"),
-		ExpressionAttributeNames: map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now":     n(now.Unix()),
-			":pending": s(statusPending),
-			":stale":   n(now.Add(-orDefault(d.StaleAfter, 2*time.Minute)).Unix()),
-		},
-	})
-	var cond *types.ConditionalCheckFailedException
-	if errors.As(err, &cond) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("claim %s: %w", key, err)
-	}
-	return true, nil
-}
-
-// Done marks a claimed delivery as sent.
-func (d *Dynamo) Done(ctx context.Context, key string) error {
-	ctx, cancel := d.ctx(ctx)
-	defer cancel()
-	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(d.Table),
-		Key:                       map[string]types.AttributeValue{KeyAttribute: s(key)},
-		UpdateExpression:          aws.String("SET #status = :sent"),
-		ExpressionAttributeNames:  map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":sent": s(statusSent)},
-	})
-	if err != nil {
-		return fmt.Errorf("mark %s sent: %w", key, err)
-	}
-	return nil
-}
-
-// Release forgets a claim whose delivery failed, so a retry delivers.
-func (d *Dynamo) Release(ctx context.Context, key string) error {
-	ctx, cancel := d.ctx(ctx)
-	defer cancel()
-	_, err := d.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(d.Table),
-		Key:       map[string]types.AttributeValue{KeyAttribute: s(key)},
-	})
-	if err != nil {
-		return fmt.Errorf("release %s: %w", key, err)
-	}
-	return nil
 }
 
 // Window identifies a storm window: one detection at one severity by one
@@ -224,22 +165,39 @@ func (d *Dynamo) Record(ctx context.Context, w Window, o Occurrence, account, re
 		":principal": s(w.Principal),
 		":account":   s(account),
 		":region":    s(region),
-		":max":       n(maxWindowIDs),
 	}
+	set := "ADD ids :id SET firstEvent = if_not_exists(firstEvent, :first), expires = if_not_exists(expires, :exp), " +
+		"windowEnd = if_not_exists(windowEnd, :end), windowStart = if_not_exists(windowStart, :start), detection = :det, severity = :sev, principal = :principal, " +
+		"account = if_not_exists(account, :account), #region = if_not_exists(#region, :region)"
+	// While the window holds at most MaxDigestEvents+1 events, the same
+	// write keeps the event for the digest, as an attribute of its own (no
+	// map to create first): one write per event. The first event's is not
+	// listed; a retry overwrites its own.
 	out, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(d.Table),
-		Key:       key,
-		UpdateExpression: aws.String("ADD ids :id SET firstEvent = if_not_exists(firstEvent, :first), expires = if_not_exists(expires, :exp), " +
-			"windowEnd = if_not_exists(windowEnd, :end), windowStart = if_not_exists(windowStart, :start), detection = :det, severity = :sev, principal = :principal, " +
-			"account = if_not_exists(account, :account), #region = if_not_exists(#region, :region)"),
-		// Open for new events until the digest is claimed, and while it has
-		// room; an event already counted (a retry) always passes.
-		ConditionExpression: aws.String("(attribute_not_exists(digested) OR contains(ids, :first)) AND " +
-			"(attribute_not_exists(ids) OR size(ids) < :max OR contains(ids, :first))"),
-		ExpressionAttributeNames:  map[string]string{"#region": "region"},
-		ExpressionAttributeValues: values,
+		TableName:        aws.String(d.Table),
+		Key:              key,
+		UpdateExpression: aws.String(set + ", #occ = :occ"),
+		// Open for new events until the digest is claimed, and while the
+		// digest's list has room; an event already counted (a retry)
+		// always passes.
+		ConditionExpression:       aws.String(openForEvents + " AND (attribute_not_exists(ids) OR size(ids) <= :keep OR contains(ids, :first))"),
+		ExpressionAttributeNames:  map[string]string{"#region": "region", "#occ": occurrencePrefix + o.EventID},
+		ExpressionAttributeValues: merged(values, map[string]types.AttributeValue{":keep": n(MaxDigestEvents), ":occ": occurrenceItem(o)}),
 		ReturnValues:              types.ReturnValueAllNew,
 	})
+	if errors.As(err, new(*types.ConditionalCheckFailedException)) {
+		// The digest's list is full (or the window digested, which the
+		// next write tells apart): record the ID only.
+		out, err = d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(d.Table),
+			Key:                       key,
+			UpdateExpression:          aws.String(set),
+			ConditionExpression:       aws.String(openForEvents + " AND (attribute_not_exists(ids) OR size(ids) < :max OR contains(ids, :first))"),
+			ExpressionAttributeNames:  map[string]string{"#region": "region"},
+			ExpressionAttributeValues: merged(values, map[string]types.AttributeValue{":max": n(maxWindowIDs)}),
+			ReturnValues:              types.ReturnValueAllNew,
+		})
+	}
 	var cond *types.ConditionalCheckFailedException
 	if errors.As(err, &cond) {
 		// The window is full, or digested: count the repeat without its
@@ -253,14 +211,12 @@ func (d *Dynamo) Record(ctx context.Context, w Window, o Occurrence, account, re
 	if f, ok := out.Attributes["firstEvent"].(*types.AttributeValueMemberS); ok {
 		t.First = f.Value == o.EventID
 	}
-	_, digested := out.Attributes["digested"]
-	if !t.First && !digested && t.Count <= MaxDigestEvents+1 {
-		if err := d.keep(ctx, key, o); err != nil {
-			return t, err
-		}
-	}
 	return t, nil
 }
+
+// openForEvents is the condition of a window that takes new events: its
+// digest not claimed yet, or the event counted before the claim (a retry).
+const openForEvents = "(attribute_not_exists(digested) OR contains(ids, :first))"
 
 // overflow counts a repeat of a full window without its ID; when the
 // window's digest was claimed, the repeat is Late instead.
@@ -281,34 +237,6 @@ func (d *Dynamo) overflow(ctx context.Context, key map[string]types.AttributeVal
 		return Tally{}, fmt.Errorf("count overflow: %w", err)
 	}
 	return Tally{Count: countOf(out.Attributes)}, nil
-}
-
-// keep stores a repeat for the digest, keyed by event ID so a retry
-// overwrites instead of adding.
-func (d *Dynamo) keep(ctx context.Context, key map[string]types.AttributeValue, o Occurrence) error {
-	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        aws.String(d.Table),
-		Key:              key,
-		UpdateExpression: aws.String("SET occurrences = if_not_exists(occurrences, :empty)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":empty": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}},
-		},
-	})
-	if err == nil {
-		_, err = d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                aws.String(d.Table),
-			Key:                      key,
-			UpdateExpression:         aws.String("SET occurrences.#id = :o"),
-			ExpressionAttributeNames: map[string]string{"#id": o.EventID},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
-				"time": s(o.Time), "resource": s(o.Resource), "headline": s(o.Headline),
-			}}},
-		})
-	}
-	if err != nil {
-		return fmt.Errorf("keep occurrence %s: %w", o.EventID, err)
-	}
-	return nil
 }
 
 func countOf(attrs map[string]types.AttributeValue) int {
@@ -401,8 +329,8 @@ func digestOf(item map[string]types.AttributeValue) (Digest, bool) {
 		Account: str("account"), Region: str("region"),
 		Repeats: countOf(item) - 1, key: str(KeyAttribute),
 	}
-	if occ, ok := item["occurrences"].(*types.AttributeValueMemberM); ok {
-		for id, v := range occ.Value {
+	if kept := occurrencesOf(item); len(kept) > 0 {
+		for id, v := range kept {
 			m, _ := v.(*types.AttributeValueMemberM)
 			if m == nil {
 				continue

@@ -19,9 +19,6 @@ import (
 
 // store is what the contract tests exercise.
 type store interface {
-	Claim(ctx context.Context, key string) (bool, error)
-	Done(ctx context.Context, key string) error
-	Release(ctx context.Context, key string) error
 	Record(ctx context.Context, w state.Window, o state.Occurrence, account, region string) (state.Tally, error)
 	Due(ctx context.Context) ([]state.Digest, error)
 	ClaimDigest(ctx context.Context, dg state.Digest) (state.Digest, bool, error)
@@ -68,66 +65,6 @@ func stores(t *testing.T, test func(t *testing.T, s store, c *clock)) {
 		c := &clock{t: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
 		test(t, newDynamo(t, c.now), c)
 	})
-}
-
-func TestClaims(t *testing.T) {
-	stores(t, func(t *testing.T, s store, _ *clock) {
-		ctx := context.Background()
-		first, err := s.Claim(ctx, "sent#e1#slack")
-		if err != nil || !first {
-			t.Fatalf("first claim = %v, %v", first, err)
-		}
-		again, err := s.Claim(ctx, "sent#e1#slack")
-		if err != nil || again {
-			t.Fatalf("a second claim while the first is pending = %v, %v; want false", again, err)
-		}
-		if err := s.Done(ctx, "sent#e1#slack"); err != nil {
-			t.Fatal(err)
-		}
-		if again, _ := s.Claim(ctx, "sent#e1#slack"); again {
-			t.Error("a delivered alert was claimed again")
-		}
-		other, err := s.Claim(ctx, "sent#e1#email")
-		if err != nil || !other {
-			t.Errorf("another channel's claim = %v, %v", other, err)
-		}
-		if err := s.Release(ctx, "sent#e1#email"); err != nil {
-			t.Fatal(err)
-		}
-		if retry, _ := s.Claim(ctx, "sent#e1#email"); !retry {
-			t.Error("a released claim could not be claimed by the retry")
-		}
-	})
-}
-
-// TestStalePendingClaimIsTakenOver: a holder that crashed between claim
-// and delivery must not strand the alert.
-func TestStalePendingClaimIsTakenOver(t *testing.T) {
-	c := &clock{t: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
-	d := newDynamo(t, c.now)
-	ctx := context.Background()
-	if ok, err := d.Claim(ctx, "sent#e9#slack"); !ok || err != nil {
-		t.Fatal(ok, err)
-	}
-	c.add(time.Minute)
-	if ok, _ := d.Claim(ctx, "sent#e9#slack"); ok {
-		t.Error("a pending claim younger than StaleAfter was taken over")
-	}
-	c.add(2 * time.Minute)
-	if ok, err := d.Claim(ctx, "sent#e9#slack"); !ok || err != nil {
-		t.Errorf("a stale pending claim was not taken over: %v, %v", ok, err)
-	}
-	if err := d.Done(ctx, "sent#e9#slack"); err != nil {
-		t.Fatal(err)
-	}
-	c.add(10 * time.Minute)
-	if ok, _ := d.Claim(ctx, "sent#e9#slack"); ok {
-		t.Error("a sent claim was taken over")
-	}
-	c.add(25 * time.Hour)
-	if ok, _ := d.Claim(ctx, "sent#e9#slack"); !ok {
-		t.Error("an expired claim (TTL not yet applied by DynamoDB) blocks a new one")
-	}
 }
 
 func occurrence(i int) state.Occurrence {
@@ -296,31 +233,4 @@ func TestPastWindowLivesADay(t *testing.T) {
 	if want := strconv.FormatInt(c.now().Add(24*time.Hour).Unix(), 10); exp == nil || exp.Value != want {
 		t.Errorf("expires = %v, want %s (a day from now)", exp, want)
 	}
-}
-
-// TestConcurrentDeliveries: the same event delivered to several
-// invocations at once is claimed by exactly one.
-func TestConcurrentDeliveries(t *testing.T) {
-	stores(t, func(t *testing.T, s store, _ *clock) {
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		won := 0
-		for range 8 {
-			wg.Go(func() {
-				ok, err := s.Claim(context.Background(), "sent#dup#slack")
-				if err != nil {
-					t.Error(err)
-				}
-				if ok {
-					mu.Lock()
-					won++
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-		if won != 1 {
-			t.Errorf("%d of 8 concurrent claims won, want 1", won)
-		}
-	})
 }

@@ -47,7 +47,7 @@ func TestCallerAccount(t *testing.T) {
 				slow.Delay = 10 * time.Second
 				return slow
 			},
-			wantErr: "get caller identity: timed out after 250ms",
+			wantErr: "get caller identity: timed out after 0.25 seconds",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
