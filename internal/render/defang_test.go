@@ -39,6 +39,7 @@ var linkCases = []string{
 	"evil\uff0ecom", "203.0.113.7", "aws-cli/2.22.4 Python/3.12.6", "arn:aws:s3:::logs.example.com/*",
 	"[click](evil.example/x)", "mailto:x@y.z", "gnp.exe", "e.g. this", "x86_64.amzn2023", "@here", "a@b",
 	"evil[.]example", "x[@]evil[.]example", ".com", "a.", "..co", "ü.ßx", "a.b\u3002cd",
+	"https:@x", "a.co.www.", "x.www.evil.com", "1.comwww.W.-", "evil.https://x", "www.a.co",
 }
 
 // defangAll leaves nothing a client links, by the rules rendertest states
@@ -54,6 +55,12 @@ func TestDefangAll(t *testing.T) {
 		"aws-cli/2.22.4":             "aws-cli/2.22.4",
 		"evil\u3002com":              "evil[.]com",
 		"@here":                      "@here",
+		"https:@x":                   "https[:][@]x",
+		"x.www.evil.com":             "x[.]www[.]evil[.]com",
+		"1.comwww.W.-":               "1[.]comwww[.]W.-",
+		"evil.https://x":             "evil[.]https[:]//x",
+		"mailto:x@evil.example":      "mailto[:]x[@]evil[.]example",
+		"see arn:aws:s3:::a.b.c":     "see arn:aws:s3:::a.b.c",
 	} {
 		if got := defangAll(in); got != want {
 			t.Errorf("defangAll(%q) = %q, want %q", in, got, want)
