@@ -63,7 +63,20 @@ const (
 	// KeyMiningMinSeverity is the lowest severity of a GuardDuty
 	// crypto-mining finding (info, low, medium, high or critical).
 	KeyMiningMinSeverity = detect.MiningMinSeverityKey
+	// KeyOrganizationID turns organization mode on: the ID ("o-...") of
+	// the AWS Organization whose member accounts are watched.
+	KeyOrganizationID = "trailwatch:organizationId"
+	// KeyOrganizationTargets lists the organizational units (or the root)
+	// whose accounts get the member stack; required in organization mode.
+	KeyOrganizationTargets = "trailwatch:organizationTargets"
+	// KeyMemberRegions lists the regions where member accounts are
+	// watched; default the home region and us-east-1.
+	KeyMemberRegions = "trailwatch:memberRegions"
 )
+
+// LookupRoleName is the role every member account holds for the central
+// functions' look-ups, at arn:<partition>:iam::<account>:role/TrailwatchLookup.
+const LookupRoleName = "TrailwatchLookup"
 
 // MinRetentionDays is the shortest trail log retention trailwatch accepts.
 const MinRetentionDays = 365
@@ -108,6 +121,34 @@ type Config struct {
 	// MiningMinSeverity is the lowest severity of a GuardDuty crypto-mining
 	// finding, whatever GuardDuty scored it.
 	MiningMinSeverity detect.Severity
+	// OrganizationID, when set, is organization mode: the ID of the AWS
+	// Organization whose accounts OrganizationTargets names.
+	OrganizationID string
+	// OrganizationTargets are the OU IDs ("ou-...") or the root ID
+	// ("r-...") whose accounts get the member stack.
+	OrganizationTargets []string
+	// MemberRegions are where member accounts are watched; empty means the
+	// home region and us-east-1 (see MemberRegionsFor).
+	MemberRegions []string
+}
+
+// Organization reports whether the configuration is organization mode.
+func (c Config) Organization() bool { return c.OrganizationID != "" }
+
+// MemberRegionsFor returns the regions member accounts are watched in for
+// a deployment in home: MemberRegions, or home and us-east-1 (where IAM,
+// STS, sign-in and Organizations events arrive), without repeats.
+func (c Config) MemberRegionsFor(home string) []string {
+	if len(c.MemberRegions) > 0 {
+		return slices.Compact(slices.Sorted(slices.Values(c.MemberRegions)))
+	}
+	var out []string
+	for _, r := range []string{home, "us-east-1"} {
+		if r != "" && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Default is the configuration when no context is given.
@@ -162,6 +203,8 @@ func FromContext(get func(key string) any) (Config, error) {
 		{KeyCPUAlarmInstances, &c.CPUAlarmInstances},
 		{KeyCPUAlarmGroups, &c.CPUAlarmGroups},
 		{KeyAlarmNames, &c.AlarmNames},
+		{KeyOrganizationTargets, &c.OrganizationTargets},
+		{KeyMemberRegions, &c.MemberRegions},
 	} {
 		if v := get(l.key); v != nil {
 			list, err := asList(v)
@@ -204,6 +247,13 @@ func FromContext(get func(key string) any) (Config, error) {
 				*b.dst = x
 			}
 		}
+	}
+	if v := get(KeyOrganizationID); v != nil {
+		id, err := asString(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", KeyOrganizationID, err))
+		}
+		c.OrganizationID = strings.TrimSpace(id)
 	}
 	if v := get(KeyMiningMinSeverity); v != nil {
 		sev, err := asSeverity(v)
@@ -299,7 +349,7 @@ func (c Config) Validate() error {
 	for _, l := range []struct {
 		key  string
 		list []string
-	}{{KeyAllowedRegions, c.AllowedRegions}, {KeyForwardRegions, c.ForwardRegions}} {
+	}{{KeyAllowedRegions, c.AllowedRegions}, {KeyForwardRegions, c.ForwardRegions}, {KeyMemberRegions, c.MemberRegions}} {
 		for _, r := range l.list {
 			if !RegionRe.MatchString(r) {
 				errs = append(errs, fmt.Errorf("%s: %q is not a region name", l.key, r))
@@ -320,7 +370,61 @@ func (c Config) Validate() error {
 	if c.StormWindowMinutes < 1 || c.StormWindowMinutes > 60 {
 		errs = append(errs, fmt.Errorf("%s is %d; want 1 to 60 minutes", KeyStormWindowMinutes, c.StormWindowMinutes))
 	}
+	errs = append(errs, c.validateOrganization()...)
 	return errors.Join(errs...)
+}
+
+var (
+	organizationIDRe = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+	rootIDRe         = regexp.MustCompile(`^r-[0-9a-z]{4,32}$`)
+	ouIDRe           = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
+	roleNameRe       = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+)
+
+// validateOrganization checks the organization-mode keys: an organization
+// ID as Organizations writes it, at least one target (the root, or OUs; not
+// both, since StackSets would deploy the OUs' accounts twice), and no
+// member keys without organization mode.
+func (c Config) validateOrganization() []error {
+	var errs []error
+	if c.OrganizationID == "" {
+		for _, k := range []struct {
+			key string
+			set bool
+		}{{KeyOrganizationTargets, len(c.OrganizationTargets) > 0}, {KeyMemberRegions, len(c.MemberRegions) > 0}} {
+			if k.set {
+				errs = append(errs, fmt.Errorf("%s is set without %s: set the organization ID (o-...) to turn organization mode on, or remove %s", k.key, KeyOrganizationID, k.key))
+			}
+		}
+		return errs
+	}
+	if !organizationIDRe.MatchString(c.OrganizationID) {
+		errs = append(errs, fmt.Errorf("%s %q is not an organization ID (o- and 10 to 32 lower-case letters or digits, as `aws organizations describe-organization` prints it)", KeyOrganizationID, c.OrganizationID))
+	}
+	if len(c.OrganizationTargets) == 0 {
+		errs = append(errs, fmt.Errorf("%s is required in organization mode: the root ID (r-...) or the OU IDs (ou-...) whose accounts are watched", KeyOrganizationTargets))
+	}
+	roots, seen := 0, map[string]bool{}
+	for _, t := range c.OrganizationTargets {
+		switch {
+		case rootIDRe.MatchString(t):
+			roots++
+		case ouIDRe.MatchString(t):
+		default:
+			errs = append(errs, fmt.Errorf("%s: %q is neither a root ID (r-...) nor an OU ID (ou-...-...)", KeyOrganizationTargets, t))
+		}
+		if seen[t] {
+			errs = append(errs, fmt.Errorf("%s: %q is listed twice", KeyOrganizationTargets, t))
+		}
+		seen[t] = true
+	}
+	if roots > 0 && len(c.OrganizationTargets) > roots {
+		errs = append(errs, fmt.Errorf("%s lists the root and OUs: the root covers every OU; give either the root or the OUs", KeyOrganizationTargets))
+	}
+	if roots > 1 {
+		errs = append(errs, fmt.Errorf("%s lists %d roots; an organization has one", KeyOrganizationTargets, roots))
+	}
+	return errs
 }
 
 var (
@@ -433,6 +537,8 @@ const (
 	EnvSettings        = "TRAILWATCH_SETTINGS"
 	EnvStateTable      = "TRAILWATCH_STATE_TABLE"
 	EnvStormWindow     = "TRAILWATCH_STORM_WINDOW_MINUTES"
+	EnvOrganizationID  = "TRAILWATCH_ORGANIZATION_ID"
+	EnvLookupRole      = "TRAILWATCH_LOOKUP_ROLE"
 )
 
 // MaxSettingsBytes bounds the settings variable: Lambda allows 4 KB for
@@ -473,6 +579,14 @@ type Runtime struct {
 	StateTable string
 	// StormWindowMinutes is the storm window; zero means the default.
 	StormWindowMinutes int
+	// OrganizationID is set in organization mode: events of the
+	// organization's other accounts are looked up in those accounts,
+	// through their LookupRole.
+	OrganizationID string
+	// LookupRole is the name of the role the functions assume in an
+	// event's account for its look-ups (LookupRoleName); empty: events of
+	// other accounts than the function's are not looked up.
+	LookupRole string
 }
 
 // Env returns the function environment for r: the single place that names
@@ -495,6 +609,12 @@ func (r Runtime) Env() (map[string]string, error) {
 	}
 	if r.StormWindowMinutes > 0 {
 		env[EnvStormWindow] = strconv.Itoa(r.StormWindowMinutes)
+	}
+	if r.OrganizationID != "" {
+		env[EnvOrganizationID] = r.OrganizationID
+	}
+	if r.LookupRole != "" {
+		env[EnvLookupRole] = r.LookupRole
 	}
 	return env, nil
 }
@@ -521,6 +641,14 @@ func RuntimeFromEnv(getenv func(string) string) (Runtime, error) {
 			return r, fmt.Errorf("%s %q: want 1 to 60 minutes", EnvStormWindow, s)
 		}
 		r.StormWindowMinutes = n
+	}
+	r.OrganizationID = strings.TrimSpace(getenv(EnvOrganizationID))
+	if r.OrganizationID != "" && !organizationIDRe.MatchString(r.OrganizationID) {
+		return r, fmt.Errorf("%s %q is not an organization ID (o-...)", EnvOrganizationID, r.OrganizationID)
+	}
+	r.LookupRole = strings.TrimSpace(getenv(EnvLookupRole))
+	if r.LookupRole != "" && !roleNameRe.MatchString(r.LookupRole) {
+		return r, fmt.Errorf("%s %q is not an IAM role name", EnvLookupRole, r.LookupRole)
 	}
 	if s := getenv(EnvSettings); s != "" {
 		settings, err := ParseSettings([]byte(s))

@@ -69,6 +69,24 @@ func TestFromContext(t *testing.T) {
 		{name: "bad instance pattern", ctx: map[string]any{KeyAllowedInstanceTypes: "g5 large"}, wantErr: []string{"not an instance type"}},
 		{name: "suppression with a typo", ctx: map[string]any{KeySuppressions: `[{"detection":["x"],"reason":"r"}]`}, wantErr: []string{KeySuppressions, "unknown field"}},
 		{name: "suppression without whose", ctx: map[string]any{KeySuppressions: `[{"detections":["*"],"reason":"r"}]`}, wantErr: []string{"must say whose events"}},
+		{
+			name: "organization mode",
+			ctx:  map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyMemberRegions: "us-east-1,eu-west-1,ap-southeast-2"},
+			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, RetentionDays: 365,
+				ForwardRegions: []string{"us-east-1"}, OrganizationID: "o-a1b2c3d4e5", OrganizationTargets: []string{"r-ab12"}, MemberRegions: []string{"us-east-1", "eu-west-1", "ap-southeast-2"}},
+		},
+		{
+			name: "organization mode with OUs from cdk.json",
+			ctx:  map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: []any{"ou-ab12-11111111", "ou-ab12-22222222"}},
+			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, RetentionDays: 365,
+				ForwardRegions: []string{"us-east-1"}, OrganizationID: "o-a1b2c3d4e5", OrganizationTargets: []string{"ou-ab12-11111111", "ou-ab12-22222222"}},
+		},
+		{name: "organization without targets", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5"}, wantErr: []string{KeyOrganizationTargets, "required in organization mode"}},
+		{name: "bad organization ID", ctx: map[string]any{KeyOrganizationID: "a1b2c3d4e5", KeyOrganizationTargets: "r-ab12"}, wantErr: []string{KeyOrganizationID, "not an organization ID"}},
+		{name: "bad target", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "111122223333"}, wantErr: []string{KeyOrganizationTargets, `"111122223333" is neither a root ID`}},
+		{name: "root and OUs", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12,ou-ab12-11111111"}, wantErr: []string{KeyOrganizationTargets, "the root covers every OU"}},
+		{name: "member regions without organization", ctx: map[string]any{KeyMemberRegions: "eu-west-1"}, wantErr: []string{KeyMemberRegions, "without " + KeyOrganizationID}},
+		{name: "bad member region", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyMemberRegions: "eu-west"}, wantErr: []string{KeyMemberRegions, `"eu-west" is not a region`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := FromContext(func(k string) any { return tc.ctx[k] })
@@ -90,6 +108,22 @@ func TestFromContext(t *testing.T) {
 				t.Errorf("FromContext() = %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestMemberRegionsFor(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		home string
+		want []string
+	}{
+		{Config{}, "eu-west-1", []string{"eu-west-1", "us-east-1"}},
+		{Config{}, "us-east-1", []string{"us-east-1"}},
+		{Config{MemberRegions: []string{"us-east-1", "eu-west-1", "us-east-1"}}, "eu-west-1", []string{"eu-west-1", "us-east-1"}},
+	} {
+		if got := tc.cfg.MemberRegionsFor(tc.home); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("MemberRegionsFor(%q) with %v = %v, want %v", tc.home, tc.cfg.MemberRegions, got, tc.want)
+		}
 	}
 }
 
@@ -159,7 +193,8 @@ func TestValidateNeverEchoesAWebhookURL(t *testing.T) {
 }
 
 func TestRuntimeEnvRoundTrip(t *testing.T) {
-	r := Runtime{SlackSecretName: "trailwatch/slack", TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts", StateTable: "trailwatch-state", StormWindowMinutes: 10, Settings: Settings{
+	r := Runtime{SlackSecretName: "trailwatch/slack", TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts", StateTable: "trailwatch-state", StormWindowMinutes: 10,
+		OrganizationID: "o-a1b2c3d4e5", LookupRole: LookupRoleName, Settings: Settings{
 		Env:          detect.Env{TrailBuckets: []string{"org-trail-logs"}, MinRetentionDays: 400, AllowedRegions: []string{"eu-west-1"}},
 		Suppressions: []suppress.Rule{{Detections: []string{"security-group-changed"}, Principals: []string{"ci-deploy"}, Reason: "Terraform"}},
 	}}
@@ -183,6 +218,16 @@ func TestRuntimeEnvRoundTrip(t *testing.T) {
 		return env[k]
 	}); err == nil || !strings.Contains(err.Error(), "must say whose events") {
 		t.Errorf("a rule that silences everyone must be refused at start-up; error = %v", err)
+	}
+	for k, v := range map[string]string{EnvOrganizationID: "org-1", EnvLookupRole: "Trailwatch Lookup"} {
+		if _, err := RuntimeFromEnv(func(key string) string {
+			if key == k {
+				return v
+			}
+			return env[key]
+		}); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%q: error = %v, want one naming the variable", k, v, err)
+		}
 	}
 	if _, err := RuntimeFromEnv(func(string) string { return "" }); err == nil {
 		t.Error("a function without any channel must refuse to start")
