@@ -195,9 +195,9 @@ func TestValidateNeverEchoesAWebhookURL(t *testing.T) {
 func TestRuntimeEnvRoundTrip(t *testing.T) {
 	r := Runtime{SlackSecretName: "trailwatch/slack", TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts", StateTable: "trailwatch-state", StormWindowMinutes: 10,
 		OrganizationID: "o-a1b2c3d4e5", LookupRole: LookupRoleName, Settings: Settings{
-		Env:          detect.Env{TrailBuckets: []string{"org-trail-logs"}, MinRetentionDays: 400, AllowedRegions: []string{"eu-west-1"}},
-		Suppressions: []suppress.Rule{{Detections: []string{"security-group-changed"}, Principals: []string{"ci-deploy"}, Reason: "Terraform"}},
-	}}
+			Env:          detect.Env{TrailBuckets: []string{"org-trail-logs"}, MinRetentionDays: 400, AllowedRegions: []string{"eu-west-1"}},
+			Suppressions: []suppress.Rule{{Detections: []string{"security-group-changed"}, Principals: []string{"ci-deploy"}, Reason: "Terraform"}},
+		}}
 	env, err := r.Env()
 	if err != nil {
 		t.Fatal(err)
