@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/route"
 	"github.com/trailwatch/trailwatch/internal/suppress"
 )
 
@@ -72,6 +73,9 @@ const (
 	// KeyMemberRegions lists the regions where member accounts are
 	// watched; default the home region and us-east-1.
 	KeyMemberRegions = "trailwatch:memberRegions"
+	// KeyRoutes is a JSON list of routes (internal/route): OUs and
+	// accounts, with a minimum severity, to their own channels.
+	KeyRoutes = "trailwatch:routes"
 )
 
 // LookupRoleName is the role every member account holds for the central
@@ -130,6 +134,9 @@ type Config struct {
 	// MemberRegions are where member accounts are watched; empty means the
 	// home region and us-east-1 (see MemberRegionsFor).
 	MemberRegions []string
+	// Routes send the alerts of some OUs and accounts to channels of their
+	// own, from a minimum severity (organization mode only).
+	Routes route.Table
 }
 
 // Organization reports whether the configuration is organization mode.
@@ -254,6 +261,13 @@ func FromContext(get func(key string) any) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s: %w", KeyOrganizationID, err))
 		}
 		c.OrganizationID = strings.TrimSpace(id)
+	}
+	if v := get(KeyRoutes); v != nil {
+		t, err := asRoutes(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", KeyRoutes, err))
+		}
+		c.Routes = t
 	}
 	if v := get(KeyMiningMinSeverity); v != nil {
 		sev, err := asSeverity(v)
@@ -387,11 +401,14 @@ var (
 // member keys without organization mode.
 func (c Config) validateOrganization() []error {
 	var errs []error
+	if err := c.Routes.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", KeyRoutes, err))
+	}
 	if c.OrganizationID == "" {
 		for _, k := range []struct {
 			key string
 			set bool
-		}{{KeyOrganizationTargets, len(c.OrganizationTargets) > 0}, {KeyMemberRegions, len(c.MemberRegions) > 0}} {
+		}{{KeyOrganizationTargets, len(c.OrganizationTargets) > 0}, {KeyMemberRegions, len(c.MemberRegions) > 0}, {KeyRoutes, len(c.Routes) > 0}} {
 			if k.set {
 				errs = append(errs, fmt.Errorf("%s is set without %s: set the organization ID (o-...) to turn organization mode on, or remove %s", k.key, KeyOrganizationID, k.key))
 			}
@@ -454,6 +471,26 @@ func asSuppressions(v any) ([]suppress.Rule, error) {
 		return nil, fmt.Errorf("want a JSON list of rules {detections, principals, accounts, sourceCidrs, reason, force}: %w", err)
 	}
 	return rules, nil
+}
+
+func asRoutes(v any) (route.Table, error) {
+	var raw []byte
+	if s, ok := v.(string); ok {
+		raw = []byte(s)
+	} else {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		raw = b
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var t route.Table
+	if err := dec.Decode(&t); err != nil {
+		return nil, fmt.Errorf("want a JSON list of routes {name, ous, accounts, minSeverity, slackSecretName, emails}: %w", err)
+	}
+	return t, nil
 }
 
 func asString(v any) (string, error) {

@@ -8,6 +8,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/fixture"
+	"github.com/trailwatch/trailwatch/internal/route"
 	"github.com/trailwatch/trailwatch/internal/suppress"
 )
 
@@ -86,6 +87,17 @@ func TestFromContext(t *testing.T) {
 		{name: "bad target", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "111122223333"}, wantErr: []string{KeyOrganizationTargets, `"111122223333" is neither a root ID`}},
 		{name: "root and OUs", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12,ou-ab12-11111111"}, wantErr: []string{KeyOrganizationTargets, "the root covers every OU"}},
 		{name: "member regions without organization", ctx: map[string]any{KeyMemberRegions: "eu-west-1"}, wantErr: []string{KeyMemberRegions, "without " + KeyOrganizationID}},
+		{
+			name: "routes",
+			ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12",
+				KeyRoutes: `[{"name":"prod","ous":["ou-ab12-11111111"],"minSeverity":"medium","slackSecretName":"trailwatch/slack-prod"},{"name":"sandbox","ous":["ou-ab12-22222222"],"minSeverity":"high"}]`},
+			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, RetentionDays: 365,
+				ForwardRegions: []string{"us-east-1"}, OrganizationID: "o-a1b2c3d4e5", OrganizationTargets: []string{"r-ab12"},
+				Routes: route.Table{{Name: "prod", OUs: []string{"ou-ab12-11111111"}, MinSeverity: "medium", SlackSecretName: "trailwatch/slack-prod"}, {Name: "sandbox", OUs: []string{"ou-ab12-22222222"}, MinSeverity: "high"}}},
+		},
+		{name: "routes without organization", ctx: map[string]any{KeyRoutes: `[{"name":"a","accounts":["111122223333"]}]`}, wantErr: []string{KeyRoutes, "without " + KeyOrganizationID}},
+		{name: "route with a typo", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyRoutes: `[{"name":"a","ou":["ou-ab12-11111111"]}]`}, wantErr: []string{KeyRoutes, "unknown field"}},
+		{name: "invalid route", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyRoutes: `[{"name":"a","minSeverity":"urgent"}]`}, wantErr: []string{KeyRoutes, "no ous or accounts", "minSeverity"}},
 		{name: "bad member region", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyMemberRegions: "eu-west"}, wantErr: []string{KeyMemberRegions, `"eu-west" is not a region`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
