@@ -626,3 +626,57 @@ func TestFactsComeFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestBackticksReadAsThemselves: a value with a backtick cannot be a code
+// span (Slack has no escape for one inside it), so the text holding it is
+// plain_text, where the value reads, and copies, exactly as it is; the
+// other texts keep their formatting.
+func TestBackticksReadAsThemselves(t *testing.T) {
+	for _, v := range []string{"deploy`prod", "a``b", "```x```", "`"} {
+		a, _ := alertFor(t, "s3/put-bucket-policy-public-read.json")
+		a.What.Resource.Name = v
+		payload, err := render.SlackJSON(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msg struct {
+			Blocks []struct {
+				Text   *textObject  `json:"text"`
+				Fields []textObject `json:"fields"`
+			} `json:"blocks"`
+		}
+		if err := json.Unmarshal(payload, &msg); err != nil {
+			t.Fatal(err)
+		}
+		var exact, mrkdwn int
+		for _, b := range msg.Blocks {
+			texts := b.Fields
+			if b.Text != nil {
+				texts = append(texts, *b.Text)
+			}
+			for _, x := range texts {
+				if x.Type == "mrkdwn" {
+					mrkdwn++
+				}
+				if strings.Contains(x.Text, "ˋ") {
+					t.Errorf("%q: a text swaps its backticks: %q", v, x.Text)
+				}
+				if x.Type == "plain_text" && strings.Contains(x.Text, "Resource\n") && strings.Contains(x.Text, v) {
+					exact++
+				}
+			}
+		}
+		if exact != 1 {
+			t.Errorf("%q: %d plain_text Resource fields hold the name as it is, want 1:\n%s", v, exact, payload)
+		}
+		if mrkdwn == 0 {
+			t.Errorf("%q: no mrkdwn text left: only the texts holding the value turn plain", v)
+		}
+		checkRendered(t, a)
+	}
+}
+
+type textObject struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}

@@ -90,7 +90,8 @@ func cutEscaped(s string, max int) string {
 
 // code shows an untrusted value as an inline code span, where mrkdwn
 // formatting and emoji codes do not apply. A backtick would end the span,
-// so it becomes U+02CB (modifier letter grave accent).
+// so it becomes U+02CB (modifier letter grave accent); the message's own
+// texts avoid that look-alike by turning plain_text (slackWriter.code).
 func code(s string, max int) string {
 	if s == "" {
 		return "none"
@@ -233,7 +234,8 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 		// An alarm or a finding has no caller: the source replaces who and
 		// how, and there is no source IP.
 		w.item()
-		w.lit("*Source*\n")
+		w.label("Source")
+		w.lit("\n")
 		w.value(a.Who.Name, maxName)
 		if a.Who.Detail != "" {
 			w.lit("\n")
@@ -242,7 +244,8 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 		w.endItem()
 	} else {
 		w.item()
-		w.lit("*Who*\n")
+		w.label("Who")
+		w.lit("\n")
 		w.code(a.Who.Name, maxName)
 		w.lit("\n")
 		w.value(a.Who.Kind, maxName)
@@ -252,7 +255,8 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 		}
 		w.endItem()
 		w.item()
-		w.lit("*Authentication*\nMFA: ")
+		w.label("Authentication")
+		w.lit("\nMFA: ")
 		w.value(a.Who.MFA, maxLine)
 		w.lit("\nVia: ")
 		w.value(a.Who.Via, maxLine)
@@ -266,14 +270,16 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 		}
 		w.endItem()
 		w.item()
-		w.lit("*What*\n")
+		w.label("What")
+		w.lit("\n")
 		w.code(a.What.Action, maxName)
 		w.lit(" ")
 		w.value(a.What.Outcome, maxLine)
 		w.endItem()
 	}
 	w.item()
-	w.lit("*Resource*\n")
+	w.label("Resource")
+	w.lit("\n")
 	if a.What.Resource.Type != "" {
 		w.value(a.What.Resource.Type, maxName)
 		w.lit(" ")
@@ -281,13 +287,15 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 	w.code(a.What.Resource.Name, maxName)
 	w.endItem()
 	w.item()
-	w.lit("*When*\n")
+	w.label("When")
+	w.lit("\n")
 	w.lit(formatTime(a.When.EventTime))
 	w.lit("\nSeen ")
 	w.lit(delayText(a.When))
 	w.endItem()
 	w.item()
-	w.lit("*Where*\nAccount ")
+	w.label("Where")
+	w.lit("\nAccount ")
 	w.code(accountText(a.Where), maxName)
 	w.lit("\nRegion ")
 	w.code(a.Where.Region, maxName)
@@ -305,7 +313,8 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 
 	if al := a.Alarm; al != nil {
 		w.section()
-		w.lit("*Alarm* ")
+		w.label("Alarm")
+		w.lit(" ")
 		w.code(al.Name, maxName)
 		w.lit(" ")
 		if al.PreviousState != "" {
@@ -319,7 +328,7 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 	if g := a.GuardDuty; g != nil {
 		if facts := guardDutyFacts(g); len(facts) > 0 {
 			w.section()
-			w.lit("*GuardDuty finding*")
+			w.label("GuardDuty finding")
 			w.facts(facts)
 			w.endSection()
 		}
@@ -334,7 +343,8 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 			break
 		}
 		w.section()
-		w.lit("*Instance* ")
+		w.label("Instance")
+		w.lit(" ")
 		w.code(instanceTitle(in), maxName)
 		w.facts(instanceFacts(in))
 		w.endSection()
@@ -342,7 +352,7 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 
 	if len(a.What.Changes) > 0 {
 		w.section()
-		w.lit("*What changed*")
+		w.label("What changed")
 		for i, c := range a.What.Changes {
 			if i == 5 {
 				w.lit("\n… and " + strconv.Itoa(len(a.What.Changes)-5) + " more")
@@ -380,9 +390,7 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 		}
 		w.section()
 		w.heading(e.Label, 300)
-		w.lit("\n```")
-		w.lit(slackEscape(e.Text, maxEvidence))
-		w.lit("```")
+		w.codeBlock(e.Text, maxEvidence)
 		w.endSection()
 	}
 	w.plainSection()
@@ -446,7 +454,7 @@ func stateText(al *alert.Alarm) string {
 // heading writes a bold heading when the text is plain, else a code span.
 func (w *slackWriter) heading(s string, max int) {
 	if mrkdwnPlain(s, max) {
-		w.lit("*" + s + "*")
+		w.label(s)
 		return
 	}
 	w.code(s, max)

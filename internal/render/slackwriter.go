@@ -1,6 +1,9 @@
 package render
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // slackWriter writes a Block Kit webhook payload straight into its JSON,
 // text by text, with no message value in between: most of a message's
@@ -19,6 +22,36 @@ type slackWriter struct {
 	// elements.
 	blocks, items int
 	html          bool
+	// obj is the mrkdwn text being written (a section's text or a field
+	// or context element), kept also as plain text: a value with a
+	// backtick cannot be a code span (Slack has no escape for it), so an
+	// object holding one is written again as plain_text, which shows the
+	// value exactly as it is, to read and to copy.
+	obj struct {
+		open    bool
+		start   int    // where the object starts in b
+		plain   []byte // the object's text as plain text
+		tainted bool   // it holds a value with a backtick
+	}
+}
+
+// begin starts a mrkdwn object whose JSON starts at b[start:].
+func (w *slackWriter) begin(start int) {
+	w.obj.open, w.obj.start, w.obj.plain, w.obj.tainted = true, start, w.obj.plain[:0], false
+}
+
+// end closes the open mrkdwn object with suffix, or, when it holds a value
+// with a backtick, writes it again as a plain_text object; prefix is what
+// opens a plain_text object in its place, plainSuffix what closes it.
+func (w *slackWriter) end(suffix, prefix, plainSuffix string) {
+	w.obj.open = false
+	if !w.obj.tainted {
+		w.b = append(w.b, suffix...)
+		return
+	}
+	w.b = append(w.b[:w.obj.start], prefix...)
+	w.b = appendJSONChars(w.b, string(w.obj.plain), w.html)
+	w.b = append(w.b, plainSuffix...)
 }
 
 // newSlackWriter starts a payload of about size bytes with its
@@ -106,10 +139,13 @@ func plainValue(s string, max int) string {
 // after it make up; endSection closes it.
 func (w *slackWriter) section() {
 	w.block("section")
+	w.begin(len(w.b))
 	w.b = append(w.b, `,"text":{"type":"mrkdwn","text":"`...)
 }
 
-func (w *slackWriter) endSection() { w.b = append(w.b, `","verbatim":true}}`...) }
+func (w *slackWriter) endSection() {
+	w.end(`","verbatim":true}}`, `,"text":{"type":"plain_text","text":"`, `","emoji":false}}`)
+}
 
 // fields opens a section block of mrkdwn fields, context a context block
 // of mrkdwn elements: each is an item, closed by endItem; endList closes
@@ -130,10 +166,13 @@ func (w *slackWriter) item() {
 		w.b = append(w.b, ',')
 	}
 	w.items++
+	w.begin(len(w.b))
 	w.b = append(w.b, `{"type":"mrkdwn","text":"`...)
 }
 
-func (w *slackWriter) endItem() { w.b = append(w.b, `","verbatim":true}`...) }
+func (w *slackWriter) endItem() {
+	w.end(`","verbatim":true}`, `{"type":"plain_text","text":"`, `","emoji":false}`)
+}
 
 func (w *slackWriter) endList() {
 	w.b = append(w.b, "]}"...)
@@ -164,7 +203,23 @@ func (w *slackWriter) links(labels, urls []string) {
 }
 
 // lit writes trusted text (labels, escaped values) into the open text.
-func (w *slackWriter) lit(s string) { w.b = appendJSONChars(w.b, s, w.html) }
+func (w *slackWriter) lit(s string) {
+	w.b = appendJSONChars(w.b, s, w.html)
+	if w.obj.open {
+		w.obj.plain = append(w.obj.plain, s...)
+	}
+}
+
+// mark writes mrkdwn markup of the open text, which its plain version
+// leaves out.
+func (w *slackWriter) mark(s string) { w.b = append(w.b, s...) }
+
+// label writes a bold label ("*Who*"), plain "Who" in the plain version.
+func (w *slackWriter) label(s string) {
+	w.mark("*")
+	w.lit(s)
+	w.mark("*")
+}
 
 // value writes an untrusted value into an open mrkdwn text: as it is when
 // it cannot format, mention or link anything there (mrkdwnPlain), else as
@@ -177,13 +232,37 @@ func (w *slackWriter) value(s string, max int) {
 	w.code(s, max)
 }
 
-// code writes an untrusted value as an inline code span (see code).
+// code writes an untrusted value as an inline code span (see code). A
+// value with a backtick makes the open text plain_text (see obj).
 func (w *slackWriter) code(s string, max int) {
 	if s == "" {
 		w.lit("none")
 		return
 	}
-	w.lit("`")
-	w.lit(slackEscape(s, max))
-	w.lit("`")
+	w.mark("`")
+	w.b = appendJSONChars(w.b, slackEscape(s, max), w.html)
+	w.mark("`")
+	w.plainOf(s, max)
+}
+
+// codeBlock writes an untrusted text as a code block on lines of its own.
+func (w *slackWriter) codeBlock(s string, max int) {
+	w.lit("\n")
+	w.mark("```")
+	w.b = appendJSONChars(w.b, slackEscape(s, max), w.html)
+	w.mark("```")
+	w.plainOf(s, max)
+}
+
+// plainOf adds an untrusted value to the plain version of the open text,
+// and taints the text when the value holds a backtick.
+func (w *slackWriter) plainOf(s string, max int) {
+	if !w.obj.open {
+		return
+	}
+	v := plainValue(s, max)
+	w.obj.plain = append(w.obj.plain, v...)
+	if strings.IndexByte(v, '`') >= 0 {
+		w.obj.tainted = true
+	}
 }
