@@ -170,12 +170,21 @@ func Default() Config {
 func FromContext(get func(key string) any) (Config, error) {
 	c := Default()
 	var errs []error
-	if v := get(KeySlackSecretName); v != nil {
-		s, err := asString(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", KeySlackSecretName, err))
+	for _, k := range []struct {
+		key string
+		dst *string
+	}{
+		{KeySlackSecretName, &c.SlackSecretName},
+		{KeyExistingTrail, &c.ExistingTrail},
+		{KeyOrganizationID, &c.OrganizationID},
+	} {
+		if v := get(k.key); v != nil {
+			s, err := asString(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", k.key, err))
+			}
+			*k.dst = s
 		}
-		c.SlackSecretName = s
 	}
 	if v := get(KeyEmails); v != nil {
 		list, err := asList(v)
@@ -191,13 +200,6 @@ func FromContext(get func(key string) any) (Config, error) {
 		} else {
 			c.RetentionDays = n
 		}
-	}
-	if v := get(KeyExistingTrail); v != nil {
-		s, err := asString(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", KeyExistingTrail, err))
-		}
-		c.ExistingTrail = s
 	}
 	for _, l := range []struct {
 		key string
@@ -255,15 +257,8 @@ func FromContext(get func(key string) any) (Config, error) {
 			}
 		}
 	}
-	if v := get(KeyOrganizationID); v != nil {
-		id, err := asString(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", KeyOrganizationID, err))
-		}
-		c.OrganizationID = strings.TrimSpace(id)
-	}
 	if v := get(KeyRoutes); v != nil {
-		t, err := asRoutes(v)
+		t, err := asJSON[route.Table](v, "a JSON list of routes {name, ous, accounts, minSeverity, slackSecretName, emails}")
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", KeyRoutes, err))
 		}
@@ -278,7 +273,7 @@ func FromContext(get func(key string) any) (Config, error) {
 		}
 	}
 	if v := get(KeySuppressions); v != nil {
-		rules, err := asSuppressions(v)
+		rules, err := asJSON[[]suppress.Rule](v, "a JSON list of rules {detections, principals, accounts, sourceCidrs, reason, force}")
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", KeySuppressions, err))
 		}
@@ -453,44 +448,25 @@ var (
 
 // asSuppressions reads the allow-list: a JSON list (cdk.json) or a string
 // holding one (-c).
-func asSuppressions(v any) ([]suppress.Rule, error) {
-	var raw []byte
-	if s, ok := v.(string); ok {
-		raw = []byte(s)
-	} else {
+// asJSON reads a JSON value given as a string (with -c) or as JSON (from
+// cdk.json) into a T, refusing unknown fields; want describes T for the
+// error.
+func asJSON[T any](v any, want string) (T, error) {
+	var out T
+	raw, ok := v.(string)
+	if !ok {
 		b, err := json.Marshal(v)
 		if err != nil {
-			return nil, err
+			return out, err
 		}
-		raw = b
+		raw = string(b)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.DisallowUnknownFields()
-	var rules []suppress.Rule
-	if err := dec.Decode(&rules); err != nil {
-		return nil, fmt.Errorf("want a JSON list of rules {detections, principals, accounts, sourceCidrs, reason, force}: %w", err)
+	if err := dec.Decode(&out); err != nil {
+		return out, fmt.Errorf("want %s: %w", want, err)
 	}
-	return rules, nil
-}
-
-func asRoutes(v any) (route.Table, error) {
-	var raw []byte
-	if s, ok := v.(string); ok {
-		raw = []byte(s)
-	} else {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, err
-		}
-		raw = b
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	var t route.Table
-	if err := dec.Decode(&t); err != nil {
-		return nil, fmt.Errorf("want a JSON list of routes {name, ous, accounts, minSeverity, slackSecretName, emails}: %w", err)
-	}
-	return t, nil
+	return out, nil
 }
 
 func asString(v any) (string, error) {
