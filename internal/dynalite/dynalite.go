@@ -1,11 +1,14 @@
 // Package dynalite starts dynalite, a DynamoDB-compatible server from npm
-// (installed by `npm ci`), on a loopback port for tests, and creates tables
+// (pinned in package.json), on a loopback port for tests, and creates tables
 // shaped like trailwatch's state table on it. Tests use the real
 // aws-sdk-go-v2 DynamoDB client against it.
 //
-// Without dynalite the tests that need it are skipped, unless the
-// environment sets TRAILWATCH_REQUIRE_DYNALITE (as .ci/run does): then they
-// fail.
+// When dynalite is not installed yet (a fresh clone), the first test that
+// needs it runs `npm ci` in the repository root, once for all the test
+// binaries `go test ./...` runs side by side (a lock file serializes them),
+// so the README's test command runs every test on a fresh machine. A test
+// that cannot get dynalite fails; it is skipped only when the environment
+// sets TRAILWATCH_SKIP_DYNALITE=1, which says so in the test's output.
 package dynalite
 
 import (
@@ -42,20 +45,20 @@ var (
 // URL starts dynalite once per test binary and returns its endpoint.
 func URL(t testing.TB) string {
 	t.Helper()
+	if os.Getenv("TRAILWATCH_SKIP_DYNALITE") == "1" {
+		t.Skip("TRAILWATCH_SKIP_DYNALITE=1: the tests against dynalite are skipped")
+	}
 	once.Do(func() { url, err = start(fixture.Root(t)) })
 	if err != nil {
-		if os.Getenv("TRAILWATCH_REQUIRE_DYNALITE") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	return url
 }
 
 func start(root string) (string, error) {
 	cli := filepath.Join(root, "node_modules", "dynalite", "cli.js")
-	if _, err := os.Stat(cli); err != nil {
-		return "", fmt.Errorf("dynalite is not installed (run npm ci): %w", err)
+	if err := install(root, cli); err != nil {
+		return "", err
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -92,6 +95,35 @@ func start(root string) (string, error) {
 		return "", fmt.Errorf("dynalite did not start within 30s")
 	}
 	return fmt.Sprintf("http://127.0.0.1:%d", port), nil
+}
+
+// install runs `npm ci` in root unless cli exists, holding a lock so the
+// test binaries that need dynalite at the same time install it once.
+func install(root, cli string) error {
+	if _, err := os.Stat(cli); err == nil {
+		return nil
+	}
+	unlock, err := lock(filepath.Join(root, ".npm-install.lock"))
+	if err != nil {
+		return fmt.Errorf("dynalite is not installed, and locking its install failed: %w", err)
+	}
+	defer unlock()
+	if _, err := os.Stat(cli); err == nil {
+		return nil // another test binary installed it meanwhile
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		return fmt.Errorf("dynalite is not installed and npm is not on PATH: install Node.js 20+ (README, Try it): %w", err)
+	}
+	c := exec.Command(npm, "ci", "--no-audit", "--no-fund")
+	c.Dir = root
+	if out, err := c.CombinedOutput(); err != nil {
+		return fmt.Errorf("dynalite is not installed, and npm ci in %s failed: %w\n%s", root, err, out)
+	}
+	if _, err := os.Stat(cli); err != nil {
+		return fmt.Errorf("npm ci ran but dynalite is not in node_modules: %w", err)
+	}
+	return nil
 }
 
 // Stop ends dynalite; call it from TestMain after m.Run.
