@@ -336,12 +336,6 @@ func equalJSON(a, b any) bool {
 	return errA == nil && errB == nil && string(ja) == string(jb)
 }
 
-// nagFinding matches the message of a cdk-nag finding from any pack the app
-// runs (nagPackNames): "<pack>-<rule>: ...", or the CdkNagValidationFailure
-// warning of a rule that could not check a resource, which names the rule
-// in brackets.
-var nagFinding = regexp.MustCompile(`\b(` + strings.Join(nagPackNames, "|") + `)-`)
-
 // findMessages returns the messages of one level whose text matches re, as
 // Annotations.FindError and FindWarning do, for messages read from the
 // cloud assembly.
