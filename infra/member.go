@@ -242,7 +242,12 @@ func NewMemberTemplate(context map[string]any, props *MemberStackProps) (*Member
 	if err != nil {
 		return nil, fmt.Errorf("member template: %w", err)
 	}
-	appProps := &awscdk.AppProps{Outdir: jsii.String(filepath.Join(dir, "cdk.out"))}
+	appProps := &awscdk.AppProps{
+		Outdir: jsii.String(filepath.Join(dir, "cdk.out")),
+		// Construct paths in the template's metadata would only take
+		// bytes from TemplateBody's 51,200.
+		PostCliContext: &map[string]any{"aws:cdk:enable-path-metadata": false},
+	}
 	if context != nil {
 		appProps.Context = &context
 	}

@@ -67,6 +67,7 @@ type OrganizationProps struct {
 // alarms, and the StackSet that deploys the member template.
 type Organization struct {
 	constructs.Construct
+	// Bus lets the organization's accounts put events (its Policy).
 	Bus   awsevents.EventBus
 	Rules *DetectionRules
 	// MemberAlarms sends the members' dead-letter alarms to the topic.
@@ -84,22 +85,36 @@ func NewOrganization(scope constructs.Construct, id string, props *OrganizationP
 	o := &Organization{Construct: this}
 	cfg := props.Config
 
-	o.Bus = awsevents.NewEventBus(this, jsii.String("Bus"), &awsevents.EventBusProps{
-		EventBusName: jsii.String(*stack.StackName() + "-Organization"),
-		Description:  jsii.String("trailwatch: events forwarded by the organization's member accounts"),
-	})
 	// One statement whatever the number of accounts: the policy stays far
 	// below EventBridge's 10,240-character limit as the organization grows.
 	// PutEvents cannot forge events of AWS services (their sources start
 	// with "aws.", which PutEvents refuses), and the events a member's
 	// rules forward keep their own account and region.
-	o.Bus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("OrganizationPutsEvents"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewStarPrincipal()},
-		Actions:    jsii.Strings("events:PutEvents"),
-		Resources:  &[]*string{o.Bus.EventBusArn()},
-		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": cfg.OrganizationID}},
-	}))
+	// The policy is the bus's own Policy property rather than an
+	// AWS::Events::EventBusPolicy (EventBus.AddToResourcePolicy), whose
+	// deprecated Principal property has jsii warn at every synth. The ARN
+	// is built from the name: a GetAtt of the bus would be circular.
+	busName := *stack.StackName() + "-Organization"
+	o.Bus = awsevents.NewEventBus(this, jsii.String("Bus"), &awsevents.EventBusProps{
+		EventBusName: jsii.String(busName),
+		Description:  jsii.String("trailwatch: events forwarded by the organization's member accounts"),
+	})
+	o.Bus.Node().DefaultChild().(awsevents.CfnEventBus).SetPolicy(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{map[string]any{
+			"Sid":       "OrganizationPutsEvents",
+			"Effect":    "Allow",
+			"Principal": "*",
+			"Action":    "events:PutEvents",
+			"Resource": stack.FormatArn(&awscdk.ArnComponents{
+				Service:      jsii.String("events"),
+				Resource:     jsii.String("event-bus"),
+				ResourceName: jsii.String(busName),
+				ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+			}),
+			"Condition": map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": cfg.OrganizationID}},
+		}},
+	})
 
 	o.Rules = NewDetectionRules(this, "Detections", &DetectionRulesProps{
 		Detections:       props.Detections,
@@ -230,17 +245,25 @@ func (o *Organization) memberStackSet(stack awscdk.Stack, props *OrganizationPro
 			Regions: jsii.Strings(props.Regions...),
 		}},
 	}
-	if len(props.Member.JSON) <= maxTemplateBodyBytes {
-		p.TemplateBody = jsii.String(string(props.Member.JSON))
-	} else {
-		// CloudFormation reads TemplateURL with the deploying principal's
-		// credentials (CDK's CloudFormation execution role, which can read
-		// its own assets bucket), once per StackSet operation in the home
-		// account: the member accounts never read the bucket.
-		o.TemplateAsset = awss3assets.NewAsset(o.Construct, jsii.String("MemberTemplate"), &awss3assets.AssetProps{Path: jsii.String(props.Member.File)})
-		p.TemplateUrl = o.TemplateAsset.HttpUrl()
-	}
+	o.TemplateAsset = memberTemplateSource(o.Construct, props.Member, maxTemplateBodyBytes, p)
 	return awscloudformation.NewCfnStackSet(o.Construct, jsii.String("Members"), p)
+}
+
+// memberTemplateSource gives the StackSet the member template: as
+// TemplateBody when it has at most limit bytes, else as a file asset whose
+// URL is TemplateURL (returned; nil for a body). CloudFormation reads
+// TemplateURL with the deploying principal's credentials (CDK's
+// CloudFormation execution role, which can read its own assets bucket),
+// once per StackSet operation in the home account: the member accounts
+// never read the bucket.
+func memberTemplateSource(scope constructs.Construct, m *MemberTemplate, limit int, p *awscloudformation.CfnStackSetProps) awss3assets.Asset {
+	if len(m.JSON) <= limit {
+		p.TemplateBody = jsii.String(string(m.JSON))
+		return nil
+	}
+	asset := awss3assets.NewAsset(scope, jsii.String("MemberTemplate"), &awss3assets.AssetProps{Path: jsii.String(m.File)})
+	p.TemplateUrl = asset.HttpUrl()
+	return asset
 }
 
 // nagFindingMessages returns the text of the member template's cdk-nag
