@@ -735,8 +735,9 @@ func TestMemberRulesMatchFixtures(t *testing.T) {
 }
 
 // TestOrganizationNag: no unsuppressed cdk-nag finding in the organization
-// stack or the member template, the member's reports list compliant
-// checks, and every suppression gives its reason.
+// stack or the member template, and the member's reports list compliant
+// checks (TestSuppressionsCarryReasons checks both templates' reasons,
+// TestNagRan the organization stack's reports).
 func TestOrganizationNag(t *testing.T) {
 	s := synth(t)
 	for _, msgs := range map[string][]*cxapi.SynthesisMessage{testOrgStack: s.orgMessages, memberStackID: s.member.Messages} {
@@ -773,13 +774,6 @@ func TestOrganizationNag(t *testing.T) {
 		}
 		if compliant == 0 {
 			t.Errorf("member: cdk-nag's %s pack reports no compliant check; did it run?", pack)
-		}
-	}
-	for _, tmpl := range []map[string]any{s.orgJSON, s.member.Template} {
-		for _, sup := range suppressions(t, tmpl) {
-			if len(strings.TrimSpace(sup.Reason)) < 40 {
-				t.Errorf("%s: suppression %s has no real reason: %q", sup.Resource, sup.key(), sup.Reason)
-			}
 		}
 	}
 	// The region warnings are for other configurations.
