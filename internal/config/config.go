@@ -89,6 +89,10 @@ const (
 	CallAsDelegatedAdmin = "DELEGATED_ADMIN"
 )
 
+// MaxOrganizationTargets is how many OUs one StackSet operation
+// (CreateStackInstances) accepts.
+const MaxOrganizationTargets = 50
+
 // LookupRoleName is the role every member account holds for the central
 // functions' look-ups, at arn:<partition>:iam::<account>:role/TrailwatchLookup.
 const LookupRoleName = "TrailwatchLookup"
@@ -465,6 +469,9 @@ func (c Config) validateOrganization() []error {
 	}
 	if roots > 1 {
 		errs = append(errs, fmt.Errorf("%s lists %d roots; an organization has one", KeyOrganizationTargets, roots))
+	}
+	if n := len(c.OrganizationTargets); n > MaxOrganizationTargets {
+		errs = append(errs, fmt.Errorf("%s lists %d OUs; a StackSet operation takes at most %d: target their parent OU or the root", KeyOrganizationTargets, n, MaxOrganizationTargets))
 	}
 	return errs
 }
