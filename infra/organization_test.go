@@ -275,6 +275,14 @@ func TestMemberStackSet(t *testing.T) {
 		t.Errorf("TemplateBody is not the member template (%d bytes, want %d)", len(body), len(s.member.JSON))
 	}
 	t.Logf("member template: %d bytes of TemplateBody's %d", len(s.member.JSON), maxTemplateBodyBytes)
+
+	outputs, _ := s.orgJSON["Outputs"].(obj)
+	for id, want := range map[string]string{"OrganizationBusArn": "${" + busID + ".Arn}", "MemberStackSetName": testOrgStack + "-Members"} {
+		out, _ := outputs[id].(obj)
+		if got := flat(out["Value"]); got != want {
+			t.Errorf("output %s = %s, want %s", id, got, want)
+		}
+	}
 }
 
 // TestMemberTemplateAsAsset: a template larger than TemplateBody allows
