@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -68,58 +69,16 @@ func NewForwarderStack(scope constructs.Construct, id string, props *ForwarderSt
 		ResourceName: jsii.String("default"),
 		ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 	})
-	eventsPrincipal := awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)
-	s.Role = awsiam.NewRole(stack, jsii.String("ForwardRole"), &awsiam.RoleProps{
-		AssumedBy:   eventsPrincipal,
-		Description: jsii.String("trailwatch: EventBridge forwards matching events to the home region's default bus"),
+	fwd := addForwarding(stack, &forwardingProps{
+		Detections:      props.Detections,
+		Pattern:         props.Pattern,
+		BusArn:          s.HomeBusArn,
+		To:              props.HomeRegion,
+		RoleDescription: "trailwatch: EventBridge forwards matching events to the home region's default bus",
+		DeadLetterQueue: s.Notifications.DeadLetterQueue,
 	})
-	s.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("PutOnHomeBus"),
-		Actions:   jsii.Strings("events:PutEvents"),
-		Resources: &[]*string{s.HomeBusArn},
-	}))
-
+	s.Rules, s.Role = fwd.Rules, fwd.Role
 	queue := s.Notifications.DeadLetterQueue
-	patternFor := props.Pattern
-	if patternFor == nil {
-		patternFor = func(d *detect.Detection) detect.Pattern { return d.Pattern }
-	}
-	for _, d := range props.Detections {
-		pattern, err := patternJSON(d.ID, patternFor(d))
-		if err != nil {
-			panic(err)
-		}
-		// Names are left to CloudFormation: nothing here needs to trust a
-		// name prefix, and "<stack>-<id>" could pass EventBridge's 64
-		// characters.
-		s.Rules[d.ID] = awsevents.NewCfnRule(stack, jsii.String("Forward"+constructID(d.ID)), &awsevents.CfnRuleProps{
-			Description:  jsii.String(fmt.Sprintf("trailwatch forwards %s to %s: %s", d.ID, props.HomeRegion, d.Title)),
-			EventPattern: pattern,
-			State:        jsii.String(ruleState(d)),
-			Targets: []any{&awsevents.CfnRule_TargetProperty{
-				Id:      jsii.String("HomeBus"),
-				Arn:     s.HomeBusArn,
-				RoleArn: s.Role.RoleArn(),
-				RetryPolicy: &awsevents.CfnRule_RetryPolicyProperty{
-					MaximumEventAgeInSeconds: jsii.Number(targetMaxEventAgeSeconds),
-					MaximumRetryAttempts:     jsii.Number(targetMaxRetryAttempts),
-				},
-				DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: queue.QueueArn()},
-			}},
-		})
-	}
-	queue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("AllowForwardingRulesToDeadLetter"),
-		Principals: &[]awsiam.IPrincipal{eventsPrincipal},
-		Actions:    jsii.Strings("sqs:SendMessage"),
-		Resources:  &[]*string{queue.QueueArn()},
-		Conditions: &map[string]any{"ArnLike": map[string]any{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{
-			Service:      jsii.String("events"),
-			Resource:     jsii.String("rule"),
-			ResourceName: jsii.String("*"),
-			ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
-		})}},
-	}))
 
 	s.DeadLetters = awscloudwatch.NewAlarm(stack, jsii.String("DeadLetters"), &awscloudwatch.AlarmProps{
 		AlarmDescription: jsii.String("trailwatch could not forward events to " + props.HomeRegion + ": they wait in this region's dead-letter queue."),
@@ -135,6 +94,111 @@ func NewForwarderStack(scope constructs.Construct, id string, props *ForwarderSt
 	s.DeadLetters.AddAlarmAction(awscloudwatchactions.NewSnsAction(s.Notifications.Topic))
 	output(stack, "HomeBus", s.HomeBusArn, "Event bus the forwarded events go to")
 	return s
+}
+
+// forwardingProps configures addForwarding.
+type forwardingProps struct {
+	// Detections each get a forwarding rule with the same pattern.
+	Detections []*detect.Detection
+	// Pattern returns a detection's pattern under the deployment's
+	// settings; nil means Detection.Pattern.
+	Pattern func(*detect.Detection) detect.Pattern
+	// BusArn is the bus every rule forwards to.
+	BusArn *string
+	// To names the destination in the rules' descriptions.
+	To string
+	// RoleDescription says what the forwarding role is for.
+	RoleDescription string
+	// DeadLetterQueue keeps what could not be forwarded.
+	DeadLetterQueue awssqs.IQueue
+	// RuleName, when set, names each detection's rule; nil leaves the
+	// names to CloudFormation.
+	RuleName func(*detect.Detection) string
+}
+
+// forwarding is what addForwarding made.
+type forwarding struct {
+	// Rules forward, one per detection, keyed by detection ID.
+	Rules map[string]awsevents.CfnRule
+	// Role lets EventBridge put events on the bus.
+	Role awsiam.Role
+}
+
+// addForwarding creates, directly in scope (the logical IDs of the
+// forwarder stacks stay what they were), a role EventBridge assumes to put
+// events on BusArn, one rule per detection on the default bus with the
+// detection's pattern and read-only state, the retry policy and the
+// dead-letter queue of the detection rules, and the queue policy statement
+// that lets the rules dead-letter. Forwarder stacks (other regions of the
+// home account) and the member stacks (the organization's accounts) share it.
+func addForwarding(scope constructs.Construct, props *forwardingProps) *forwarding {
+	stack := awscdk.Stack_Of(scope)
+	eventsPrincipal := awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)
+	role := awsiam.NewRole(scope, jsii.String("ForwardRole"), &awsiam.RoleProps{
+		AssumedBy:   eventsPrincipal,
+		Description: jsii.String(props.RoleDescription),
+	})
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("PutOnHomeBus"),
+		Actions:   jsii.Strings("events:PutEvents"),
+		Resources: &[]*string{props.BusArn},
+	}))
+
+	queue := props.DeadLetterQueue
+	patternFor := props.Pattern
+	if patternFor == nil {
+		patternFor = func(d *detect.Detection) detect.Pattern { return d.Pattern }
+	}
+	rules := make(map[string]awsevents.CfnRule, len(props.Detections))
+	for _, d := range props.Detections {
+		pattern, err := patternJSON(d.ID, patternFor(d))
+		if err != nil {
+			panic(err)
+		}
+		var name *string
+		if props.RuleName != nil {
+			name = jsii.String(props.RuleName(d))
+			if len(*name) > maxRuleNameLength {
+				panic(fmt.Sprintf("rule name %q is longer than EventBridge's %d characters", *name, maxRuleNameLength))
+			}
+		}
+		rules[d.ID] = forwardRule(scope, "Forward"+constructID(d.ID), &awsevents.CfnRuleProps{
+			Name:         name,
+			Description:  jsii.String(fmt.Sprintf("trailwatch forwards %s to %s: %s", d.ID, props.To, d.Title)),
+			EventPattern: pattern,
+			State:        jsii.String(ruleState(d)),
+		}, props.BusArn, role, queue)
+	}
+	queue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowForwardingRulesToDeadLetter"),
+		Principals: &[]awsiam.IPrincipal{eventsPrincipal},
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  &[]*string{queue.QueueArn()},
+		Conditions: &map[string]any{"ArnLike": map[string]any{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{
+			Service:      jsii.String("events"),
+			Resource:     jsii.String("rule"),
+			ResourceName: jsii.String("*"),
+			ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+		})}},
+	}))
+	return &forwarding{Rules: rules, Role: role}
+}
+
+// forwardRule creates a rule on the default bus whose one target is the
+// bus at busArn, reached through role, with the detection rules' retry
+// policy and queue as its dead-letter queue. The event goes on untouched.
+func forwardRule(scope constructs.Construct, id string, p *awsevents.CfnRuleProps, busArn *string, role awsiam.IRole, queue awssqs.IQueue) awsevents.CfnRule {
+	p.Targets = []any{&awsevents.CfnRule_TargetProperty{
+		Id:      jsii.String("HomeBus"),
+		Arn:     busArn,
+		RoleArn: role.RoleArn(),
+		RetryPolicy: &awsevents.CfnRule_RetryPolicyProperty{
+			MaximumEventAgeInSeconds: jsii.Number(targetMaxEventAgeSeconds),
+			MaximumRetryAttempts:     jsii.Number(targetMaxRetryAttempts),
+		},
+		DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: queue.QueueArn()},
+	}}
+	return awsevents.NewCfnRule(scope, jsii.String(id), p)
 }
 
 // ruleState is how a detection's rules are enabled: read-only management

@@ -76,6 +76,11 @@ type AlertFunctionProps struct {
 	Scan       bool
 	// StormWindowMinutes is the storm window.
 	StormWindowMinutes int
+	// OrganizationID is set in organization mode: the function is told the
+	// organization and the look-up role's name, and a function with
+	// look-ups may assume that role in the organization's accounts and read
+	// account names and OUs from Organizations.
+	OrganizationID string
 }
 
 // AlertFunction is one of trailwatch's Lambda functions with its own role,
@@ -106,29 +111,13 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 	})
 	logGroup.GrantWrite(role)
 
-	if props.Lookups {
-		// Enrichment looks at the bucket an event names, which can be any
-		// bucket of the account.
-		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("ReadBucketExposure"),
-			Actions:   jsii.Strings("s3:GetBucketPolicyStatus", "s3:GetBucketPublicAccessBlock", "s3:GetBucketAcl"),
-			Resources: &[]*string{jsii.String("arn:" + *awscdk.Aws_PARTITION() + ":s3:::*")},
-		}))
-		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid: jsii.String("ReadAccountSettings"),
-			// cloudtrail:LookupEvents finds the Block Public Access settings a
-			// change replaced, in the account's event history.
-			Actions:   jsii.Strings("s3:GetAccountPublicAccessBlock", "iam:ListAccountAliases", "cloudtrail:LookupEvents"),
-			Resources: jsii.Strings("*"),
-		}))
+	for _, st := range lookupStatements(props.Lookups, props.InstanceLookups) {
+		role.AddToPrincipalPolicy(st)
 	}
-	if props.InstanceLookups {
-		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid: jsii.String("DescribeInstances"),
-			Actions: jsii.Strings("ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "cloudwatch:GetMetricData",
-				"cloudtrail:LookupEvents", "iam:ListAccountAliases"),
-			Resources: jsii.Strings("*"),
-		}))
+	if props.OrganizationID != "" && (props.Lookups || props.InstanceLookups) {
+		for _, st := range organizationStatements(props.OrganizationID) {
+			role.AddToPrincipalPolicy(st)
+		}
 	}
 	if props.StateTable != nil {
 		actions := []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
@@ -160,6 +149,10 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 
 	rt := config.Runtime{SlackSecretName: props.SlackSecretName, TopicARN: *props.Topic.TopicArn(), Settings: props.Settings,
 		StormWindowMinutes: props.StormWindowMinutes}
+	if props.OrganizationID != "" {
+		rt.OrganizationID = props.OrganizationID
+		rt.LookupRole = config.LookupRoleName
+	}
 	if props.StateTable != nil {
 		rt.StateTable = *props.StateTable.TableName()
 	}
@@ -216,7 +209,85 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 				"those buckets are not known at deploy time. The actions only read exposure settings, never objects."),
 		})
 	}
+	if props.OrganizationID != "" && (props.Lookups || props.InstanceLookups) {
+		partition := "arn:<AWS::Partition>:"
+		suppressions = append(suppressions, &cdknag.NagPackSuppression{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			AppliesTo: &[]any{"Resource::" + partition + "iam::*:role/" + config.LookupRoleName},
+			Reason: jsii.String("sts:AssumeRole of the TrailwatchLookup role in whichever member account an event comes from; accounts join the organization after " +
+				"deployment, so they cannot be listed. The aws:ResourceOrgID condition limits it to roles of this organization."),
+		}, &cdknag.NagPackSuppression{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			AppliesTo: &[]any{"Resource::" + partition + "organizations::*:account/" + props.OrganizationID + "/*",
+				"Resource::" + partition + "organizations::*:ou/" + props.OrganizationID + "/*"},
+			Reason: jsii.String("organizations:DescribeAccount, organizations:ListParentsForChild and organizations:DescribeOrganizationalUnit name the account of an event and its OUs; " +
+				"the accounts and OUs are not known at deployment, and the management account's ID in their ARNs is not either. The organization ID pins the organization."),
+		})
+	}
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &suppressions, jsii.Bool(true))
 
 	return &AlertFunction{Construct: this, Function: fn, Role: role, LogGroup: logGroup}
+}
+
+// lookupStatements are the read-only calls enrichment makes in an event's
+// account. The functions' roles hold them for their own account, and the
+// member accounts' TrailwatchLookup role holds the union of both sets, so
+// a look-up that works at home works in a member account, and nothing more.
+// lookups: bucket exposure, account alias, event history (the CloudTrail
+// function); instance: instances, security groups, CPU, who launched them,
+// the alias (the instance function).
+func lookupStatements(lookups, instance bool) []awsiam.PolicyStatement {
+	var out []awsiam.PolicyStatement
+	if lookups {
+		// Enrichment looks at the bucket an event names, which can be any
+		// bucket of the account.
+		out = append(out, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReadBucketExposure"),
+			Actions:   jsii.Strings("s3:GetBucketPolicyStatus", "s3:GetBucketPublicAccessBlock", "s3:GetBucketAcl"),
+			Resources: &[]*string{jsii.String("arn:" + *awscdk.Aws_PARTITION() + ":s3:::*")},
+		}), awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("ReadAccountSettings"),
+			// cloudtrail:LookupEvents finds the Block Public Access settings a
+			// change replaced, in the account's event history.
+			Actions:   jsii.Strings("s3:GetAccountPublicAccessBlock", "iam:ListAccountAliases", "cloudtrail:LookupEvents"),
+			Resources: jsii.Strings("*"),
+		}))
+	}
+	if instance {
+		out = append(out, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("DescribeInstances"),
+			Actions: jsii.Strings("ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "cloudwatch:GetMetricData",
+				"cloudtrail:LookupEvents", "iam:ListAccountAliases"),
+			Resources: jsii.Strings("*"),
+		}))
+	}
+	return out
+}
+
+// organizationStatements let a function with look-ups run them in another
+// account of the organization, through that account's TrailwatchLookup
+// role (aws:ResourceOrgID keeps it to roles of this organization, whatever
+// account ID an event claims), and name the account and its OUs: the
+// Organizations read calls work from the management account and from any
+// delegated administrator, which is where organization mode is deployed.
+func organizationStatements(organizationID string) []awsiam.PolicyStatement {
+	partition := *awscdk.Aws_PARTITION()
+	orgArn := func(resource string) *string {
+		// The management account's ID is not known at synth; the
+		// organization ID in the path pins the organization.
+		return jsii.String("arn:" + partition + ":organizations::*:" + resource + "/" + organizationID + "/*")
+	}
+	return []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AssumeLookupRoleInOrganization"),
+			Actions:    jsii.Strings("sts:AssumeRole"),
+			Resources:  &[]*string{jsii.String("arn:" + partition + ":iam::*:role/" + config.LookupRoleName)},
+			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": organizationID}},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("NameAccountsAndUnits"),
+			Actions:   jsii.Strings("organizations:DescribeAccount", "organizations:ListParentsForChild", "organizations:DescribeOrganizationalUnit"),
+			Resources: &[]*string{orgArn("account"), orgArn("ou")},
+		}),
+	}
 }

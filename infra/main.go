@@ -14,6 +14,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -70,14 +73,24 @@ func run(stderr io.Writer) int {
 	if home != "" {
 		props.Env = &awscdk.Environment{Region: jsii.String(home), Account: optional(account)}
 	}
-	mainStack := NewTrailwatchStack(app, stackName, props)
-	// Forwarders use the patterns the home rules use under these settings.
+	// Forwarders and member stacks use the patterns the home rules use
+	// under these settings.
 	deployed, err := catalog.WithEnv(cfg.Settings().Env)
 	if err != nil {
 		fmt.Fprintf(stderr, "trailwatch: detection catalog: %v\n", err)
 		return 1
 	}
-	regions := forwardRegions(home, cfg.ForwardRegions)
+	if cfg.Organization() {
+		member, err := NewMemberTemplate(nil, memberStackProps(cfg, home, deployed))
+		if err != nil {
+			fmt.Fprintf(stderr, "trailwatch: %v\n", err)
+			return 1
+		}
+		defer os.RemoveAll(member.Dir)
+		props.Member = member
+	}
+	mainStack := NewTrailwatchStack(app, stackName, props)
+	regions := forwardRegions(home, homeForwardRegions(cfg, home))
 	for _, r := range regions {
 		NewForwarderStack(app, forwarderStackID(r), &ForwarderStackProps{
 			StackProps: awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String(r), Account: optional(account)}},
@@ -102,6 +115,12 @@ func run(stderr io.Writer) int {
 // name.
 var nagPackNames = []string{"AwsSolutions", "Serverless"}
 
+// nagFinding matches the message of a cdk-nag finding from any pack the app
+// runs (nagPackNames): "<pack>-<rule>: ...", or the CdkNagValidationFailure
+// warning of a rule that could not check a resource, which names the rule
+// in brackets.
+var nagFinding = regexp.MustCompile(`\b(` + strings.Join(nagPackNames, "|") + `)-`)
+
 // addNagChecks runs cdk-nag's AwsSolutions and Serverless packs on every
 // synthesis of scope. An unsuppressed finding is an error or warning
 // annotation; the tests fail on either.
@@ -109,6 +128,35 @@ func addNagChecks(scope constructs.IConstruct) {
 	props := &cdknag.NagPackProps{Verbose: jsii.Bool(true)}
 	awscdk.Aspects_Of(scope).Add(cdknag.NewAwsSolutionsChecks(props), nil)
 	awscdk.Aspects_Of(scope).Add(cdknag.NewServerlessChecks(props), nil)
+}
+
+// memberStackProps are the member template's settings for a deployment
+// in home.
+func memberStackProps(cfg config.Config, home string, deployed *detect.Catalog) *MemberStackProps {
+	return &MemberStackProps{
+		Detections:       deployed.All(),
+		Pattern:          deployed.PatternOf,
+		CPUThreshold:     cfg.CPUThreshold,
+		CPUPeriodMinutes: cfg.CPUPeriodMinutes,
+		CPUDatapoints:    cfg.CPUDatapoints,
+		LookupRoleRegion: lookupRoleRegion(home, cfg.MemberRegionsFor(home)),
+	}
+}
+
+// homeForwardRegions are the regions whose events the home account
+// forwards to home: the configured ones, and in organization mode the
+// member regions too, so that the home account is watched wherever its
+// members are (it gets no member stack).
+func homeForwardRegions(cfg config.Config, home string) []string {
+	regions := slices.Clone(cfg.ForwardRegions)
+	if cfg.Organization() {
+		for _, r := range cfg.MemberRegionsFor(home) {
+			if !slices.Contains(regions, r) {
+				regions = append(regions, r)
+			}
+		}
+	}
+	return regions
 }
 
 func optional(s string) *string {

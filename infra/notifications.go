@@ -81,20 +81,7 @@ func NewNotifications(scope constructs.Construct, id string, props *Notification
 		},
 	}))
 
-	dlq := awssqs.NewQueue(this, jsii.String("DeadLetterQueue"), &awssqs.QueueProps{
-		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:      jsii.Bool(true),
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
-	})
-	cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-SQS3"),
-		Reason: jsii.String("This queue is itself the dead-letter queue: of every EventBridge rule target and of the email subscriptions, and the functions' " +
-			"on-failure destination (cdk-nag recognizes only SQS redrive policies and Lambda DeadLetterConfig as DLQ use)."),
-	}, {
-		Id: jsii.String("Serverless-SQSRedrivePolicy"),
-		Reason: jsii.String("This queue is the last stop, not a work queue: nothing receives from it automatically (trailwatch redrive or a person does, " +
-			"and a message that cannot be redriven is meant to stay), so there is no receive count after which to move a message on, and its alarm already reports every message."),
-	}}, jsii.Bool(false))
+	dlq := newDeadLetterQueue(this, "DeadLetterQueue")
 
 	// An email SNS could not deliver (SMTP: 50 attempts over 6 hours) lands
 	// in the dead-letter queue instead of being discarded. CDK adds the
@@ -113,4 +100,25 @@ func NewNotifications(scope constructs.Construct, id string, props *Notification
 	}
 
 	return &Notifications{Construct: this, Topic: topic, TopicKey: key, DeadLetterQueue: dlq}
+}
+
+// newDeadLetterQueue creates a dead-letter queue as trailwatch keeps them:
+// SSE-SQS (no key whose policy would have to trust EventBridge, Lambda
+// and SNS), TLS only, messages kept for 14 days, the longest SQS allows.
+func newDeadLetterQueue(scope constructs.Construct, id string) awssqs.Queue {
+	dlq := awssqs.NewQueue(scope, jsii.String(id), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("This queue is itself the dead-letter queue: of every EventBridge rule target and of the email subscriptions, and the functions' " +
+			"on-failure destination (cdk-nag recognizes only SQS redrive policies and Lambda DeadLetterConfig as DLQ use)."),
+	}, {
+		Id: jsii.String("Serverless-SQSRedrivePolicy"),
+		Reason: jsii.String("This queue is the last stop, not a work queue: nothing receives from it automatically (trailwatch redrive or a person does, " +
+			"and a message that cannot be redriven is meant to stay), so there is no receive count after which to move a message on, and its alarm already reports every message."),
+	}}, jsii.Bool(false))
+	return dlq
 }

@@ -50,6 +50,12 @@ type DetectionRulesProps struct {
 	// DeadLetterQueue receives events the function could not be invoked
 	// with after the retry policy.
 	DeadLetterQueue awssqs.IQueue
+	// EventBus, when set, holds the rules instead of the default bus: the
+	// organization's central bus. Rules on a custom bus are plain ENABLED:
+	// ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS exists only on default
+	// buses, and read-only events reach a custom bus only when a member's
+	// forwarding rule, which has that state, sent them.
+	EventBus awsevents.IEventBus
 }
 
 // DetectionRules holds one EventBridge rule per detection, keyed by ID.
@@ -96,8 +102,14 @@ func NewDetectionRules(scope constructs.Construct, id string, props *DetectionRu
 			panic(fmt.Sprintf("rule name %q is longer than EventBridge's %d characters: shorten the stack name or the detection ID", name, maxRuleNameLength))
 		}
 		state := ruleState(d)
+		var bus *string
+		if props.EventBus != nil {
+			state = ruleEnabled
+			bus = props.EventBus.EventBusName()
+		}
 		rule := awsevents.NewCfnRule(this, jsii.String(constructID(d.ID)), &awsevents.CfnRuleProps{
 			Name:         jsii.String(name),
+			EventBusName: bus,
 			Description:  jsii.String(fmt.Sprintf("trailwatch %s: %s", d.ID, d.Title)),
 			EventPattern: pattern,
 			State:        jsii.String(state),
@@ -121,23 +133,30 @@ func NewDetectionRules(scope constructs.Construct, id string, props *DetectionRu
 		rules[d.ID] = rule
 	}
 
+	// A rule on a custom bus has the ARN rule/<bus>/<name>.
+	resourceName := jsii.String(prefix + "*")
+	permissionID, sid := "InvokeByDetectionRules", "AllowDetectionRulesToDeadLetter"
+	if props.EventBus != nil {
+		resourceName = jsii.String(*props.EventBus.EventBusName() + "/" + prefix + "*")
+		permissionID, sid = "InvokeBy"+id, "Allow"+id+"ToDeadLetter"
+	}
 	rulesArn := stack.FormatArn(&awscdk.ArnComponents{
 		Service:      jsii.String("events"),
 		Resource:     jsii.String("rule"),
-		ResourceName: jsii.String(prefix + "*"),
+		ResourceName: resourceName,
 		ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 	})
 	eventsPrincipal := awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)
 	for _, fn := range []awslambda.IFunction{props.Function, props.InstanceFunction} {
 		if fn != nil {
-			fn.AddPermission(jsii.String("InvokeByDetectionRules"), &awslambda.Permission{
+			fn.AddPermission(jsii.String(permissionID), &awslambda.Permission{
 				Principal: eventsPrincipal,
 				SourceArn: rulesArn,
 			})
 		}
 	}
 	props.DeadLetterQueue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("AllowDetectionRulesToDeadLetter"),
+		Sid:        jsii.String(sid),
 		Principals: &[]awsiam.IPrincipal{eventsPrincipal},
 		Actions:    jsii.Strings("sqs:SendMessage"),
 		Resources:  &[]*string{props.DeadLetterQueue.QueueArn()},

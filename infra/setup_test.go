@@ -16,6 +16,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudformation"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -75,7 +77,34 @@ type synthesized struct {
 	forwarderMessages []*cxapi.SynthesisMessage
 	// outdir holds the cloud assembly, cdk-nag's reports included.
 	outdir string
+
+	// org is organization mode as the issue checks it: organization
+	// o-a1b2c3d4e5, target r-ab12, member regions us-east-1, eu-west-1 and
+	// ap-southeast-2, home eu-west-1 in account testHomeAccount.
+	org         *TrailwatchStack
+	orgCfg      config.Config
+	orgJSON     map[string]any
+	orgMessages []*cxapi.SynthesisMessage
+	// orgDeployed is the catalog under the org stack's settings.
+	orgDeployed *detect.Catalog
+	// member is the member template the org stack's StackSet deploys.
+	member *MemberTemplate
+	// assetProbe holds a StackSet whose template is given as a file asset,
+	// as a member template larger than TemplateBody allows would be.
+	assetProbe      awscdk.Stack
+	assetProbeJSON  map[string]any
+	assetProbeAsset awss3assets.Asset
 }
+
+// Organization mode of the test app.
+const (
+	testOrganizationID = "o-a1b2c3d4e5"
+	testOrgTarget      = "r-ab12"
+	testHomeAccount    = "111122223333"
+	testOrgStack       = "TrailwatchOrg"
+)
+
+var testMemberRegions = []string{"us-east-1", "eu-west-1", "ap-southeast-2"}
 
 // synthesisCount counts syntheses of the test app: the tests share one.
 var synthesisCount atomic.Int32
@@ -199,6 +228,35 @@ func buildTestApp() (*synthesized, error) {
 		Emails:     testEmails,
 		Detections: existingCatalog.All(),
 	})
+
+	// Organization mode, configured through CDK context as -c would.
+	orgCtx := map[string]any{
+		config.KeyOrganizationID:      testOrganizationID,
+		config.KeyOrganizationTargets: testOrgTarget,
+		config.KeyMemberRegions:       strings.Join(testMemberRegions, ","),
+		config.KeyEmails:              strings.Join(testEmails, ","),
+		config.KeyAlarmNames:          testUserAlarm,
+	}
+	if s.orgCfg, err = config.FromContext(func(k string) any { return orgCtx[k] }); err != nil {
+		return nil, err
+	}
+	if s.orgDeployed, err = catalog.WithEnv(s.orgCfg.Settings().Env); err != nil {
+		return nil, err
+	}
+	// The member template is an app of its own (NewMemberTemplate): its
+	// synthesis is not the test app's.
+	if s.member, err = NewMemberTemplate(flags, memberStackProps(s.orgCfg, testHomeRegion, s.orgDeployed)); err != nil {
+		return nil, err
+	}
+	tempDirs = append(tempDirs, s.member.Dir)
+	s.org = NewTrailwatchStack(app, testOrgStack, &TrailwatchStackProps{
+		StackProps: awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String(testHomeRegion), Account: jsii.String(testHomeAccount)}},
+		Config:     s.orgCfg, Catalog: catalog, FunctionsDir: dir, Member: s.member,
+	})
+	s.assetProbe = awscdk.NewStack(app, jsii.String("TemplateAssetProbe"), nil)
+	probeProps := &awscloudformation.CfnStackSetProps{StackSetName: jsii.String("probe"), PermissionModel: jsii.String("SERVICE_MANAGED")}
+	s.assetProbeAsset = memberTemplateSource(s.assetProbe, s.member, 1, probeProps)
+	awscloudformation.NewCfnStackSet(s.assetProbe, jsii.String("Members"), probeProps)
 	addNagChecks(app)
 
 	app.Node().AddValidation(&synthCounter{})
@@ -216,6 +274,15 @@ func buildTestApp() (*synthesized, error) {
 	}
 	if msgs := assembly.GetStackArtifact(s.forwarder.ArtifactId()).Messages(); msgs != nil {
 		s.forwarderMessages = *msgs
+	}
+	if msgs := assembly.GetStackArtifact(s.org.ArtifactId()).Messages(); msgs != nil {
+		s.orgMessages = *msgs
+	}
+	if s.orgJSON, err = plainJSON(assertions.Template_FromStack(s.org.Stack, nil).ToJSON()); err != nil {
+		return nil, err
+	}
+	if s.assetProbeJSON, err = plainJSON(assertions.Template_FromStack(s.assetProbe, nil).ToJSON()); err != nil {
+		return nil, err
 	}
 	if s.forwarderJSON, err = plainJSON(assertions.Template_FromStack(s.forwarder.Stack, nil).ToJSON()); err != nil {
 		return nil, err
@@ -335,12 +402,6 @@ func equalJSON(a, b any) bool {
 	jb, errB := json.Marshal(b)
 	return errA == nil && errB == nil && string(ja) == string(jb)
 }
-
-// nagFinding matches the message of a cdk-nag finding from any pack the app
-// runs (nagPackNames): "<pack>-<rule>: ...", or the CdkNagValidationFailure
-// warning of a rule that could not check a resource, which names the rule
-// in brackets.
-var nagFinding = regexp.MustCompile(`\b(` + strings.Join(nagPackNames, "|") + `)-`)
 
 // findMessages returns the messages of one level whose text matches re, as
 // Annotations.FindError and FindWarning do, for messages read from the

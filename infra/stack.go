@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -29,6 +30,9 @@ type TrailwatchStackProps struct {
 	// FunctionsDir holds one folder per function with its bootstrap
 	// executable (build/functions, made by scripts/build-functions).
 	FunctionsDir string
+	// Member is the member template (NewMemberTemplate), required in
+	// organization mode.
+	Member *MemberTemplate
 }
 
 // TrailwatchStack is everything trailwatch deploys into one account and
@@ -52,6 +56,9 @@ type TrailwatchStack struct {
 	// Settings are what the functions decide with; the rules' patterns
 	// are narrowed to them.
 	Settings config.Settings
+	// Organization is set in organization mode: the central bus, its
+	// rules and the member StackSet.
+	Organization *Organization
 }
 
 // NewTrailwatchStack creates the stack: the trail (unless an existing one is
@@ -95,6 +102,7 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 		DeadLetterQueue:    s.Notifications.DeadLetterQueue,
 		StateTable:         s.StateTable,
 		StormWindowMinutes: cfg.StormWindowMinutes,
+		OrganizationID:     cfg.OrganizationID,
 	})
 	s.Digest = NewAlertFunction(stack, "DigestFunction", &AlertFunctionProps{
 		CodeDir:            filepath.Join(props.FunctionsDir, "digest"),
@@ -106,6 +114,7 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 		StateTable:         s.StateTable,
 		Scan:               true,
 		StormWindowMinutes: cfg.StormWindowMinutes,
+		OrganizationID:     cfg.OrganizationID,
 	})
 	s.Instance = NewAlertFunction(stack, "InstanceFunction", &AlertFunctionProps{
 		CodeDir:            filepath.Join(props.FunctionsDir, "instance"),
@@ -117,6 +126,7 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 		DeadLetterQueue:    s.Notifications.DeadLetterQueue,
 		StateTable:         s.StateTable,
 		StormWindowMinutes: cfg.StormWindowMinutes,
+		OrganizationID:     cfg.OrganizationID,
 	})
 	s.CPUAlarms = NewCPUAlarms(stack, "CpuAlarms", &CPUAlarmsProps{
 		ThresholdPercent: cfg.CPUThreshold,
@@ -139,6 +149,9 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 		Pattern:          catalog.PatternOf,
 		DeadLetterQueue:  s.Notifications.DeadLetterQueue,
 	})
+	if cfg.Organization() {
+		s.Organization = s.newOrganization(cfg, props.Member, catalog)
+	}
 	s.Alarms = NewAlarms(stack, "Alarms", &AlarmsProps{
 		Topic:           s.Notifications.Topic,
 		DeadLetterQueue: s.Notifications.DeadLetterQueue,
@@ -157,7 +170,48 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 	output(stack, "FunctionName", s.Function.Function.FunctionName(), "The CloudTrail function")
 	output(stack, "InstanceFunctionName", s.Instance.Function.FunctionName(), "The function for CPU alarms and GuardDuty findings")
 	output(stack, "StateTableName", s.StateTable.TableName(), "Delivery claims and storm windows")
+	if s.Organization != nil {
+		output(stack, "OrganizationBusArn", s.Organization.Bus.EventBusArn(), "Central event bus the member accounts forward to")
+		output(stack, "MemberStackSetName", s.Organization.StackSet.StackSetName(), "StackSet that deploys the member stacks")
+	}
 	return s
+}
+
+// newOrganization adds organization mode: the central bus and its rules,
+// and the StackSet of the member template, in the member regions of this
+// stack's region.
+func (s *TrailwatchStack) newOrganization(cfg config.Config, member *MemberTemplate, catalog *detect.Catalog) *Organization {
+	home := ""
+	if r := s.Region(); !*awscdk.Token_IsUnresolved(r) {
+		home = *r
+	}
+	regions := cfg.MemberRegionsFor(home)
+	o := NewOrganization(s.Stack, "Organization", &OrganizationProps{
+		Config:           cfg,
+		Regions:          regions,
+		Detections:       catalog.All(),
+		Pattern:          catalog.PatternOf,
+		Function:         s.Function.Function,
+		InstanceFunction: s.Instance.Function,
+		LookupRoles:      []awsiam.IRole{s.Function.Role, s.Instance.Role},
+		Topic:            s.Notifications.Topic,
+		TopicKey:         s.Notifications.TopicKey,
+		DeadLetterQueue:  s.Notifications.DeadLetterQueue,
+		Member:           member,
+	})
+	for _, m := range nagFindingMessages(member) {
+		awscdk.Annotations_Of(o.StackSet).AddError(jsii.String("member template: " + m))
+	}
+	if !slices.Contains(regions, "us-east-1") {
+		awscdk.Annotations_Of(o.StackSet).AddWarningV2(jsii.String("trailwatch:memberRegionsWithoutUsEast1"), jsii.String(
+			config.KeyMemberRegions+" leaves out us-east-1: IAM, STS, sign-in and Organizations events of the member accounts reach EventBridge only there, "+
+				"so their detections will not see them"))
+	}
+	if home == "" && len(cfg.MemberRegions) == 0 {
+		awscdk.Annotations_Of(o.StackSet).AddWarningV2(jsii.String("trailwatch:memberRegionsUnknownHome"), jsii.String(
+			"the deployment region is unknown at synth, so member accounts are watched in us-east-1 only: set "+config.KeyMemberRegions+" or synthesize with a region"))
+	}
+	return o
 }
 
 // ownSettings are the configuration's detection settings plus what names
@@ -175,6 +229,9 @@ func (s *TrailwatchStack) ownSettings(cfg config.Config) config.Settings {
 		settings.Env.TrailBuckets = append([]string{*s.Trail.Bucket.BucketName()}, settings.Env.TrailBuckets...)
 	}
 	settings.Env.OwnPrefixes = []string{*s.StackName() + "-", forwarderStackID("")}
+	if cfg.Organization() {
+		settings.Env.OwnPrefixes = append(settings.Env.OwnPrefixes, memberRulePrefix)
+	}
 	settings.Env.OwnNames = []string{
 		*s.Notifications.Topic.TopicName(),
 		*s.Notifications.DeadLetterQueue.QueueName(),
@@ -228,6 +285,9 @@ func (p *TrailwatchStackProps) validate() error {
 	}
 	if p.FunctionsDir == "" {
 		errs = append(errs, errors.New("trailwatch stack: FunctionsDir is required"))
+	}
+	if p.Config.Organization() && p.Member == nil {
+		errs = append(errs, errors.New("trailwatch stack: organization mode needs the member template (Member)"))
 	}
 	if err := p.Config.Validate(); err != nil {
 		errs = append(errs, err)

@@ -20,57 +20,50 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-const goldenTemplate = "testdata/Trailwatch.template.json"
-
-func TestOutputs(t *testing.T) {
-	s := synth(t)
-	for _, id := range []string{"TopicArn", "DeadLetterQueueUrl", "FunctionName", "TrailArn"} {
-		assert(t, "output "+id, func() { s.template.HasOutput(jsii.String(id), like(obj{"Value": assertions.Match_AnyValue()})) })
-	}
-	outputs := s.json["Outputs"].(obj)
-	checks := map[string]string{
-		"TopicArn":           "${" + logicalID(t, s.stack.Stack, s.stack.Notifications.Topic) + "}",
-		"DeadLetterQueueUrl": "${" + logicalID(t, s.stack.Stack, s.stack.Notifications.DeadLetterQueue) + "}",
-		"FunctionName":       "${" + logicalID(t, s.stack.Stack, s.stack.Function.Function) + "}",
-		"TrailArn":           "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/trailwatch",
-	}
-	for id, want := range checks {
-		if got := flat(outputs[id].(obj)["Value"]); got != want {
-			t.Errorf("output %s = %s, want %s", id, got, want)
-		}
-	}
-}
+// Golden templates: the main stack, and the member template the StackSet
+// deploys into every member account.
+const (
+	goldenTemplate       = "testdata/Trailwatch.template.json"
+	goldenMemberTemplate = "testdata/TrailwatchMember.template.json"
+)
 
 // volatile matches asset hashes, which depend on the bytes of the function
 // build; the golden template must not.
 var volatile = regexp.MustCompile(`[0-9a-f]{64}`)
 
-// TestGoldenTemplate compares the synthesized template with the reviewed
-// copy in testdata. After an intended change, run
+// TestGoldenTemplate compares the synthesized templates with the reviewed
+// copies in testdata. After an intended change, run
 // `go test ./infra/ -run TestGoldenTemplate -update` and review the diff.
 func TestGoldenTemplate(t *testing.T) {
 	s := synth(t)
-	got, err := json.MarshalIndent(s.json, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(volatile.ReplaceAll(got, []byte("ASSET_HASH")), '\n')
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(goldenTemplate), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(goldenTemplate, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("wrote %s", goldenTemplate)
-		return
-	}
-	want, err := os.ReadFile(goldenTemplate)
-	if err != nil {
-		t.Fatalf("%v (create it with go test ./infra/ -run TestGoldenTemplate -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("template differs from %s (refresh with -update after review):\n%s", goldenTemplate, firstDifference(string(got), string(want)))
+	for _, tc := range []struct {
+		file string
+		tmpl map[string]any
+	}{{goldenTemplate, s.json}, {goldenMemberTemplate, s.member.Template}} {
+		t.Run(filepath.Base(tc.file), func(t *testing.T) {
+			got, err := json.MarshalIndent(tc.tmpl, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(volatile.ReplaceAll(got, []byte("ASSET_HASH")), '\n')
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(tc.file), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(tc.file, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("wrote %s", tc.file)
+				return
+			}
+			want, err := os.ReadFile(tc.file)
+			if err != nil {
+				t.Fatalf("%v (create it with go test ./infra/ -run TestGoldenTemplate -update)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("template differs from %s (refresh with -update after review):\n%s", tc.file, firstDifference(string(got), string(want)))
+			}
+		})
 	}
 }
 
@@ -122,7 +115,7 @@ func TestNoUnsuppressedNagFindings(t *testing.T) {
 func TestNagRan(t *testing.T) {
 	s := synth(t)
 	for _, pack := range nagPackNames {
-		for _, st := range []awscdk.Stack{s.stack.Stack, s.existing.Stack, s.forwarder.Stack} {
+		for _, st := range []awscdk.Stack{s.stack.Stack, s.existing.Stack, s.forwarder.Stack, s.org.Stack} {
 			stack := *st.StackName()
 			// <pack>-<stage ID>-<stack>-NagReport.csv (cdk-nag 2.38); the
 			// app is the stage and its ID is "", hence "Serverless--Trailwatch-...".
@@ -193,7 +186,7 @@ func suppressions(t *testing.T, tmpl map[string]any) []suppression {
 func TestSuppressionsCarryReasons(t *testing.T) {
 	s := synth(t)
 	actionName := regexp.MustCompile(`\b[a-z0-9-]+:[A-Z][A-Za-z*]+`)
-	for _, tmpl := range []map[string]any{s.json, s.existingJSON, s.forwarderJSON} {
+	for _, tmpl := range []map[string]any{s.json, s.existingJSON, s.forwarderJSON, s.orgJSON, s.member.Template} {
 		for _, sup := range suppressions(t, tmpl) {
 			if len(strings.TrimSpace(sup.Reason)) < 40 {
 				t.Errorf("%s: suppression %s has no real reason: %q", sup.Resource, sup.key(), sup.Reason)

@@ -76,7 +76,22 @@ const (
 	// KeyRoutes is a JSON list of routes (internal/route): OUs and
 	// accounts, with a minimum severity, to their own channels.
 	KeyRoutes = "trailwatch:routes"
+	// KeyStackSetCallAs says which account deploys in organization mode:
+	// DELEGATED_ADMIN (default), a member account registered as
+	// CloudFormation StackSets' delegated administrator, or SELF, the
+	// organization's management account.
+	KeyStackSetCallAs = "trailwatch:stackSetCallAs"
 )
+
+// Values of KeyStackSetCallAs, as CloudFormation's CallAs takes them.
+const (
+	CallAsSelf           = "SELF"
+	CallAsDelegatedAdmin = "DELEGATED_ADMIN"
+)
+
+// MaxOrganizationTargets is how many OUs one StackSet operation
+// (CreateStackInstances) accepts.
+const MaxOrganizationTargets = 50
 
 // LookupRoleName is the role every member account holds for the central
 // functions' look-ups, at arn:<partition>:iam::<account>:role/TrailwatchLookup.
@@ -137,6 +152,19 @@ type Config struct {
 	// Routes send the alerts of some OUs and accounts to channels of their
 	// own, from a minimum severity (organization mode only).
 	Routes route.Table
+	// StackSetCallAs is CallAsSelf or CallAsDelegatedAdmin; empty means
+	// CallAsDelegatedAdmin (see CallAs).
+	StackSetCallAs string
+}
+
+// CallAs returns how the member StackSet is managed: as the management
+// account (SELF) or as a delegated administrator (DELEGATED_ADMIN, the
+// default: AWS recommends keeping workloads out of the management account).
+func (c Config) CallAs() string {
+	if c.StackSetCallAs == "" {
+		return CallAsDelegatedAdmin
+	}
+	return c.StackSetCallAs
 }
 
 // Organization reports whether the configuration is organization mode.
@@ -177,6 +205,7 @@ func FromContext(get func(key string) any) (Config, error) {
 		{KeySlackSecretName, &c.SlackSecretName},
 		{KeyExistingTrail, &c.ExistingTrail},
 		{KeyOrganizationID, &c.OrganizationID},
+		{KeyStackSetCallAs, &c.StackSetCallAs},
 	} {
 		if v := get(k.key); v != nil {
 			s, err := asString(v)
@@ -186,6 +215,7 @@ func FromContext(get func(key string) any) (Config, error) {
 			*k.dst = s
 		}
 	}
+	c.StackSetCallAs = strings.ToUpper(c.StackSetCallAs)
 	if v := get(KeyEmails); v != nil {
 		list, err := asList(v)
 		if err != nil {
@@ -403,7 +433,7 @@ func (c Config) validateOrganization() []error {
 		for _, k := range []struct {
 			key string
 			set bool
-		}{{KeyOrganizationTargets, len(c.OrganizationTargets) > 0}, {KeyMemberRegions, len(c.MemberRegions) > 0}, {KeyRoutes, len(c.Routes) > 0}} {
+		}{{KeyOrganizationTargets, len(c.OrganizationTargets) > 0}, {KeyMemberRegions, len(c.MemberRegions) > 0}, {KeyRoutes, len(c.Routes) > 0}, {KeyStackSetCallAs, c.StackSetCallAs != ""}} {
 			if k.set {
 				errs = append(errs, fmt.Errorf("%s is set without %s: set the organization ID (o-...) to turn organization mode on, or remove %s", k.key, KeyOrganizationID, k.key))
 			}
@@ -412,6 +442,10 @@ func (c Config) validateOrganization() []error {
 	}
 	if !organizationIDRe.MatchString(c.OrganizationID) {
 		errs = append(errs, fmt.Errorf("%s %q is not an organization ID (o- and 10 to 32 lower-case letters or digits, as `aws organizations describe-organization` prints it)", KeyOrganizationID, c.OrganizationID))
+	}
+	if c.StackSetCallAs != "" && c.StackSetCallAs != CallAsSelf && c.StackSetCallAs != CallAsDelegatedAdmin {
+		errs = append(errs, fmt.Errorf("%s is %q; want %s (deploying from a delegated administrator of CloudFormation StackSets) or %s (from the management account)",
+			KeyStackSetCallAs, c.StackSetCallAs, CallAsDelegatedAdmin, CallAsSelf))
 	}
 	if len(c.OrganizationTargets) == 0 {
 		errs = append(errs, fmt.Errorf("%s is required in organization mode: the root ID (r-...) or the OU IDs (ou-...) whose accounts are watched", KeyOrganizationTargets))
@@ -435,6 +469,9 @@ func (c Config) validateOrganization() []error {
 	}
 	if roots > 1 {
 		errs = append(errs, fmt.Errorf("%s lists %d roots; an organization has one", KeyOrganizationTargets, roots))
+	}
+	if n := len(c.OrganizationTargets); n > MaxOrganizationTargets {
+		errs = append(errs, fmt.Errorf("%s lists %d OUs; a StackSet operation takes at most %d: target their parent OU or the root", KeyOrganizationTargets, n, MaxOrganizationTargets))
 	}
 	return errs
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -98,6 +99,18 @@ func TestFromContext(t *testing.T) {
 		{name: "routes without organization", ctx: map[string]any{KeyRoutes: `[{"name":"a","accounts":["111122223333"]}]`}, wantErr: []string{KeyRoutes, "without " + KeyOrganizationID}},
 		{name: "route with a typo", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyRoutes: `[{"name":"a","ou":["ou-ab12-11111111"]}]`}, wantErr: []string{KeyRoutes, "unknown field"}},
 		{name: "invalid route", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyRoutes: `[{"name":"a","minSeverity":"urgent"}]`}, wantErr: []string{KeyRoutes, "no ous or accounts", "minSeverity"}},
+		{name: "call as the management account", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyStackSetCallAs: "self"},
+			want: Config{RetentionDays: 365, StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh,
+				ForwardRegions: []string{"us-east-1"}, OrganizationID: "o-a1b2c3d4e5", OrganizationTargets: []string{"r-ab12"}, StackSetCallAs: CallAsSelf}},
+		{name: "bad call as", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyStackSetCallAs: "ADMIN"}, wantErr: []string{KeyStackSetCallAs, `"ADMIN"; want DELEGATED_ADMIN`}},
+		{name: "call as without organization", ctx: map[string]any{KeyStackSetCallAs: "SELF"}, wantErr: []string{KeyStackSetCallAs, "without " + KeyOrganizationID}},
+		{name: "too many OUs", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: func() string {
+			var ous []string
+			for i := range 51 {
+				ous = append(ous, fmt.Sprintf("ou-ab12-%08d", i))
+			}
+			return strings.Join(ous, ",")
+		}()}, wantErr: []string{KeyOrganizationTargets, "lists 51 OUs", "at most 50"}},
 		{name: "bad member region", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyMemberRegions: "eu-west"}, wantErr: []string{KeyMemberRegions, `"eu-west" is not a region`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
