@@ -258,3 +258,34 @@ func TestRuntimeEnvRoundTrip(t *testing.T) {
 		t.Error("a function without any channel must refuse to start")
 	}
 }
+
+// TestNameLengths: names are held to AWS's lengths at both ends.
+func TestNameLengths(t *testing.T) {
+	valid := func(c Config) error {
+		c.RetentionDays, c.CPUThreshold, c.CPUPeriodMinutes, c.CPUDatapoints, c.StormWindowMinutes, c.MiningMinSeverity = 365, 80, 5, 3, 5, detect.SeverityHigh
+		return c.Validate()
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"secret of 512", Config{SlackSecretName: strings.Repeat("a", 512)}, true},
+		{"secret of 513", Config{SlackSecretName: strings.Repeat("a", 513)}, false},
+		{"trail of 3", Config{ExistingTrail: "abc"}, true},
+		{"trail of 2", Config{ExistingTrail: "ab"}, false},
+		{"trail of 128", Config{ExistingTrail: strings.Repeat("t", 128)}, true},
+		{"trail of 129", Config{ExistingTrail: strings.Repeat("t", 129)}, false},
+		{"trail ARN, name of 128", Config{ExistingTrail: "arn:aws:cloudtrail:eu-west-1:111122223333:trail/" + strings.Repeat("t", 128)}, true},
+		{"trail ARN, name of 129", Config{ExistingTrail: "arn:aws:cloudtrail:eu-west-1:111122223333:trail/" + strings.Repeat("t", 129)}, false},
+		{"trail ARN, name of 2", Config{ExistingTrail: "arn:aws:cloudtrail:eu-west-1:111122223333:trail/ab"}, false},
+		{"alarm of 255 characters", Config{AlarmNames: []string{strings.Repeat("é", 255)}}, true},
+		{"alarm of 256 characters", Config{AlarmNames: []string{strings.Repeat("é", 256)}}, false},
+		{"group of 200", Config{CPUAlarmGroups: []string{strings.Repeat("g", 200)}}, true},
+		{"group of 201", Config{CPUAlarmGroups: []string{strings.Repeat("g", 201)}}, false},
+	} {
+		if err := valid(tc.cfg); (err == nil) != tc.ok {
+			t.Errorf("%s: Validate() = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}

@@ -217,8 +217,15 @@ func fixedValues(op, key string, values []string) bool {
 }
 
 // roleSessions is aws:userid's "AROLEID:*": every session of one role,
-// which S3 still counts as a fixed value.
-var roleSessions = regexp.MustCompile(`^AROA[A-Z0-9]{4,128}:\*$`)
+// which S3 still counts as a fixed value. The role ID's length (4 to 128
+// after AROA) is checked apart: a counted repetition of 128 compiles to
+// 128 copies of its class, paid at every cold start.
+var roleSessions = regexp.MustCompile(`^AROA([A-Z0-9]+):\*$`)
+
+func isRoleSessions(v string) bool {
+	m := roleSessions.FindStringSubmatch(v)
+	return m != nil && len(m[1]) >= 4 && len(m[1]) <= 128
+}
 
 // fixedPrefix accepts wildcards that still pin the value to one
 // organization ("o-abc/*"), one account (an ARN whose account is fixed) or
@@ -226,7 +233,7 @@ var roleSessions = regexp.MustCompile(`^AROA[A-Z0-9]{4,128}:\*$`)
 func fixedPrefix(key, v string) bool {
 	switch key {
 	case "aws:userid":
-		return roleSessions.MatchString(v)
+		return isRoleSessions(v)
 	case "aws:principalorgpaths", "aws:sourceorgpaths":
 		slash := strings.IndexByte(v, '/')
 		wild := strings.IndexAny(v, "*?")

@@ -1,0 +1,130 @@
+package coldstart_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/coldstart"
+	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/fixture"
+)
+
+// functions are the bootstraps measured, the floor first.
+var functions = []struct{ name, dir string }{
+	{"hello", "internal/coldstart/testdata/hello"},
+	{"cloudtrail", "functions/cloudtrail"},
+	{"instance", "functions/instance"},
+	{"digest", "functions/digest"},
+}
+
+// env is what Lambda gives a function and what the stack sets
+// (infra/function.go), with names and ARNs only: nothing is called before
+// the first invocation.
+func env(t testing.TB) []string {
+	fn, err := config.Runtime{
+		SlackSecretName: "trailwatch/slack-webhook",
+		TopicARN:        "arn:aws:sns:eu-west-1:111122223333:trailwatch-alerts",
+		StateTable:      "trailwatch-state",
+	}.Env()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := []string{
+		"AWS_REGION=eu-west-1", "AWS_DEFAULT_REGION=eu-west-1",
+		"AWS_ACCESS_KEY_ID=AKIDCOLDSTART", "AWS_SECRET_ACCESS_KEY=secret", "AWS_SESSION_TOKEN=token",
+		"AWS_LAMBDA_FUNCTION_NAME=trailwatch", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
+		"GOMAXPROCS=1", "GOGC=400", "GOMEMLIMIT=96MiB",
+		"PATH=" + os.Getenv("PATH"),
+	}
+	for k, v := range fn {
+		e = append(e, k+"="+v)
+	}
+	return e
+}
+
+// BenchmarkColdStart: process start to the first GET .../invocation/next,
+// for each function's real bootstrap built as scripts/build-functions
+// builds it (for this machine), beside the smallest Go Lambda function
+// built the same way. Each iteration is one start; "median-ms" is the
+// median over the iterations (run with -benchtime 20x for the README's 20
+// starts), "x-floor" the median over the floor's median from the same run
+// (the floor runs first).
+func BenchmarkColdStart(b *testing.B) {
+	root := fixture.Root(b)
+	dir := b.TempDir()
+	s := coldstart.NewStarter()
+	defer s.Close()
+	e := env(b)
+	var floor time.Duration
+	for _, f := range functions {
+		bin := filepath.Join(dir, f.name)
+		if err := coldstart.Build(root, f.dir, bin); err != nil {
+			b.Fatal(err)
+		}
+		// One start before measuring, so the binary is in the page cache.
+		if _, err := s.Start(bin, e, 10*time.Second); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(f.name, func(b *testing.B) {
+			var starts []time.Duration
+			for b.Loop() {
+				d, err := s.Start(bin, e, 10*time.Second)
+				if err != nil {
+					b.Fatal(err)
+				}
+				starts = append(starts, d)
+			}
+			m := coldstart.Median(starts)
+			b.ReportMetric(float64(m.Microseconds())/1000, "median-ms")
+			if f.name == "hello" {
+				floor = m
+			} else if floor > 0 {
+				b.ReportMetric(float64(m)/float64(floor), "x-floor")
+			}
+		})
+	}
+}
+
+// TestEveryFunctionAsksForAnInvocation: each bootstrap, started as Lambda
+// starts it, gets to its first /next (its handler builds from the
+// environment the stack gives it, with nothing to call first), and the
+// measurement reads a positive time.
+func TestEveryFunctionAsksForAnInvocation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds every function")
+	}
+	root := fixture.Root(t)
+	dir := t.TempDir()
+	s := coldstart.NewStarter()
+	defer s.Close()
+	for _, f := range functions {
+		bin := filepath.Join(dir, f.name)
+		if err := coldstart.Build(root, f.dir, bin); err != nil {
+			t.Fatal(err)
+		}
+		d, err := s.Start(bin, env(t), 30*time.Second)
+		if err != nil || d <= 0 {
+			t.Errorf("%s: %v, %v", f.name, d, err)
+		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		out := make([]time.Duration, len(v))
+		for i, x := range v {
+			out[i] = time.Duration(x) * time.Millisecond
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		in   []time.Duration
+		want time.Duration
+	}{{nil, 0}, {ms(5), 5 * time.Millisecond}, {ms(9, 1, 5), 5 * time.Millisecond}, {ms(4, 1, 3, 2), 2500 * time.Microsecond}} {
+		if got := coldstart.Median(tc.in); got != tc.want {
+			t.Errorf("Median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
