@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -16,6 +17,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/route"
 )
 
 // Settings of the CloudTrail function.
@@ -81,6 +83,16 @@ type AlertFunctionProps struct {
 	// look-ups may assume that role in the organization's accounts and read
 	// account names and OUs from Organizations.
 	OrganizationID string
+	// Routes are organization mode's routes with their channels: the
+	// function may read each route's Slack secret and publish to its topic.
+	Routes []RouteChannels
+}
+
+// RouteChannels is a route (internal/route) and the topic the stack made
+// for its emails (nil when it has none).
+type RouteChannels struct {
+	Route route.Route
+	Topic awssns.ITopic
 }
 
 // AlertFunction is one of trailwatch's Lambda functions with its own role,
@@ -130,20 +142,42 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 			Resources: &[]*string{props.StateTable.TableArn()},
 		}))
 	}
-	// sns:Publish on the topic, kms:GenerateDataKey*/kms:Decrypt on its key.
+	// sns:Publish on the topics, kms:GenerateDataKey*/kms:Decrypt on their
+	// key; GetSecretValue on the Slack webhooks.
 	props.Topic.GrantPublish(role)
+	secrets := []string{}
 	if props.SlackSecretName != "" {
-		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:     jsii.String("ReadSlackWebhook"),
-			Actions: jsii.Strings("secretsmanager:GetSecretValue"),
+		secrets = append(secrets, props.SlackSecretName)
+	}
+	runtimeRoutes := make(route.Table, 0, len(props.Routes))
+	for _, rc := range props.Routes {
+		r := rc.Route
+		r.Emails = nil // the topic's subscriptions; no address in the environment
+		if rc.Topic != nil {
+			rc.Topic.GrantPublish(role)
+			r.TopicARN = *rc.Topic.TopicArn()
+		}
+		if r.SlackSecretName != "" && !slices.Contains(secrets, r.SlackSecretName) {
+			secrets = append(secrets, r.SlackSecretName)
+		}
+		runtimeRoutes = append(runtimeRoutes, r)
+	}
+	if len(secrets) > 0 {
+		arns := make([]*string, len(secrets))
+		for i, name := range secrets {
 			// Secrets Manager appends a dash and six random characters
 			// to the name; "??????" matches exactly those.
-			Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{
+			arns[i] = stack.FormatArn(&awscdk.ArnComponents{
 				Service:      jsii.String("secretsmanager"),
 				Resource:     jsii.String("secret"),
-				ResourceName: jsii.String(props.SlackSecretName + "-??????"),
+				ResourceName: jsii.String(name + "-??????"),
 				ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
-			})},
+			})
+		}
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReadSlackWebhook"),
+			Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+			Resources: &arns,
 		}))
 	}
 
@@ -152,6 +186,9 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 	if props.OrganizationID != "" {
 		rt.OrganizationID = props.OrganizationID
 		rt.LookupRole = config.LookupRoleName
+	}
+	if len(runtimeRoutes) > 0 {
+		rt.Routes = runtimeRoutes
 	}
 	if props.StateTable != nil {
 		rt.StateTable = *props.StateTable.TableName()

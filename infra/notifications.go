@@ -122,3 +122,21 @@ func newDeadLetterQueue(scope constructs.Construct, id string) awssqs.Queue {
 	}}, jsii.Bool(false))
 	return dlq
 }
+
+// NewRouteTopic creates the email topic of an organization-mode route
+// (internal/route): encrypted with the alert topic's key, TLS only, its
+// addresses subscribed with the same dead-letter queue for emails SNS could
+// not deliver.
+func (n *Notifications) NewRouteTopic(name string, emails []string) awssns.Topic {
+	topic := awssns.NewTopic(n.Construct, jsii.String("Route"+constructID(name)+"Topic"), &awssns.TopicProps{
+		DisplayName: jsii.String("trailwatch alerts (" + name + ")"),
+		MasterKey:   n.TopicKey,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	for _, email := range emails {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), &awssnssubscriptions.EmailSubscriptionProps{
+			DeadLetterQueue: n.DeadLetterQueue,
+		}))
+	}
+	return topic
+}

@@ -106,6 +106,14 @@ const (
 
 var testMemberRegions = []string{"us-east-1", "eu-west-1", "ap-southeast-2"}
 
+// testRoutes are the organization stack's routes: one with a Slack webhook
+// of its own, one with emails of its own, one with a floor only.
+const testRoutes = `[
+	{"name": "prod", "ous": ["ou-ab12-11111111"], "minSeverity": "medium", "slackSecretName": "trailwatch/slack-prod"},
+	{"name": "payments", "accounts": ["444455556666"], "emails": ["payments-sec@example.com"]},
+	{"name": "sandbox", "ous": ["ou-ab12-22222222"], "minSeverity": "high"}
+]`
+
 // synthesisCount counts syntheses of the test app: the tests share one.
 var synthesisCount atomic.Int32
 
@@ -236,6 +244,7 @@ func buildTestApp() (*synthesized, error) {
 		config.KeyMemberRegions:       strings.Join(testMemberRegions, ","),
 		config.KeyEmails:              strings.Join(testEmails, ","),
 		config.KeyAlarmNames:          testUserAlarm,
+		config.KeyRoutes:              testRoutes,
 	}
 	if s.orgCfg, err = config.FromContext(func(k string) any { return orgCtx[k] }); err != nil {
 		return nil, err

@@ -42,7 +42,9 @@ type TrailwatchStack struct {
 	// Trail is nil when Config.ExistingTrail names a trail to rely on.
 	Trail         *Trail
 	Notifications *Notifications
-	Function      *AlertFunction
+	// Routes are organization mode's routes with the topics made for them.
+	Routes   []RouteChannels
+	Function *AlertFunction
 	// Instance handles CPU alarms and GuardDuty findings.
 	Instance *AlertFunction
 	// Digest sends storm digests on a schedule.
@@ -90,6 +92,15 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 
 	s.Notifications = NewNotifications(stack, "Notifications", &NotificationsProps{Emails: cfg.Emails})
 	s.StateTable = NewStateTable(stack, "State")
+	var routes []RouteChannels
+	for _, r := range cfg.Routes {
+		rc := RouteChannels{Route: r}
+		if len(r.Emails) > 0 {
+			rc.Topic = s.Notifications.NewRouteTopic(r.Name, r.Emails)
+		}
+		routes = append(routes, rc)
+	}
+	s.Routes = routes
 	settings := s.ownSettings(cfg)
 	s.Settings = settings
 	s.Function = NewAlertFunction(stack, "CloudTrailFunction", &AlertFunctionProps{
@@ -103,6 +114,7 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 		StateTable:         s.StateTable,
 		StormWindowMinutes: cfg.StormWindowMinutes,
 		OrganizationID:     cfg.OrganizationID,
+		Routes:             routes,
 	})
 	s.Digest = NewAlertFunction(stack, "DigestFunction", &AlertFunctionProps{
 		CodeDir:            filepath.Join(props.FunctionsDir, "digest"),
@@ -115,6 +127,7 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 		Scan:               true,
 		StormWindowMinutes: cfg.StormWindowMinutes,
 		OrganizationID:     cfg.OrganizationID,
+		Routes:             routes,
 	})
 	s.Instance = NewAlertFunction(stack, "InstanceFunction", &AlertFunctionProps{
 		CodeDir:            filepath.Join(props.FunctionsDir, "instance"),
@@ -127,6 +140,7 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 		StateTable:         s.StateTable,
 		StormWindowMinutes: cfg.StormWindowMinutes,
 		OrganizationID:     cfg.OrganizationID,
+		Routes:             routes,
 	})
 	s.CPUAlarms = NewCPUAlarms(stack, "CpuAlarms", &CPUAlarmsProps{
 		ThresholdPercent: cfg.CPUThreshold,
@@ -239,6 +253,15 @@ func (s *TrailwatchStack) ownSettings(cfg config.Config) config.Settings {
 	}
 	if cfg.SlackSecretName != "" {
 		settings.Env.OwnNames = append(settings.Env.OwnNames, cfg.SlackSecretName)
+	}
+	// Routes' channels are trailwatch's delivery too.
+	for _, rc := range s.Routes {
+		if rc.Topic != nil {
+			settings.Env.OwnNames = append(settings.Env.OwnNames, *rc.Topic.TopicName())
+		}
+		if n := rc.Route.SlackSecretName; n != "" && !slices.Contains(settings.Env.OwnNames, n) {
+			settings.Env.OwnNames = append(settings.Env.OwnNames, n)
+		}
 	}
 	return settings
 }

@@ -452,6 +452,11 @@ func (c Config) validateOrganization() []error {
 	if err := c.Routes.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", KeyRoutes, err))
 	}
+	for _, r := range c.Routes {
+		if r.TopicARN != "" {
+			errs = append(errs, fmt.Errorf("%s: route %q sets topicArn, which the stack sets: give the route's emails instead", KeyRoutes, r.Name))
+		}
+	}
 	if c.OrganizationID == "" {
 		for _, k := range []struct {
 			key string
@@ -612,6 +617,7 @@ const (
 	EnvStormWindow     = "TRAILWATCH_STORM_WINDOW_MINUTES"
 	EnvOrganizationID  = "TRAILWATCH_ORGANIZATION_ID"
 	EnvLookupRole      = "TRAILWATCH_LOOKUP_ROLE"
+	EnvRoutes          = "TRAILWATCH_ROUTES"
 )
 
 // MaxSettingsBytes bounds the settings variable: Lambda allows 4 KB for
@@ -660,6 +666,10 @@ type Runtime struct {
 	// event's account for its look-ups (LookupRoleName); empty: events of
 	// other accounts than the function's are not looked up.
 	LookupRole string
+	// Routes are the routes with the channels the stack made for them:
+	// each route's Slack secret name and topic ARN (its emails are the
+	// topic's subscriptions, not listed here).
+	Routes route.Table
 }
 
 // Env returns the function environment for r: the single place that names
@@ -688,6 +698,13 @@ func (r Runtime) Env() (map[string]string, error) {
 	}
 	if r.LookupRole != "" {
 		env[EnvLookupRole] = r.LookupRole
+	}
+	if len(r.Routes) > 0 {
+		b, err := json.Marshal(r.Routes)
+		if err != nil {
+			return nil, fmt.Errorf("encode routes: %w", err)
+		}
+		env[EnvRoutes] = string(b)
 	}
 	return env, nil
 }
@@ -722,6 +739,16 @@ func RuntimeFromEnv(getenv func(string) string) (Runtime, error) {
 	r.LookupRole = strings.TrimSpace(getenv(EnvLookupRole))
 	if r.LookupRole != "" && !roleNameRe.MatchString(r.LookupRole) {
 		return r, fmt.Errorf("%s %q is not an IAM role name", EnvLookupRole, r.LookupRole)
+	}
+	if s := getenv(EnvRoutes); s != "" {
+		t, err := asJSON[route.Table](s, "a JSON list of routes")
+		if err == nil {
+			err = t.Validate()
+		}
+		if err != nil {
+			return r, fmt.Errorf("%s: %w", EnvRoutes, err)
+		}
+		r.Routes = t
 	}
 	if s := getenv(EnvSettings); s != "" {
 		settings, err := ParseSettings([]byte(s))

@@ -96,6 +96,7 @@ func TestFromContext(t *testing.T) {
 				ForwardRegions: []string{"us-east-1"}, OrganizationID: "o-a1b2c3d4e5", OrganizationTargets: []string{"r-ab12"},
 				Routes: route.Table{{Name: "prod", OUs: []string{"ou-ab12-11111111"}, MinSeverity: "medium", SlackSecretName: "trailwatch/slack-prod"}, {Name: "sandbox", OUs: []string{"ou-ab12-22222222"}, MinSeverity: "high"}}},
 		},
+		{name: "route with a topic ARN", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyRoutes: `[{"name":"a","accounts":["111122223333"],"topicArn":"arn:aws:sns:eu-west-1:111122223333:x"}]`}, wantErr: []string{KeyRoutes, "which the stack sets"}},
 		{name: "routes without organization", ctx: map[string]any{KeyRoutes: `[{"name":"a","accounts":["111122223333"]}]`}, wantErr: []string{KeyRoutes, "without " + KeyOrganizationID}},
 		{name: "route with a typo", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyRoutes: `[{"name":"a","ou":["ou-ab12-11111111"]}]`}, wantErr: []string{KeyRoutes, "unknown field"}},
 		{name: "invalid route", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyRoutes: `[{"name":"a","minSeverity":"urgent"}]`}, wantErr: []string{KeyRoutes, "no ous or accounts", "minSeverity"}},
@@ -219,7 +220,10 @@ func TestValidateNeverEchoesAWebhookURL(t *testing.T) {
 
 func TestRuntimeEnvRoundTrip(t *testing.T) {
 	r := Runtime{SlackSecretName: "trailwatch/slack", TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts", StateTable: "trailwatch-state", StormWindowMinutes: 10,
-		OrganizationID: "o-a1b2c3d4e5", LookupRole: LookupRoleName, Settings: Settings{
+		OrganizationID: "o-a1b2c3d4e5", LookupRole: LookupRoleName,
+		Routes: route.Table{{Name: "prod", OUs: []string{"ou-ab12-11111111"}, MinSeverity: "medium", SlackSecretName: "trailwatch/slack-prod",
+			TopicARN: "arn:aws:sns:eu-west-1:111122223333:trailwatch-prod"}},
+		Settings: Settings{
 			Env:          detect.Env{TrailBuckets: []string{"org-trail-logs"}, MinRetentionDays: 400, AllowedRegions: []string{"eu-west-1"}},
 			Suppressions: []suppress.Rule{{Detections: []string{"security-group-changed"}, Principals: []string{"ci-deploy"}, Reason: "Terraform"}},
 		}}
@@ -244,7 +248,7 @@ func TestRuntimeEnvRoundTrip(t *testing.T) {
 	}); err == nil || !strings.Contains(err.Error(), "must say whose events") {
 		t.Errorf("a rule that silences everyone must be refused at start-up; error = %v", err)
 	}
-	for k, v := range map[string]string{EnvOrganizationID: "org-1", EnvLookupRole: "Trailwatch Lookup"} {
+	for k, v := range map[string]string{EnvOrganizationID: "org-1", EnvLookupRole: "Trailwatch Lookup", EnvRoutes: `[{"name":"x"}]`} {
 		if _, err := RuntimeFromEnv(func(key string) string {
 			if key == k {
 				return v

@@ -90,6 +90,9 @@ type Pipeline struct {
 	Channels     []Channel
 	// Ledger makes delivery idempotent; nil delivers every time.
 	Ledger Ledger
+	// Routing sends some accounts' alerts to channels of their own
+	// (organization mode); nil sends every alert to Channels.
+	Routing *Routing
 	// Storms holds back repeats for a digest; nil alerts every event.
 	Storms Storms
 	// StormWindow is the length of storm windows; zero means 5 minutes.
@@ -130,6 +133,9 @@ type Result struct {
 	// Repeat is set when the event repeats a detection the same principal
 	// triggered earlier in the storm window: it waits for the digest.
 	Repeat bool
+	// BelowRoute is set when the event's route takes only more severe
+	// alerts (organization mode's routes): it is logged, not sent.
+	BelowRoute bool
 }
 
 // Suppressed is a finding an allow-list silenced.
@@ -180,6 +186,11 @@ func (p *Pipeline) Process(ctx context.Context, ev *event.Event, rule string) (R
 		}
 		log.Warn("invoked by a rule this catalog does not know; sending anyway", "rule", rule)
 	}
+	channels, ok := p.route(ctx, eventAccount(ev), findings[0].Severity, log)
+	if !ok {
+		res.BelowRoute = true
+		return res, nil
+	}
 	// Everything the sends wait for runs side by side, as one wave of
 	// requests: the claims (a duplicate is refused without waiting for the
 	// look-ups), the storm-window record, the look-ups, and what the
@@ -218,8 +229,8 @@ func (p *Pipeline) Process(ctx context.Context, ev *event.Event, rule string) (R
 			stormed = func() (bool, string) { <-done; return repeat, note }
 		}
 	}
-	claims := p.claim(prep, b, key)
-	for _, ch := range p.Channels {
+	claims := p.claim(prep, b, key, channels)
+	for _, ch := range channels {
 		if pr, ok := ch.(Preparer); ok {
 			if prepare := pr.Preparation(); prepare != nil {
 				prepared.Go(func() { prepare(prep) })
@@ -427,7 +438,11 @@ func deliveryKey(ev *event.Event) string {
 // SendDigest delivers the digest of a storm window to every channel.
 func (p *Pipeline) SendDigest(ctx context.Context, d alert.Digest, key string) ([]string, error) {
 	b := budget.New(ctx, p.Now)
-	claims := p.claim(ctx, b, "digest#"+key)
+	channels, ok := p.route(ctx, d.AccountID, d.Severity, p.logger())
+	if !ok {
+		return nil, nil
+	}
+	claims := p.claim(ctx, b, "digest#"+key, channels)
 	delivered, _, _, err := p.deliver(ctx, b, claims, func(ch Channel) (Message, error) { return ch.RenderDigest(d) })
 	return delivered, err
 }
@@ -466,6 +481,8 @@ type claimSet struct {
 	deadline time.Time
 	ledger   Ledger
 	wg       sync.WaitGroup
+	// channels are the delivery's, claims one per channel.
+	channels []Channel
 	claims   []claimOutcome
 }
 
@@ -476,14 +493,14 @@ type claimOutcome struct {
 }
 
 // claim starts claiming every channel for the delivery under key.
-func (p *Pipeline) claim(ctx context.Context, b budget.Budget, key string) *claimSet {
-	cs := &claimSet{key: key, ledger: p.Ledger, claims: make([]claimOutcome, len(p.Channels))}
+func (p *Pipeline) claim(ctx context.Context, b budget.Budget, key string, channels []Channel) *claimSet {
+	cs := &claimSet{key: key, ledger: p.Ledger, channels: channels, claims: make([]claimOutcome, len(channels))}
 	if p.Ledger == nil {
 		return cs
 	}
 	cs.holder = newHolder()
 	cs.deadline, _ = b.Deadline()
-	for i, ch := range p.Channels {
+	for i, ch := range channels {
 		c := &cs.claims[i]
 		c.key = "sent#" + key + "#" + ch.Name()
 		cs.wg.Go(func() { c.claim, c.err = p.Ledger.Claim(ctx, c.key, cs.holder, cs.deadline) })
@@ -590,8 +607,8 @@ func (p *Pipeline) deliver(ctx context.Context, b budget.Budget, cs *claimSet, r
 		mu.Unlock()
 	}
 	cs.wait()
-	msgs := make([]Message, len(p.Channels))
-	for i, ch := range p.Channels {
+	msgs := make([]Message, len(cs.channels))
+	for i, ch := range cs.channels {
 		c := &cs.claims[i]
 		switch {
 		case c.err != nil:
@@ -626,9 +643,9 @@ func (p *Pipeline) deliver(ctx context.Context, b budget.Budget, cs *claimSet, r
 		switch {
 		case msg == nil:
 		case i == last:
-			one(p.Channels[i], &cs.claims[i], msg)
+			one(cs.channels[i], &cs.claims[i], msg)
 		default:
-			wg.Go(func() { one(p.Channels[i], &cs.claims[i], msg) })
+			wg.Go(func() { one(cs.channels[i], &cs.claims[i], msg) })
 		}
 	}
 	wg.Wait()
@@ -671,6 +688,9 @@ type SlackPoster interface {
 
 // Slack is the Slack channel.
 type Slack struct {
+	// Route names the route whose channel this is ("slack:prod"); empty
+	// for the default channel ("slack").
+	Route  string
 	Poster SlackPoster
 	// Static, when set, holds the catalog's prepared texts (see
 	// render.Static); nil renders them for each alert.
@@ -678,7 +698,7 @@ type Slack struct {
 }
 
 // Name implements Channel.
-func (Slack) Name() string { return "slack" }
+func (s Slack) Name() string { return routed("slack", s.Route) }
 
 // Preparation implements Preparer: a poster with a Prepare method
 // (deliver.Slack) fetches its webhook URL.
@@ -722,13 +742,23 @@ type EmailPublisher interface {
 
 // Email is the email channel, through SNS.
 type Email struct {
+	// Route is as in Slack.
+	Route     string
 	Publisher EmailPublisher
 	// Static is as in Slack.
 	Static *render.Static
 }
 
 // Name implements Channel.
-func (Email) Name() string { return "email" }
+func (e Email) Name() string { return routed("email", e.Route) }
+
+// routed names a route's channel: its kind, a colon and the route.
+func routed(kind, route string) string {
+	if route == "" {
+		return kind
+	}
+	return kind + ":" + route
+}
 
 // Render renders subject and body, with attributes that subscription
 // filter policies can use.

@@ -39,11 +39,16 @@ type Route struct {
 	SlackSecretName string `json:"slackSecretName,omitempty"`
 	// Emails are subscribed to the route's own topic.
 	Emails []string `json:"emails,omitempty"`
+	// TopicARN is that topic, as the stack gives it to the functions; it
+	// is not a setting.
+	TopicARN string `json:"topicArn,omitempty"`
 }
 
 // Default is whether the route sends to the default channels: it names no
 // channel of its own.
-func (r Route) Default() bool { return r.SlackSecretName == "" && len(r.Emails) == 0 }
+func (r Route) Default() bool {
+	return r.SlackSecretName == "" && len(r.Emails) == 0 && r.TopicARN == ""
+}
 
 // Floor is the route's minimum severity (info when unset).
 func (r Route) Floor() detect.Severity {

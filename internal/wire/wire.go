@@ -113,15 +113,9 @@ func base(rt config.Runtime, cfg aws.Config, log *slog.Logger) (Built, error) {
 	if err != nil {
 		return Built{}, fmt.Errorf("catalog: %w", err)
 	}
-	var channels []pipeline.Channel
 	static := render.NewStatic(catalog.All())
-	if rt.SlackSecretName != "" {
-		webhook := deliver.NewSecretWebhook(secretsmanager.NewFromConfig(cfg), rt.SlackSecretName)
-		channels = append(channels, pipeline.Slack{Poster: &deliver.Slack{Webhook: webhook}, Static: static})
-	}
-	if rt.TopicARN != "" {
-		channels = append(channels, pipeline.Email{Publisher: &deliver.SNS{Client: sns.NewFromConfig(cfg), TopicARN: rt.TopicARN}, Static: static})
-	}
+	mk := channelMaker{cfg: cfg, static: static}
+	channels := mk.channels("", rt.SlackSecretName, rt.TopicARN)
 	catalog, err = catalog.WithEnv(rt.Settings.Env)
 	if err != nil {
 		return Built{}, fmt.Errorf("catalog: %w", err)
@@ -133,12 +127,47 @@ func base(rt config.Runtime, cfg aws.Config, log *slog.Logger) (Built, error) {
 		StormWindow:  time.Duration(rt.StormWindowMinutes) * time.Minute,
 		Log:          log,
 	}
+	if len(rt.Routes) > 0 {
+		r := &pipeline.Routing{Table: rt.Routes, Channels: map[string][]pipeline.Channel{}}
+		for _, route := range rt.Routes {
+			r.Channels[route.Name] = mk.channels(route.Name, route.SlackSecretName, route.TopicARN)
+		}
+		p.Routing = r
+	}
 	b := Built{Pipeline: p}
 	if rt.StateTable != "" {
 		b.Store = &state.Dynamo{Client: dynamodb.NewFromConfig(cfg), Table: rt.StateTable}
 		p.Ledger, p.Storms = b.Store, b.Store
 	}
 	return b, nil
+}
+
+// channelMaker makes channels with clients shared by all of them.
+type channelMaker struct {
+	cfg    aws.Config
+	static *render.Static
+	sm     *secretsmanager.Client
+	sns    *sns.Client
+}
+
+// channels are the Slack channel of secret and the email channel of
+// topic (each when named), for route ("" for the default channels).
+func (m *channelMaker) channels(route, secret, topic string) []pipeline.Channel {
+	var out []pipeline.Channel
+	if secret != "" {
+		if m.sm == nil {
+			m.sm = secretsmanager.NewFromConfig(m.cfg)
+		}
+		webhook := deliver.NewSecretWebhook(m.sm, secret)
+		out = append(out, pipeline.Slack{Route: route, Poster: &deliver.Slack{Webhook: webhook}, Static: m.static})
+	}
+	if topic != "" {
+		if m.sns == nil {
+			m.sns = sns.NewFromConfig(m.cfg)
+		}
+		out = append(out, pipeline.Email{Route: route, Publisher: &deliver.SNS{Client: m.sns, TopicARN: topic}, Static: m.static})
+	}
+	return out
 }
 
 // AccountOf reads the account from an ARN: the topic lives in the
