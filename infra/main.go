@@ -76,6 +76,9 @@ func run(stderr io.Writer) int {
 	// Forwarders and member stacks use the patterns the home rules use
 	// under these settings.
 	deployed, err := catalog.WithEnv(cfg.Settings().Env)
+	if err == nil {
+		err = deployed.Compile() // the rules' patterns, as the matcher reads them
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "trailwatch: detection catalog: %v\n", err)
 		return 1

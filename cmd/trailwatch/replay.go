@@ -113,6 +113,9 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loa
 	// production does (an event delivered once, storms summarized).
 	store := state.NewMemory()
 	catalog, err = catalog.WithEnv(settings.Env)
+	if err == nil {
+		err = catalog.Compile()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "trailwatch: %v\n", err)
 		return exitUsage
