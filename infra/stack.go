@@ -81,8 +81,9 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 
 	if cfg.ExistingTrail == "" {
 		s.Trail = NewTrail(stack, "Trail", &TrailProps{
-			TrailName:     strings.ToLower(*stack.StackName()),
-			RetentionDays: cfg.RetentionDays,
+			TrailName:      strings.ToLower(*stack.StackName()),
+			RetentionDays:  cfg.RetentionDays,
+			ObjectLockMode: cfg.ObjectLock(),
 		})
 		output(stack, "TrailArn", s.Trail.TrailArn, "ARN of the trail trailwatch created")
 	} else {

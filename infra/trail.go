@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/trailwatch/trailwatch/internal/config"
 )
 
 // noncurrentVersionDays is how long a log object version lives after it
@@ -25,6 +27,9 @@ type TrailProps struct {
 	TrailName string
 	// RetentionDays is how long log files are kept (config validates >= 365).
 	RetentionDays int
+	// ObjectLockMode is the log bucket's Object Lock mode for that
+	// retention: config.ObjectLockGovernance or config.ObjectLockCompliance.
+	ObjectLockMode string
 }
 
 // Trail is a hardened multi-region CloudTrail trail: management events
@@ -101,7 +106,20 @@ func NewTrail(scope constructs.Construct, id string, props *TrailProps) *Trail {
 	// is the access-log destination of another bucket, as this one is.
 	accessLogs := newLogBucket(this, "AccessLogBucket", props.RetentionDays, nil)
 
-	bucket := newLogBucket(this, "Bucket", props.RetentionDays, accessLogs)
+	bucket := newLogBucket(this, "Bucket", props.RetentionDays, accessLogs, func(p *awss3.BucketProps) {
+		// Every log file is locked for the retention from when it was
+		// written: no one deletes or overwrites it before, whatever their
+		// permissions (compliance), or only those allowed to bypass
+		// governance retention (governance). The lifecycle expires it
+		// afterwards. Server access logging cannot write to a bucket with a
+		// default retention, so the access-log bucket has none.
+		p.ObjectLockEnabled = jsii.Bool(true)
+		days := awscdk.Duration_Days(jsii.Number(float64(props.RetentionDays)))
+		p.ObjectLockDefaultRetention = awss3.ObjectLockRetention_Governance(days)
+		if props.ObjectLockMode == config.ObjectLockCompliance {
+			p.ObjectLockDefaultRetention = awss3.ObjectLockRetention_Compliance(days)
+		}
+	})
 	bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("AWSCloudTrailAclCheck"),
 		Principals: &[]awsiam.IPrincipal{cloudtrailPrincipal},
@@ -154,7 +172,7 @@ func NewTrail(scope constructs.Construct, id string, props *TrailProps) *Trail {
 // only kind server access logging can write to), kept when the stack goes,
 // and expiring objects after retentionDays. Server access logs go to
 // accessLogs when it is set.
-func newLogBucket(scope constructs.Construct, id string, retentionDays int, accessLogs awss3.IBucket) awss3.Bucket {
+func newLogBucket(scope constructs.Construct, id string, retentionDays int, accessLogs awss3.IBucket, options ...func(*awss3.BucketProps)) awss3.Bucket {
 	props := &awss3.BucketProps{
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		EnforceSSL:        jsii.Bool(true),
@@ -174,6 +192,9 @@ func newLogBucket(scope constructs.Construct, id string, retentionDays int, acce
 	if accessLogs != nil {
 		props.ServerAccessLogsBucket = accessLogs
 		props.ServerAccessLogsPrefix = jsii.String(id + "/")
+	}
+	for _, o := range options {
+		o(props)
 	}
 	return awss3.NewBucket(scope, jsii.String(id), props)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
@@ -74,6 +75,35 @@ func TestTrailKey(t *testing.T) {
 	if want := []any{"kms:GenerateDataKey*", "kms:DescribeKey"}; !reflect.DeepEqual(actions, want) {
 		t.Errorf("CloudTrail may use the key for %v, want %v", actions, want)
 	}
+}
+
+// TestTrailLogsLocked: every log file the trail writes is locked by S3
+// Object Lock for the retention (governance unless configured otherwise);
+// the access-log bucket, which server access logging cannot write to with a
+// default retention, has none.
+func TestTrailLogsLocked(t *testing.T) {
+	s := synth(t)
+	tr := s.stack.Trail
+	logs := props(resources(s.json, "AWS::S3::Bucket")[logicalID(t, s.stack.Stack, tr.Bucket)])
+	want := obj{"ObjectLockEnabled": "Enabled", "Rule": obj{"DefaultRetention": obj{"Days": float64(s.cfg.RetentionDays), "Mode": "GOVERNANCE"}}}
+	if logs["ObjectLockEnabled"] != true || !equalJSON(logs["ObjectLockConfiguration"], want) {
+		t.Errorf("trail bucket: ObjectLockEnabled %v, ObjectLockConfiguration %v; want %v", logs["ObjectLockEnabled"], logs["ObjectLockConfiguration"], want)
+	}
+	access := props(resources(s.json, "AWS::S3::Bucket")[logicalID(t, s.stack.Stack, tr.AccessLogBucket)])
+	if _, ok := access["ObjectLockConfiguration"]; ok {
+		t.Errorf("the access-log bucket has a default retention: %v", access["ObjectLockConfiguration"])
+	}
+	// Compliance mode, as configured.
+	flags, err := featureFlags()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack := awscdk.NewStack(awscdk.NewApp(&awscdk.AppProps{Context: &flags}), jsii.String("LockProbe"), nil)
+	NewTrail(stack, "Trail", &TrailProps{TrailName: "probe", RetentionDays: 730, ObjectLockMode: config.ObjectLockCompliance})
+	tmpl := assertions.Template_FromStack(stack, nil)
+	tmpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), like(obj{
+		"ObjectLockConfiguration": obj{"ObjectLockEnabled": "Enabled", "Rule": obj{"DefaultRetention": obj{"Days": float64(730), "Mode": "COMPLIANCE"}}},
+	}))
 }
 
 func TestTrailBuckets(t *testing.T) {

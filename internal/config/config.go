@@ -74,6 +74,9 @@ const (
 	// KeyMemberRegions lists the regions where member accounts are
 	// watched; default the home region and us-east-1.
 	KeyMemberRegions = "trailwatch:memberRegions"
+	// KeyObjectLockMode is the Object Lock mode of the trail bucket's
+	// default retention: governance (default) or compliance.
+	KeyObjectLockMode = "trailwatch:objectLockMode"
 	// KeyRoutes is a JSON list of routes (internal/route): OUs and
 	// accounts, with a minimum severity, to their own channels.
 	KeyRoutes = "trailwatch:routes"
@@ -156,7 +159,25 @@ type Config struct {
 	// StackSetCallAs is CallAsSelf or CallAsDelegatedAdmin; empty means
 	// CallAsDelegatedAdmin (see CallAs).
 	StackSetCallAs string
+	// ObjectLockMode is the trail bucket's Object Lock mode: "governance"
+	// or "compliance" (every log file kept RetentionDays); empty means
+	// governance (see ObjectLock).
+	ObjectLockMode string
 }
+
+// ObjectLock returns the trail bucket's Object Lock mode.
+func (c Config) ObjectLock() string {
+	if c.ObjectLockMode == "" {
+		return ObjectLockGovernance
+	}
+	return c.ObjectLockMode
+}
+
+// Object Lock modes of the trail bucket.
+const (
+	ObjectLockGovernance = "governance"
+	ObjectLockCompliance = "compliance"
+)
 
 // CallAs returns how the member StackSet is managed: as the management
 // account (SELF) or as a delegated administrator (DELEGATED_ADMIN, the
@@ -207,6 +228,7 @@ func FromContext(get func(key string) any) (Config, error) {
 		{KeyExistingTrail, &c.ExistingTrail},
 		{KeyOrganizationID, &c.OrganizationID},
 		{KeyStackSetCallAs, &c.StackSetCallAs},
+		{KeyObjectLockMode, &c.ObjectLockMode},
 	} {
 		if v := get(k.key); v != nil {
 			s, err := asString(v)
@@ -216,6 +238,7 @@ func FromContext(get func(key string) any) (Config, error) {
 			*k.dst = s
 		}
 	}
+	c.ObjectLockMode = strings.ToLower(c.ObjectLockMode)
 	c.StackSetCallAs = strings.ToUpper(c.StackSetCallAs)
 	if v := get(KeyEmails); v != nil {
 		list, err := asList(v)
@@ -431,6 +454,9 @@ func (c Config) Validate() error {
 	}
 	if c.StormWindowMinutes < 1 || c.StormWindowMinutes > 60 {
 		errs = append(errs, fmt.Errorf("%s is %d; want 1 to 60 minutes", KeyStormWindowMinutes, c.StormWindowMinutes))
+	}
+	if c.ObjectLockMode != "" && c.ObjectLockMode != ObjectLockGovernance && c.ObjectLockMode != ObjectLockCompliance {
+		errs = append(errs, fmt.Errorf("%s is %q; want governance (administrators allowed to bypass it can still delete log files) or compliance (nobody can, not even the root user, until the retention ends)", KeyObjectLockMode, c.ObjectLockMode))
 	}
 	errs = append(errs, c.validateOrganization()...)
 	return errors.Join(errs...)

@@ -6,13 +6,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/event"
 )
 
 func init() {
 	register(&Detection{
 		ID:    "cloudtrail-bucket-retention-shortened",
-		Title: "Lifecycle rule deletes CloudTrail logs early",
+		Title: "Lifecycle rule deletes CloudTrail logs early, or their Object Lock is shortened",
 		Description: "PutBucketLifecycle set an enabled lifecycle rule that expires objects sooner than the minimum log " +
 			"retention (365 days unless configured) in a bucket that holds CloudTrail logs: a bucket listed as a trail bucket " +
 			"(any rule counts, whatever its filter), or any bucket when the rule's prefix points into CloudTrail's AWSLogs/ tree " +
@@ -20,9 +21,11 @@ func init() {
 			"current objects is critical: the logs themselves disappear, and a one-day rule erases an intrusion's tracks. " +
 			"Expiring only noncurrent versions is high: it destroys the copies left behind when someone deletes logs. Rules on " +
 			"other buckets, other AWSLogs/ services (load balancer, flow logs), transitions to colder storage and disabled rules " +
-			"are not reported; DeleteBucketLifecycle never shortens retention.",
+			"are not reported; DeleteBucketLifecycle never shortens retention. High too: PutObjectLockConfiguration on a " +
+			"trail bucket that removes its default retention or sets one shorter than the minimum (the log files written " +
+			"from then on can be deleted or overwritten sooner; those written before keep their own lock).",
 		Severity: SeverityCritical,
-		Pattern:  APICall([]string{s3Source}, "PutBucketLifecycle", "PutBucketLifecycleConfiguration"),
+		Pattern:  APICall([]string{s3Source}, "PutBucketLifecycle", "PutBucketLifecycleConfiguration", "PutObjectLockConfiguration"),
 		Evaluate: evaluateLogRetention,
 		MITRE:    []string{"T1562.008", "T1070"},
 		Runbook: "Read the configuration now in force (aws s3api get-bucket-lifecycle-configuration --bucket BUCKET) and put back " +
@@ -47,6 +50,8 @@ func init() {
 				{"s3/cloudtrail-bucket-retention-shortened-awslogs-prefix.json", SeverityCritical},
 				{"s3/cloudtrail-bucket-retention-shortened-noncurrent-only.json", SeverityHigh},
 				{"s3/cloudtrail-bucket-retention-shortened-denied.json", SeverityLow},
+				{"s3/cloudtrail-bucket-retention-shortened-object-lock-one-day.json", SeverityHigh},
+				{"s3/cloudtrail-bucket-retention-shortened-object-lock-removed.json", SeverityHigh},
 			},
 			Negative: []string{
 				"s3/cloudtrail-bucket-retention-shortened-long-retention.json",
@@ -54,6 +59,8 @@ func init() {
 				"s3/cloudtrail-bucket-retention-shortened-elb-logs.json",
 				"s3/cloudtrail-bucket-retention-shortened-disabled-rule.json",
 				"s3/cloudtrail-bucket-retention-shortened-get-bucket-lifecycle.json",
+				"s3/cloudtrail-bucket-retention-shortened-object-lock-long.json",
+				"s3/cloudtrail-bucket-retention-shortened-object-lock-other-bucket.json",
 			},
 		},
 	})
@@ -187,6 +194,12 @@ func evaluateLogRetention(ev *event.Event, env *Env) (Finding, bool) {
 	}
 	b := bucketOf(ev)
 	trailBucket := b != "" && slices.Contains(env.TrailBuckets, string(b))
+	if rec.EventName == "PutObjectLockConfiguration" {
+		if !trailBucket {
+			return Finding{}, false
+		}
+		return evaluateObjectLock(rec, b, env.RetentionDays())
+	}
 	var rp struct {
 		LifecycleConfiguration struct {
 			Rule  paramValue `json:"Rule"`
@@ -241,4 +254,41 @@ func evaluateLogRetention(ev *event.Event, env *Env) (Finding, bool) {
 		done = fmt.Sprintf("Lifecycle rule on %s deletes deleted or overwritten logs early (minimum %d days)", where, minDays)
 	}
 	return outcome(f, rec, done, "set a lifecycle rule on "+where+" that deletes logs early"), true
+}
+
+// evaluateObjectLock reports a trail bucket's Object Lock default retention
+// removed or made shorter than minDays.
+func evaluateObjectLock(rec *cloudtrail.Record, b s3Bucket, minDays int) (Finding, bool) {
+	var rp struct {
+		ObjectLockConfiguration struct {
+			ObjectLockEnabled paramValue `json:"ObjectLockEnabled"`
+			Rule              struct {
+				DefaultRetention struct {
+					Mode  paramValue `json:"Mode"`
+					Days  paramValue `json:"Days"`
+					Years paramValue `json:"Years"`
+				} `json:"DefaultRetention"`
+			} `json:"Rule"`
+		} `json:"ObjectLockConfiguration"`
+	}
+	decodeInto(rec.RequestParameters, &rp)
+	r := rp.ObjectLockConfiguration.Rule.DefaultRetention
+	days, ok := r.Days.Int()
+	if y, isYears := r.Years.Int(); isYears {
+		days, ok = y*365, true
+	}
+	mode, _ := r.Mode.Str()
+	f := Finding{Resource: b.resource(rec), Severity: SeverityHigh}
+	where := "CloudTrail log " + b.label()
+	switch {
+	case !ok || days <= 0:
+		f.Changes = []Change{{Setting: "Object Lock default retention", Before: NotRecorded, After: "none"}}
+		return outcome(f, rec, "Object Lock default retention removed from "+where+": new log files can be deleted at once",
+			"remove the Object Lock default retention of "+where), true
+	case days < minDays:
+		f.Changes = []Change{{Setting: "Object Lock default retention", Before: NotRecorded, After: countPhrase(days, "day", "days") + " (" + strings.ToLower(mode) + ")"}}
+		return outcome(f, rec, fmt.Sprintf("Object Lock default retention of %s shortened to %s (minimum %d)", where, countPhrase(days, "day", "days"), minDays),
+			"shorten the Object Lock default retention of "+where), true
+	}
+	return Finding{}, false
 }

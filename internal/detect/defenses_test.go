@@ -16,7 +16,7 @@ import (
 var defenseEvents = map[string][]string{
 	"cloudtrail-config-changed":             {"CreateTrail", "UpdateTrail", "DeleteTrail", "StartLogging", "StopLogging"},
 	"cloudtrail-event-selectors-reduced":    {"PutEventSelectors"},
-	"cloudtrail-bucket-retention-shortened": {"PutBucketLifecycle", "PutBucketLifecycleConfiguration"},
+	"cloudtrail-bucket-retention-shortened": {"PutBucketLifecycle", "PutBucketLifecycleConfiguration", "PutObjectLockConfiguration"},
 	"kms-key-disabled-or-deleted":           {"DisableKey", "ScheduleKeyDeletion"},
 	"config-recording-changed": {"StopConfigurationRecorder", "DeleteConfigurationRecorder", "DeleteDeliveryChannel",
 		"PutConfigurationRecorder", "PutDeliveryChannel"},
