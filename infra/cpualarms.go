@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -93,12 +94,25 @@ func NewCPUAlarms(scope constructs.Construct, id string, props *CPUAlarmsProps) 
 		p.Metrics = metric("InstanceId", inst, "Average")
 		a.Instances[inst] = awscloudwatch.NewCfnAlarm(this, jsii.String("Instance"+nonIDChars.ReplaceAllString(inst, "")), p)
 	}
+	ids := map[string]bool{}
 	for _, g := range props.Groups {
 		p := common(detect.CPUAlarmPrefix+"Asg-"+strings.ReplaceAll(g, " ", "-"),
 			"trailwatch: an instance of Auto Scaling group "+g+" ran at or above "+sustained+" (possible crypto-mining)")
 		// Maximum: one hot instance in a big group must not be averaged away.
 		p.Metrics = metric("AutoScalingGroupName", g, "Maximum")
-		a.Groups[g] = awscloudwatch.NewCfnAlarm(this, jsii.String("Group"+nonIDChars.ReplaceAllString(g, "")), p)
+		a.Groups[g] = awscloudwatch.NewCfnAlarm(this, jsii.String(uniqueID(ids, "Group"+nonIDChars.ReplaceAllString(g, ""))), p)
 	}
 	return a
+}
+
+// uniqueID returns id, or id with a number when names that differ only in
+// characters a construct ID cannot hold ("web.asg", "webasg") would share
+// it: the first keeps it.
+func uniqueID(seen map[string]bool, id string) string {
+	out := id
+	for n := 2; seen[out]; n++ {
+		out = id + strconv.Itoa(n)
+	}
+	seen[out] = true
+	return out
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
 	"quamina.net/go/quamina"
 
 	"github.com/trailwatch/trailwatch/internal/detect"
@@ -158,5 +160,23 @@ func TestInstanceRulesTargetInstanceFunction(t *testing.T) {
 		if r.Target["RetryPolicy"] == nil {
 			t.Errorf("%s has no retry policy", id)
 		}
+	}
+}
+
+// TestGroupsDifferingInPunctuation: groups whose names differ only in
+// characters a construct ID cannot hold ("web.asg", "webasg") each get
+// their alarm, instead of the synth failing on a duplicate construct.
+func TestGroupsDifferingInPunctuation(t *testing.T) {
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("GroupsProbe"), nil)
+	a := NewCPUAlarms(stack, "Cpu", &CPUAlarmsProps{ThresholdPercent: 80, PeriodMinutes: 5, Datapoints: 3, Groups: []string{"web.asg", "webasg", "web_asg"}})
+	if len(a.Groups) != 3 {
+		t.Fatalf("%d group alarms, want 3", len(a.Groups))
+	}
+	names := map[string]bool{}
+	for _, al := range a.Groups {
+		names[*al.AlarmName()] = true
+	}
+	if len(names) != 3 {
+		t.Errorf("alarm names %v, want 3 distinct", names)
 	}
 }

@@ -407,10 +407,17 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %q is not an EC2 instance ID", KeyCPUAlarmInstances, id))
 		}
 	}
+	alarmOf := map[string]string{}
 	for _, g := range c.CPUAlarmGroups {
 		if !asgNameRe.MatchString(g) {
 			errs = append(errs, fmt.Errorf("%s: %q is not an Auto Scaling group name trailwatch accepts (letters, digits, space and ._/-)", KeyCPUAlarmGroups, g))
 		}
+		// The group's alarm is named after it, spaces as dashes.
+		name := strings.ReplaceAll(g, " ", "-")
+		if other, ok := alarmOf[name]; ok {
+			errs = append(errs, fmt.Errorf("%s: %q and %q would get the same alarm name; list each group once", KeyCPUAlarmGroups, other, g))
+		}
+		alarmOf[name] = g
 	}
 	for _, n := range c.AlarmNames {
 		if !alarmNameRe.MatchString(n) {

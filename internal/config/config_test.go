@@ -60,6 +60,8 @@ func TestFromContext(t *testing.T) {
 		{name: "CPU period", ctx: map[string]any{KeyCPUPeriodMinutes: "7"}, wantErr: []string{KeyCPUPeriodMinutes, "1, 5, 10"}},
 		{name: "CPU datapoints", ctx: map[string]any{KeyCPUDatapoints: "0"}, wantErr: []string{KeyCPUDatapoints}},
 		{name: "bad instance ID", ctx: map[string]any{KeyCPUAlarmInstances: "web-1"}, wantErr: []string{KeyCPUAlarmInstances, "not an EC2 instance ID"}},
+		{name: "groups sharing an alarm name", ctx: map[string]any{KeyCPUAlarmGroups: "web asg,web-asg"}, wantErr: []string{KeyCPUAlarmGroups, `"web asg" and "web-asg" would get the same alarm name`}},
+		{name: "group listed twice", ctx: map[string]any{KeyCPUAlarmGroups: "batch,batch"}, wantErr: []string{KeyCPUAlarmGroups, "same alarm name"}},
 		{name: "bad boolean", ctx: map[string]any{KeyAlarmResolved: "sometimes"}, wantErr: []string{KeyAlarmResolved, "true or false"}},
 		{name: "mining severity", ctx: map[string]any{KeyMiningMinSeverity: "Critical"},
 			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, RetentionDays: 365,
