@@ -159,7 +159,7 @@ func addForwarding(scope constructs.Construct, props *forwardingProps) *forwardi
 		if props.RuleName != nil {
 			name = jsii.String(props.RuleName(d))
 			if len(*name) > maxRuleNameLength {
-				panic(fmt.Sprintf("rule name %q is longer than EventBridge's %d characters", *name, maxRuleNameLength))
+				badConfig("rule name %q is longer than EventBridge's %d characters: deploy with a shorter stack name (the rules are named after it)", *name, maxRuleNameLength)
 			}
 		}
 		rules[d.ID] = forwardRule(scope, "Forward"+constructID(d.ID), &awsevents.CfnRuleProps{

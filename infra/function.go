@@ -195,7 +195,7 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 	}
 	env, err := rt.Env()
 	if err != nil {
-		panic(err)
+		badConfig("%v", err)
 	}
 	environment := make(map[string]*string, len(env)+3)
 	for k, v := range env {

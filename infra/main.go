@@ -43,7 +43,30 @@ func main() {
 	os.Exit(code)
 }
 
-func run(stderr io.Writer) int {
+// configError is a setting the stacks cannot be built with (settings too
+// large for Lambda's environment, a rule name too long): the constructs
+// stop with it, and run reports it as a message naming what to change, not
+// as a Go panic with its goroutine trace.
+type configError struct{ msg string }
+
+func (e configError) Error() string { return e.msg }
+
+// badConfig stops building the stacks with a configError.
+func badConfig(format string, args ...any) {
+	panic(configError{msg: fmt.Sprintf(format, args...)})
+}
+
+func run(stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(configError)
+			if !ok {
+				panic(r)
+			}
+			fmt.Fprintf(stderr, "trailwatch: invalid configuration in CDK context (cdk.json or -c):\n%v\n", e)
+			code = 1
+		}
+	}()
 	app := awscdk.NewApp(nil)
 	cfg, err := readConfig(app.Node())
 	if err != nil {

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -109,5 +112,31 @@ func TestRepoRoot(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "cdk.json")); err != nil {
 		t.Errorf("repoRoot = %s, which holds no cdk.json: %v", root, err)
+	}
+}
+
+// TestTooLargeSettingsAreAConfigError: settings that do not fit Lambda's
+// environment stop the synth with a message naming the keys to shorten,
+// which run prints without a goroutine trace.
+func TestTooLargeSettingsAreAConfigError(t *testing.T) {
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("SettingsProbe"), nil)
+	topic := awssns.NewTopic(stack, jsii.String("Topic"), nil)
+	queue := awssqs.NewQueue(stack, jsii.String("Queue"), nil)
+	dir := t.TempDir()
+	settings := config.Settings{Env: detect.Env{AllowedInstanceTypes: make([]string, 2000)}}
+	for i := range settings.Env.AllowedInstanceTypes {
+		settings.Env.AllowedInstanceTypes[i] = "p5.48xlarge"
+	}
+	var got any
+	func() {
+		defer func() { got = recover() }()
+		NewAlertFunction(stack, "Fn", &AlertFunctionProps{CodeDir: dir, Topic: topic, DeadLetterQueue: queue, Settings: settings, Description: "probe"})
+	}()
+	e, ok := got.(configError)
+	if !ok {
+		t.Fatalf("recovered %v (%T), want a configError", got, got)
+	}
+	if !strings.Contains(e.Error(), config.KeyAllowedInstanceTypes) || !strings.Contains(e.Error(), "shorten the lists") {
+		t.Errorf("error %q does not name the key and what to do", e)
 	}
 }

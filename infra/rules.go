@@ -99,7 +99,7 @@ func NewDetectionRules(scope constructs.Construct, id string, props *DetectionRu
 		}
 		name := prefix + d.ID
 		if len(name) > maxRuleNameLength {
-			panic(fmt.Sprintf("rule name %q is longer than EventBridge's %d characters: shorten the stack name or the detection ID", name, maxRuleNameLength))
+			badConfig("rule name %q is longer than EventBridge's %d characters: deploy with a shorter stack name (the rules are named after it)", name, maxRuleNameLength)
 		}
 		state := ruleState(d)
 		var bus *string
