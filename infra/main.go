@@ -131,9 +131,32 @@ func run(stderr io.Writer) (code int) {
 			"the deployment region is unknown at synth (no AWS_REGION or profile region), so no forwarder stack was made: "+
 				"IAM, STS, sign-in and Organizations events reach EventBridge only in us-east-1. Synthesize with a region to get them."))
 	}
+	if home != "" {
+		// cdk deploy --all needs the CDK bootstrap stack (deploy role,
+		// asset bucket) in every region a stack of this app goes to.
+		fmt.Fprintf(stderr, "trailwatch: deploys to %s; bootstrap each once: %s\n",
+			strings.Join(append([]string{home}, regions...), ", "), bootstrapCommand(accountOrPlaceholder(account), home, regions))
+	}
 	addNagChecks(app)
 	app.Synth(nil)
 	return 0
+}
+
+// bootstrapCommand is the CDK bootstrap of every region the app deploys
+// to: the home region, then the forwarded ones.
+func bootstrapCommand(account, home string, forwarded []string) string {
+	envs := []string{"aws://" + account + "/" + home}
+	for _, r := range forwarded {
+		envs = append(envs, "aws://"+account+"/"+r)
+	}
+	return "npx cdk bootstrap " + strings.Join(envs, " ")
+}
+
+func accountOrPlaceholder(account string) string {
+	if account == "" {
+		return "ACCOUNT"
+	}
+	return account
 }
 
 // nagPackNames are the cdk-nag packs addNagChecks applies: every rule ID of

@@ -140,3 +140,24 @@ func TestTooLargeSettingsAreAConfigError(t *testing.T) {
 		t.Errorf("error %q does not name the key and what to do", e)
 	}
 }
+
+// TestReadmeBootstrapsWhatTheAppDeploys: the README's bootstrap command is
+// the one the app prints for its default configuration (the home region
+// and us-east-1, where the forwarder goes).
+func TestReadmeBootstrapsWhatTheAppDeploys(t *testing.T) {
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bootstrapCommand("ACCOUNT", "REGION", homeForwardRegions(config.Default(), "REGION"))
+	if !strings.Contains(string(readme), want+" ") {
+		t.Errorf("README does not bootstrap %q", want)
+	}
+	if got := bootstrapCommand("111122223333", "eu-west-1", []string{"us-east-1", "ap-southeast-2"}); got != "npx cdk bootstrap aws://111122223333/eu-west-1 aws://111122223333/us-east-1 aws://111122223333/ap-southeast-2" {
+		t.Errorf("bootstrapCommand = %q", got)
+	}
+}
