@@ -32,7 +32,7 @@ const (
 	// functionGOGC lets the Go heap grow to five times what stays live (a
 	// few MB: the detection catalog and the AWS clients) between
 	// collections, instead of twice: the collector then runs a quarter as
-	// often, which the README's benchmarks measure. GOMEMLIMIT, at three
+	// often, which docs/performance.md's benchmarks measure. GOMEMLIMIT, at three
 	// quarters of the function's memory, makes it collect harder before
 	// Lambda's limit is near.
 	functionGOGC = 400

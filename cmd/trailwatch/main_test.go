@@ -272,11 +272,11 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-// TestReadmeTableMatchesCatalog keeps the README's table of detections
+// TestDetectionsTableMatchesCatalog keeps docs/detections.md's table
 // generated from the catalog: run `go run ./cmd/trailwatch rules --format
 // markdown` and paste the output between the markers when it fails.
-func TestReadmeTableMatchesCatalog(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+func TestDetectionsTableMatchesCatalog(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "docs", "detections.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,14 +284,14 @@ func TestReadmeTableMatchesCatalog(t *testing.T) {
 	_, rest, ok := strings.Cut(string(readme), start)
 	table, _, ok2 := strings.Cut(rest, end)
 	if !ok || !ok2 {
-		t.Fatalf("README.md lacks the %q and %q markers", start, end)
+		t.Fatalf("docs/detections.md lacks the %q and %q markers", start, end)
 	}
 	code, want, _ := runCLI(t, noAWS, "rules", "--format", "markdown")
 	if code != exitOK {
 		t.Fatalf("rules --format markdown: exit %d", code)
 	}
 	if table != want {
-		t.Errorf("README table is out of date; got:\n%s\nwant:\n%s", table, want)
+		t.Errorf("docs/detections.md's table is out of date (trailwatch rules --format markdown prints it); it has:\n%s\nwant:\n%s", table, want)
 	}
 }
 

@@ -24,7 +24,7 @@ type ruleInfo struct {
 
 func rulesCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("rules", stderr)
-	format := fs.String("format", "table", "output: table, json or markdown (the README's table)")
+	format := fs.String("format", "table", "output: table, json or markdown (the table in docs/detections.md)")
 	if rest, err := parse(fs, args); err != nil || len(rest) > 0 {
 		if err == nil {
 			fmt.Fprintf(stderr, "trailwatch rules: unexpected arguments %q\n", rest)
@@ -89,7 +89,7 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// markdownTable is the README's table of detections.
+// markdownTable is the table of detections in docs/detections.md.
 func markdownTable(ds []*detect.Detection) string {
 	var b strings.Builder
 	b.WriteString("| ID | Severity | What it detects | CIS | ATT&CK |\n")

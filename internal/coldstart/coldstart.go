@@ -3,7 +3,7 @@
 // /2018-06-01/runtime/invocation/next of the Lambda Runtime API), which is
 // the part of a cold start the code decides, beside the same for the
 // smallest Go Lambda function built the same way (the floor).
-// BenchmarkColdStart runs it; the README reports its numbers.
+// BenchmarkColdStart runs it; docs/performance.md reports its numbers.
 package coldstart
 
 import (

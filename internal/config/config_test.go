@@ -2,7 +2,10 @@ package config
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -296,6 +299,29 @@ func TestNameLengths(t *testing.T) {
 	} {
 		if err := valid(tc.cfg); (err == nil) != tc.ok {
 			t.Errorf("%s: Validate() = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+// TestEveryKeyDocumented: docs/configuration.md lists every context key
+// this package reads.
+func TestEveryKeyDocumented(t *testing.T) {
+	src, err := os.ReadFile("config.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := regexp.MustCompile(`"(trailwatch:[A-Za-z]+)"`).FindAllStringSubmatch(string(src), -1)
+	keys = append(keys, []string{"", KeyMiningMinSeverity})
+	if len(keys) < 20 {
+		t.Fatalf("found %d keys in config.go", len(keys))
+	}
+	for _, k := range keys {
+		if !strings.Contains(string(doc), "`"+k[1]+"`") {
+			t.Errorf("docs/configuration.md does not document %s", k[1])
 		}
 	}
 }

@@ -113,7 +113,7 @@ func install(root, cli string) error {
 	}
 	npm, err := exec.LookPath("npm")
 	if err != nil {
-		return fmt.Errorf("dynalite is not installed and npm is not on PATH: install Node.js 20+ (README, Try it): %w", err)
+		return fmt.Errorf("dynalite is not installed and npm is not on PATH: install Node.js 22 or 24 (README, Try it): %w", err)
 	}
 	c := exec.Command(npm, "ci", "--no-audit", "--no-fund")
 	c.Dir = root
