@@ -80,8 +80,11 @@ func compile(detections []*Detection, pattern func(*Detection) Pattern) (*matche
 // Env returns the settings the catalog decides with.
 func (c *Catalog) Env() Env { return c.env }
 
-// Builtin returns the catalog of every detection trailwatch ships.
-func Builtin() (*Catalog, error) { return New(builtin...) }
+// Builtin returns the catalog of every detection trailwatch ships, plus
+// extra ones (the user's Sigma rules, see internal/sigma).
+func Builtin(extra ...*Detection) (*Catalog, error) {
+	return New(append(slices.Clone(builtin), extra...)...)
+}
 
 // New validates the detections and compiles their patterns.
 func New(detections ...*Detection) (*Catalog, error) {

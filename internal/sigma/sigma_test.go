@@ -1,0 +1,167 @@
+package sigma
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/trailwatch/trailwatch/internal/detect"
+)
+
+func loadTestdata(t testing.TB) *Set {
+	t.Helper()
+	set, err := LoadDir("testdata/rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+// TestLoadMixedFolder: the supported rules load, each refused one is named
+// with its file and reason.
+func TestLoadMixedFolder(t *testing.T) {
+	set := loadTestdata(t)
+	var loaded []string
+	for _, r := range set.Rules {
+		loaded = append(loaded, r.File+" "+r.Detection.ID)
+	}
+	want := []string{
+		"testdata/rules/bucket_deleted.yml sigma-0b6a1c4e-1111-4a6f-9a55-000000000001",
+		"testdata/rules/console_root.yml sigma-0b6a1c4e-1111-4a6f-9a55-000000000002",
+		"testdata/rules/layer_attached.yml sigma-0b6a1c4e-1111-4a6f-9a55-000000000003",
+		"testdata/rules/misc_constructs.yml sigma-0b6a1c4e-1111-4a6f-9a55-000000000006",
+		"testdata/rules/policy_wildcard.yml sigma-0b6a1c4e-1111-4a6f-9a55-000000000004",
+		"testdata/rules/trail_tampered.yml sigma-0b6a1c4e-1111-4a6f-9a55-000000000005",
+	}
+	if strings.Join(loaded, "\n") != strings.Join(want, "\n") {
+		t.Errorf("loaded:\n%s\nwant:\n%s", strings.Join(loaded, "\n"), strings.Join(want, "\n"))
+	}
+	refused := map[string]string{
+		"aggregation_count.yml": "aggregations",
+		"bad_level.yml":         `level "severe"`,
+		"broken.yml":            "not a Sigma rule",
+		"contains_only.yml":     "would run on every CloudTrail event",
+		"correlation.yml":       "correlation rules",
+		"fieldref.yml":          "fieldref",
+		"keywords.yml":          "keyword searches",
+		"no_id.yml":             "no id",
+		"other_logsource.yml":   `product "windows"`,
+		"placeholder.yml":       "placeholder %admins%",
+		"timeframe.yml":         "timeframe",
+		"undefined_search.yml":  `names "filter"`,
+		"unknown_modifier.yml":  "unknown modifier base64offset",
+	}
+	got := map[string]bool{}
+	for _, r := range set.Refused {
+		name := strings.TrimPrefix(r.File, "testdata/rules/refused/")
+		got[name] = true
+		want, ok := refused[name]
+		if !ok {
+			t.Errorf("refused %s, which should load: %s", r.File, r)
+			continue
+		}
+		if !strings.Contains(r.String(), want) || !strings.Contains(r.String(), r.File) {
+			t.Errorf("refusal %q, want the file and %q", r, want)
+		}
+	}
+	for name := range refused {
+		if !got[name] {
+			t.Errorf("%s was not refused", name)
+		}
+	}
+	if err := set.RefusedError(); err == nil || !strings.Contains(err.Error(), "fieldref.yml") {
+		t.Errorf("RefusedError() = %v", err)
+	}
+	if _, err := LoadDir("testdata/missing"); err == nil {
+		t.Error("a missing folder loaded")
+	}
+	if _, err := LoadDir("testdata/rules/bucket_deleted.yml"); err == nil {
+		t.Error("a file loaded as a folder")
+	}
+}
+
+// TestMetadata: title, description, level, ATT&CK tags, references and
+// false positives become the detection's.
+func TestMetadata(t *testing.T) {
+	set := loadTestdata(t)
+	d := set.Rules[0].Detection
+	if d.Title != "S3 bucket deleted" || d.Description != "A bucket was deleted successfully." || d.Severity != detect.SeverityHigh {
+		t.Errorf("metadata = %q %q %v", d.Title, d.Description, d.Severity)
+	}
+	if strings.Join(d.MITRE, ",") != "T1485" {
+		t.Errorf("MITRE = %v, want [T1485] (tactic tags are not techniques)", d.MITRE)
+	}
+	if len(d.References) != 1 || len(d.FalsePositives) != 1 || !strings.Contains(d.Runbook, "pipelines") {
+		t.Errorf("references %v, false positives %v, runbook %q", d.References, d.FalsePositives, d.Runbook)
+	}
+	if d.Kind != detect.KindSigma || d.Source != "testdata/rules/bucket_deleted.yml" || !d.NeedsReadOnly {
+		t.Errorf("kind %v source %q readOnly %t", d.Kind, d.Source, d.NeedsReadOnly)
+	}
+	levels := map[string]detect.Severity{}
+	for _, r := range set.Rules {
+		levels[r.Sigma.Level] = r.Detection.Severity
+	}
+	if levels["informational"] != detect.SeverityInfo || levels["critical"] != detect.SeverityCritical || levels["low"] != detect.SeverityLow {
+		t.Errorf("levels = %v", levels)
+	}
+	if _, err := detect.Builtin(set.Detections()...); err != nil {
+		t.Errorf("the built-in catalog with the rules: %v", err)
+	}
+}
+
+// TestGeneratedEvents: for every rule in testdata, events built from its
+// own values: whatever the rule matches, the pattern matches, and the
+// catalog decides as the evaluator does.
+func TestGeneratedEvents(t *testing.T) {
+	checkAgainstOwnValues(t, loadTestdata(t))
+}
+
+// FuzzPatternNeverMisses: the fuzzer picks the rule, the generator's seed
+// and a value it may put in any field.
+func FuzzPatternNeverMisses(f *testing.F) {
+	set := loadTestdata(f)
+	cats := make([]*detect.Catalog, len(set.Rules))
+	gens := make([][]fieldGen, len(set.Rules))
+	for i, r := range set.Rules {
+		c, err := detect.New(r.Detection)
+		if err != nil {
+			f.Fatal(err)
+		}
+		cats[i], gens[i] = c, generators(r.Sigma)
+	}
+	f.Add(uint8(0), uint64(1), "")
+	f.Add(uint8(1), uint64(2), "ROOT")
+	f.Add(uint8(5), uint64(3), "x.amazonaws.com")
+	f.Add(uint8(2), uint64(4), "arn:aws:lambda:us-east-1:1:layer:x")
+	f.Fuzz(func(t *testing.T, rule uint8, seed uint64, extra string) {
+		i := int(rule) % len(set.Rules)
+		rng := rand.New(rand.NewPCG(seed, uint64(i)))
+		check(t, set.Rules[i], cats[i], generate(rng, gens[i], extra))
+	})
+}
+
+// FuzzParse: no rule file, however broken, panics the loader; what loads
+// has a pattern the matcher takes.
+func FuzzParse(f *testing.F) {
+	set := loadTestdata(f)
+	for _, r := range set.Rules {
+		b, err := readBounded(r.File)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("detection:\n  condition: 1 of\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, refusal := Parse("fuzz.yml", data)
+		if (r == nil) == (refusal == nil) {
+			t.Fatalf("Parse gave rule %v and refusal %v", r, refusal)
+		}
+		if r == nil {
+			return
+		}
+		if _, err := detect.New(r.Detection); err != nil {
+			t.Fatalf("a loaded rule is refused by the catalog: %v", err)
+		}
+	})
+}
