@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -53,6 +54,9 @@ func newEvaluator(r sigmago.Rule) (*ruleEvaluator, error) {
 				if err != nil {
 					return nil, err
 				}
+				if slices.ContainsFunc(fm.Modifiers, func(m string) bool { return slices.Contains(numericComparisons, m) }) {
+					fm.Field = numericCheck(fm.Field)
+				}
 				vals := make([]any, len(fm.Values))
 				for i, v := range fm.Values {
 					if v == nil {
@@ -90,7 +94,11 @@ func (e *ruleEvaluator) matches(record []byte) (evaluator.Result, error) {
 	view := make(map[string]any, len(e.fields))
 	for _, f := range e.fields {
 		name, null := strings.CutSuffix(f, nullSuffix)
+		name, numeric := strings.CutSuffix(name, numericSuffix)
 		v := valueAt(record, strings.Split(name, "."))
+		if numeric {
+			v = numbersOnly(v)
+		}
 		if v == nil && !null {
 			// No value at all: sigma-go would compare nil as the text
 			// "<nil>", which a wildcard, re or contains could match.
@@ -98,7 +106,51 @@ func (e *ruleEvaluator) matches(record []byte) (evaluator.Result, error) {
 		}
 		view[f] = v
 	}
+	return e.safeMatches(view)
+}
+
+// safeMatches runs the evaluator; a panic in it (a bug the event should
+// not be able to reach, see numbersOnly) is an error, never a crash.
+func (e *ruleEvaluator) safeMatches(view map[string]any) (res evaluator.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sigma evaluator panicked: %v", p)
+		}
+	}()
 	return e.eval.Matches(context.Background(), view)
+}
+
+// numericComparisons are sigma-go's number comparisons.
+var numericComparisons = []string{"gt", "gte", "lt", "lte"}
+
+// numericSuffix marks the view's key of a field a rule compares as a
+// number. sigma-go v0.6.6 parses such values with a YAML parser and
+// panics on an empty string (github.com/bradleyjkemp/sigma-go
+// evaluator/modifiers coerceNumeric); every value of the event is the
+// caller's, so only decimal numbers reach it: anything else is no number,
+// which is what it would decide.
+const numericSuffix = "\x00number"
+
+func numericCheck(field string) string { return field + numericSuffix }
+
+var decimal = regexp.MustCompile(`^-?[0-9]{1,30}(\.[0-9]{1,30})?([eE][-+]?[0-9]{1,3})?$`)
+
+func numbersOnly(v any) any {
+	switch v := v.(type) {
+	case string:
+		if decimal.MatchString(v) {
+			return v
+		}
+	case []any:
+		var out []any
+		for _, x := range v {
+			if s, ok := x.(string); ok && decimal.MatchString(s) {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return []any{}
 }
 
 // nullSuffix marks the view's key of a field a rule compares with null:
@@ -128,7 +180,7 @@ func (e *ruleEvaluator) decide(ev *event.Event, _ *detect.Env) (detect.Finding, 
 	slices.Sort(matched)
 	var read strings.Builder
 	for _, f := range e.fields {
-		if strings.HasSuffix(f, nullSuffix) {
+		if strings.HasSuffix(f, nullSuffix) || strings.HasSuffix(f, numericSuffix) {
 			continue
 		}
 		fmt.Fprintf(&read, "%s: %s\n", f, shown(valueAt(rec.Raw, strings.Split(f, "."))))
