@@ -436,3 +436,15 @@ func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
 }
+
+// Matches reports whether the rule matches a CloudTrail record (its JSON),
+// by the evaluator alone: no pattern first. Tests hold the catalog's
+// decisions, patterns included, to it.
+func (r *Rule) Matches(record []byte) (bool, error) {
+	e, err := newEvaluator(r.Sigma)
+	if err != nil {
+		return false, err
+	}
+	res, err := e.matches(record)
+	return res.Match, err
+}
