@@ -47,7 +47,10 @@ func run(stderr io.Writer) int {
 		fmt.Fprintf(stderr, "trailwatch: %v\n", err)
 		return 1
 	}
-	catalog, err := detect.Builtin()
+	for _, w := range cfg.SigmaWarnings {
+		fmt.Fprintf(stderr, "trailwatch: %s\n", w)
+	}
+	catalog, err := detect.Builtin(cfg.Sigma...) // the user's Sigma rules (trailwatch:sigmaRules) beside the built-in ones
 	if err != nil {
 		fmt.Fprintf(stderr, "trailwatch: detection catalog: %v\n", err)
 		return 1

@@ -22,7 +22,7 @@ var sigmaRules = filepath.Join("..", "..", "internal", "sigma", "testdata", "rul
 // --format json` reports sigma-<id> on exactly the events whose CloudTrail
 // record the rule matches (its evaluator alone, no pattern first).
 func TestReplaySigmaReportsExactlyWhatRulesMatch(t *testing.T) {
-	crafted := filepath.Join("testdata", "sigma-events")
+	crafted := filepath.Join("..", "..", "internal", "sigma", "testdata", "events")
 	code, out, errOut := runCLI(t, noAWS, "replay", "--offline", "--sigma", sigmaRules, "--format", "json", crafted, fixture.Dir(t))
 	if code != exitUnreadable {
 		t.Errorf("exit %d, want %d (the folder holds refused rules); stderr:\n%s", code, exitUnreadable, errOut)

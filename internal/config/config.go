@@ -18,6 +18,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/route"
+	"github.com/trailwatch/trailwatch/internal/sigma"
 	"github.com/trailwatch/trailwatch/internal/suppress"
 )
 
@@ -76,6 +77,13 @@ const (
 	// KeyRoutes is a JSON list of routes (internal/route): OUs and
 	// accounts, with a minimum severity, to their own channels.
 	KeyRoutes = "trailwatch:routes"
+	// KeySigmaRules names a folder of Sigma rules for CloudTrail (.yml),
+	// relative to the folder cdk runs the app in (the repository root),
+	// each of which becomes the detection sigma-<rule id> (docs/sigma.md).
+	KeySigmaRules = "trailwatch:sigmaRules"
+	// KeySigmaSkipUnsupported deploys the rules of the folder that load
+	// and names the others, instead of failing synth on them.
+	KeySigmaSkipUnsupported = "trailwatch:sigmaSkipUnsupported"
 )
 
 // LookupRoleName is the role every member account holds for the central
@@ -137,6 +145,15 @@ type Config struct {
 	// Routes send the alerts of some OUs and accounts to channels of their
 	// own, from a minimum severity (organization mode only).
 	Routes route.Table
+	// SigmaRules is the folder of the user's Sigma rules; empty for none.
+	SigmaRules string
+	// SigmaSkipUnsupported leaves out refused rules instead of failing.
+	SigmaSkipUnsupported bool
+	// Sigma holds the detections loaded from SigmaRules, for the catalog
+	// (detect.Builtin(cfg.Sigma...)).
+	Sigma []*detect.Detection
+	// SigmaWarnings name the rules left out under SigmaSkipUnsupported.
+	SigmaWarnings []string
 }
 
 // Organization reports whether the configuration is organization mode.
@@ -177,6 +194,7 @@ func FromContext(get func(key string) any) (Config, error) {
 		{KeySlackSecretName, &c.SlackSecretName},
 		{KeyExistingTrail, &c.ExistingTrail},
 		{KeyOrganizationID, &c.OrganizationID},
+		{KeySigmaRules, &c.SigmaRules},
 	} {
 		if v := get(k.key); v != nil {
 			s, err := asString(v)
@@ -247,6 +265,7 @@ func FromContext(get func(key string) any) (Config, error) {
 	}{
 		{KeyAlarmResolved, &c.AlarmResolved},
 		{KeyAlarmInsufficientData, &c.AlarmInsufficientData},
+		{KeySigmaSkipUnsupported, &c.SigmaSkipUnsupported},
 	} {
 		if v := get(b.key); v != nil {
 			x, err := asBool(v)
@@ -282,7 +301,46 @@ func FromContext(get func(key string) any) (Config, error) {
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
+	if err := c.loadSigma(); err != nil {
+		return c, err
+	}
 	return c, c.Validate()
+}
+
+// loadSigma loads the folder of Sigma rules. A refused rule fails synth,
+// naming its file and the reason, unless SigmaSkipUnsupported is set.
+func (c *Config) loadSigma() error {
+	if c.SigmaRules == "" {
+		if c.SigmaSkipUnsupported {
+			return fmt.Errorf("%s is set but %s names no folder", KeySigmaSkipUnsupported, KeySigmaRules)
+		}
+		return nil
+	}
+	set, err := sigma.LoadDir(c.SigmaRules)
+	if err != nil {
+		return fmt.Errorf("%s: %w", KeySigmaRules, err)
+	}
+	if len(set.Rules) == 0 && len(set.Refused) == 0 {
+		return fmt.Errorf("%s: no .yml or .yaml file in %s", KeySigmaRules, c.SigmaRules)
+	}
+	var refused []string
+	for _, r := range set.Refused {
+		refused = append(refused, r.String())
+	}
+	if len(refused) > 0 && !c.SigmaSkipUnsupported {
+		return fmt.Errorf("%s: %d of %d rules cannot be deployed (set %s=true to deploy the others):\n%s",
+			KeySigmaRules, len(refused), len(refused)+len(set.Rules), KeySigmaSkipUnsupported, strings.Join(refused, "\n"))
+	}
+	for _, r := range refused {
+		c.SigmaWarnings = append(c.SigmaWarnings, fmt.Sprintf("%s: skipped (%s): %s", KeySigmaRules, KeySigmaSkipUnsupported, r))
+	}
+	c.Sigma = set.Detections()
+	if len(c.Sigma) > 0 {
+		c.SigmaWarnings = append(c.SigmaWarnings, fmt.Sprintf("%s: %d rules get EventBridge rules, but the deployed functions "+
+			"still decide with the built-in catalog only (internal/wire does not load the rules yet), so they raise no alert in "+
+			"AWS; trailwatch replay --sigma %s decides them", KeySigmaRules, len(c.Sigma), c.SigmaRules))
+	}
+	return nil
 }
 
 var (
