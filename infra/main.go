@@ -50,7 +50,7 @@ func run(stderr io.Writer) int {
 	for _, w := range cfg.SigmaWarnings {
 		fmt.Fprintf(stderr, "trailwatch: %s\n", w)
 	}
-	catalog, err := detect.Builtin(cfg.Sigma...) // the user's Sigma rules (trailwatch:sigmaRules) beside the built-in ones
+	catalog, err := detect.BuiltinWith(cfg.Sigma...) // the user's Sigma rules (trailwatch:sigmaRules) beside the built-in ones
 	if err != nil {
 		fmt.Fprintf(stderr, "trailwatch: detection catalog: %v\n", err)
 		return 1

@@ -28,7 +28,7 @@ func catalogWith(dir, command string, stderr io.Writer) (catalog *detect.Catalog
 			fmt.Fprintf(stderr, "trailwatch %s: --sigma: refused %s\n", command, render.Clean(r.String(), 2000))
 		}
 	}
-	catalog, err = detect.Builtin(set.Detections()...)
+	catalog, err = detect.BuiltinWith(set.Detections()...)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("catalog: %w", err)
 	}

@@ -150,7 +150,7 @@ type Config struct {
 	// SigmaSkipUnsupported leaves out refused rules instead of failing.
 	SigmaSkipUnsupported bool
 	// Sigma holds the detections loaded from SigmaRules, for the catalog
-	// (detect.Builtin(cfg.Sigma...)).
+	// (detect.BuiltinWith(cfg.Sigma...)).
 	Sigma []*detect.Detection
 	// SigmaWarnings name the rules left out under SigmaSkipUnsupported.
 	SigmaWarnings []string

@@ -296,7 +296,7 @@ func TestSigmaRules(t *testing.T) {
 			if len(cfg.Sigma) != tc.loaded || len(cfg.SigmaWarnings) != tc.warnings {
 				t.Errorf("loaded %d, warnings %d; want %d, %d", len(cfg.Sigma), len(cfg.SigmaWarnings), tc.loaded, tc.warnings)
 			}
-			if _, err := detect.Builtin(cfg.Sigma...); err != nil {
+			if _, err := detect.BuiltinWith(cfg.Sigma...); err != nil {
 				t.Errorf("catalog with the rules: %v", err)
 			}
 		})

@@ -80,9 +80,12 @@ func compile(detections []*Detection, pattern func(*Detection) Pattern) (*matche
 // Env returns the settings the catalog decides with.
 func (c *Catalog) Env() Env { return c.env }
 
-// Builtin returns the catalog of every detection trailwatch ships, plus
+// Builtin returns the catalog of every detection trailwatch ships.
+func Builtin() (*Catalog, error) { return New(builtin...) }
+
+// BuiltinWith returns the catalog of every detection trailwatch ships plus
 // extra ones (the user's Sigma rules, see internal/sigma).
-func Builtin(extra ...*Detection) (*Catalog, error) {
+func BuiltinWith(extra ...*Detection) (*Catalog, error) {
 	return New(append(slices.Clone(builtin), extra...)...)
 }
 

@@ -446,18 +446,6 @@ func looksNumeric(v string) bool {
 	return err == nil
 }
 
-// foldsLikeEventBridge: ASCII without k or s, whose case variants
-// EventBridge and strings.EqualFold agree on.
-func foldsLikeEventBridge(v string) bool {
-	for i := 0; i < len(v); i++ {
-		c := v[i] | 0x20
-		if v[i] >= utf8.RuneSelf || c == 'k' || c == 's' {
-			return false
-		}
-	}
-	return true
-}
-
 // caseless: ASCII without letters or digits, and none of the characters a
 // number, a boolean or a missing field ("<nil>") is rendered with, nor an
 // object's braces, so a case-sensitive prefix or suffix of it is exact.

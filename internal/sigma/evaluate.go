@@ -29,10 +29,12 @@ import (
 // sigma-go's field mappings compare one by one. Only the fields the rule
 // names are read, so a large event costs what the rule reads of it.
 type ruleEvaluator struct {
-	eval      *evaluator.RuleEvaluator
+	eval *evaluator.RuleEvaluator
+	// fields are the view's keys (see nullSuffix, numericSuffix), names
+	// the CloudTrail fields the rule reads.
 	fields    []string
+	names     []string
 	rule      sigmago.Rule
-	file      string
 	detection *detect.Detection
 }
 
@@ -41,7 +43,7 @@ func newEvaluator(r sigmago.Rule) (*ruleEvaluator, error) {
 	// comparison of the string "null" is the Sigma meaning (the field is
 	// missing or null). Give it that, on a copy of the searches.
 	searches := make(map[string]sigmago.Search, len(r.Detection.Searches))
-	var fields []string
+	var fields, names []string
 	for name, s := range r.Detection.Searches {
 		cp := sigmago.Search{Keywords: s.Keywords}
 		for _, em := range s.EventMatchers {
@@ -49,6 +51,9 @@ func newEvaluator(r sigmago.Rule) (*ruleEvaluator, error) {
 			for _, fm := range em {
 				if strings.HasPrefix(fm.Field, "$") {
 					return nil, fmt.Errorf("field %q: JSONPath field names are not supported", fm.Field)
+				}
+				if !slices.Contains(names, fm.Field) {
+					names = append(names, fm.Field)
 				}
 				fm, err := withWildcards(fm)
 				if err != nil {
@@ -79,6 +84,7 @@ func newEvaluator(r sigmago.Rule) (*ruleEvaluator, error) {
 	}
 	r.Detection.Searches = searches
 	slices.Sort(fields)
+	slices.Sort(names)
 	// Each field maps to itself: with a mapping, sigma-go compares each
 	// element of an array value on its own.
 	mappings := make(map[string]sigmago.FieldMapping, len(fields))
@@ -86,7 +92,7 @@ func newEvaluator(r sigmago.Rule) (*ruleEvaluator, error) {
 		mappings[f] = sigmago.FieldMapping{TargetNames: []string{f}}
 	}
 	ev := evaluator.ForRule(r, evaluator.WithConfig(sigmago.Config{Title: "trailwatch CloudTrail fields", FieldMappings: mappings}))
-	return &ruleEvaluator{eval: ev, fields: fields, rule: r}, nil
+	return &ruleEvaluator{eval: ev, fields: fields, names: names, rule: r}, nil
 }
 
 // Matches reports whether the rule matches the CloudTrail record (its JSON).
@@ -179,10 +185,7 @@ func (e *ruleEvaluator) decide(ev *event.Event, _ *detect.Env) (detect.Finding, 
 	}
 	slices.Sort(matched)
 	var read strings.Builder
-	for _, f := range e.fields {
-		if strings.HasSuffix(f, nullSuffix) || strings.HasSuffix(f, numericSuffix) {
-			continue
-		}
+	for _, f := range e.names {
 		fmt.Fprintf(&read, "%s: %s\n", f, shown(valueAt(rec.Raw, strings.Split(f, "."))))
 	}
 	name := rec.EventName

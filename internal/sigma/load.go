@@ -432,11 +432,6 @@ func runbook(r sigmago.Rule) string {
 	return b.String()
 }
 
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
-}
-
 // Matches reports whether the rule matches a CloudTrail record (its JSON),
 // by the evaluator alone: no pattern first. Tests hold the catalog's
 // decisions, patterns included, to it.

@@ -104,7 +104,7 @@ func TestMetadata(t *testing.T) {
 	if levels["informational"] != detect.SeverityInfo || levels["critical"] != detect.SeverityCritical || levels["low"] != detect.SeverityLow {
 		t.Errorf("levels = %v", levels)
 	}
-	if _, err := detect.Builtin(set.Detections()...); err != nil {
+	if _, err := detect.BuiltinWith(set.Detections()...); err != nil {
 		t.Errorf("the built-in catalog with the rules: %v", err)
 	}
 }
@@ -121,7 +121,7 @@ func TestGeneratedEvents(t *testing.T) {
 func FuzzPatternNeverMisses(f *testing.F) {
 	set := loadTestdata(f)
 	cats := make([]*detect.Catalog, len(set.Rules))
-	gens := make([][]fieldGen, len(set.Rules))
+	gens := make([]ruleGen, len(set.Rules))
 	for i, r := range set.Rules {
 		c, err := detect.New(r.Detection)
 		if err != nil {
