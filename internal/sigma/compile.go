@@ -116,6 +116,23 @@ type compiled struct {
 // pattern's size, and quamina's automaton grows with them.
 const maxPatternValues = 100
 
+// escapedLen is the length of JSON text with every non-ASCII character
+// written as a \u escape, the longest form a template may carry it in.
+func escapedLen(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case r < utf8.RuneSelf:
+			n++
+		case r > 0xffff:
+			n += 12 // a surrogate pair
+		default:
+			n += 6
+		}
+	}
+	return n
+}
+
 // maxPatternChars is EventBridge's default limit on an event pattern's
 // size (adjustable to 4096 by a quota increase).
 const maxPatternChars = 2048
@@ -148,7 +165,7 @@ func compile(d sigmago.Detection) (compiled, error) {
 	p := build()
 	for len(keep) > 0 {
 		s, err := p.JSON()
-		if err != nil || len(s) <= maxPatternChars {
+		if err != nil || escapedLen(s) <= maxPatternChars {
 			break
 		}
 		// Leave out the field with the most values until the pattern

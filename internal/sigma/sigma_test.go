@@ -165,3 +165,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestPatternsFitEventBridge: every loaded rule's pattern fits EventBridge's
+// 2048 characters even with its non-ASCII letters escaped, and a rule with
+// many values loses the field with the most of them, not its event source.
+func TestPatternsFitEventBridge(t *testing.T) {
+	var names []string
+	for i := range 20 {
+		names = append(names, "    - PutEventSelectorsForTrail"+string(rune('A'+i%26))+string(rune('a'+i/26)))
+	}
+	src := constructHeader + "  sel:\n    eventSource: kms.amazonaws.com\n    eventName:\n" + strings.Join(names, "\n") + "\n  condition: sel\n"
+	r, refusal := Parse("many.yml", []byte(src))
+	if refusal != nil {
+		t.Fatal(refusal)
+	}
+	p, _ := r.Detection.Pattern.JSON()
+	if escapedLen(p) > maxPatternChars || !strings.Contains(p, "kms.amazonaws.com") || strings.Contains(p, "PutEventSelectorsForTrail") {
+		t.Errorf("pattern (%d characters escaped): %s", escapedLen(p), p)
+	}
+	if len(r.Loose) == 0 || !strings.Contains(strings.Join(r.Loose, ";"), "eventName: left out so the pattern fits") {
+		t.Errorf("unfiltered = %v", r.Loose)
+	}
+	for _, r := range loadTestdata(t).Rules {
+		if p, _ := r.Detection.Pattern.JSON(); escapedLen(p) > maxPatternChars {
+			t.Errorf("%s: %d characters", r.File, escapedLen(p))
+		}
+	}
+}
