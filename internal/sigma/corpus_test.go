@@ -6,6 +6,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/eventfile"
 )
 
 // corpusDir is SigmaHQ's CloudTrail rules beside the repository, when a
@@ -58,4 +61,52 @@ func reasonKind(reason string) string {
 		return strings.TrimSpace(reason[:i])
 	}
 	return reason
+}
+
+// TestSigmaHQOnRecordedTrail runs SigmaHQ's rules on the recorded trail
+// files beside the repository (Invictus IR's AWS dataset), when a machine
+// has both: every event a rule matches passes its pattern, and the catalog
+// decides as the evaluator does.
+func TestSigmaHQOnRecordedTrail(t *testing.T) {
+	trail := filepath.Join("..", "..", "..", "shared", "corpus", "invictus-aws-dataset", "CloudTrail")
+	for _, d := range []string{corpusDir, trail} {
+		if _, err := os.Stat(d); err != nil {
+			t.Skipf("no %s", d)
+		}
+	}
+	set, err := LoadDir(corpusDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cats := make([]*detect.Catalog, len(set.Rules))
+	for i, r := range set.Rules {
+		if cats[i], err = detect.New(r.Detection); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events, matches := 0, 0
+	fired := map[string]int{}
+	err = eventfile.ReadPaths([]string{trail}, func(it eventfile.Item) error {
+		if it.Err != nil {
+			return nil // the replay tests cover unreadable input
+		}
+		if it.Event.CloudTrail == nil {
+			return nil
+		}
+		events++
+		for i, r := range set.Rules {
+			if checkEvent(t, r, cats[i], it.Event, it.Event.JSON) {
+				matches++
+				fired[r.Detection.Title]++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d recorded events, %d rule matches: %v", events, matches, fired)
+	if events == 0 {
+		t.Error("no recorded event read")
+	}
 }

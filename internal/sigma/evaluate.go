@@ -97,11 +97,20 @@ func newEvaluator(r sigmago.Rule) (*ruleEvaluator, error) {
 
 // Matches reports whether the rule matches the CloudTrail record (its JSON).
 func (e *ruleEvaluator) matches(record []byte) (evaluator.Result, error) {
+	// The record's top level is read once for all the rule's fields.
+	var top map[string]json.RawMessage
+	if json.Unmarshal(record, &top) != nil {
+		return evaluator.Result{}, fmt.Errorf("the CloudTrail record is not a JSON object")
+	}
 	view := make(map[string]any, len(e.fields))
 	for _, f := range e.fields {
 		name, null := strings.CutSuffix(f, nullSuffix)
 		name, numeric := strings.CutSuffix(name, numericSuffix)
-		v := valueAt(record, strings.Split(name, "."))
+		var v any
+		keys := strings.Split(name, ".")
+		if child, ok := top[keys[0]]; ok {
+			v = valueAt(child, keys[1:])
+		}
 		if numeric {
 			v = numbersOnly(v)
 		}

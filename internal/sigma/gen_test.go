@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	sigmago "github.com/bradleyjkemp/sigma-go"
@@ -303,6 +304,12 @@ func check(t testing.TB, r *Rule, cat *detect.Catalog, raw []byte) bool {
 	if err != nil || ev.CloudTrail == nil {
 		return false // trailwatch cannot read it: no decision is made
 	}
+	return checkEvent(t, r, cat, ev, raw)
+}
+
+// checkEvent is check on an event decoded once for many rules.
+func checkEvent(t testing.TB, r *Rule, cat *detect.Catalog, ev *event.Event, raw []byte) bool {
+	t.Helper()
 	e := evaluatorOf(t, r)
 	res, err := e.matches(ev.CloudTrail.Raw)
 	if err != nil {
@@ -317,6 +324,9 @@ func check(t testing.TB, r *Rule, cat *detect.Catalog, raw []byte) bool {
 		p, _ := r.Detection.Pattern.JSON()
 		t.Errorf("%s (%s): the pattern misses an event the rule matches\npattern %s\nevent %s", r.Detection.ID, r.File, p, raw)
 	}
+	if !passed {
+		return res.Match // the pattern rejected it: no decision is made
+	}
 	findings, err := cat.Evaluate(ev)
 	if err != nil {
 		t.Fatalf("%s: evaluate: %v", r.Detection.ID, err)
@@ -328,12 +338,19 @@ func check(t testing.TB, r *Rule, cat *detect.Catalog, raw []byte) bool {
 	return res.Match
 }
 
+// evaluators caches each rule's evaluator for the tests.
+var evaluators sync.Map
+
 func evaluatorOf(t testing.TB, r *Rule) *ruleEvaluator {
 	t.Helper()
+	if e, ok := evaluators.Load(r); ok {
+		return e.(*ruleEvaluator)
+	}
 	e, err := newEvaluator(r.Sigma)
 	if err != nil {
 		t.Fatal(err)
 	}
+	evaluators.Store(r, e)
 	return e
 }
 
