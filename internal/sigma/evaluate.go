@@ -193,21 +193,22 @@ func (e *ruleEvaluator) decide(ev *event.Event, _ *detect.Env) (detect.Finding, 
 		}
 	}
 	slices.Sort(matched)
-	var read strings.Builder
+	var read []string
 	for _, f := range e.names {
-		fmt.Fprintf(&read, "%s: %s\n", f, shown(valueAt(rec.Raw, strings.Split(f, "."))))
+		read = append(read, f+" = "+shown(valueAt(rec.Raw, strings.Split(f, "."))))
 	}
 	name := rec.EventName
 	if name == "" {
 		name = "an event"
 	}
+	service, _, _ := strings.Cut(rec.EventSource, ".")
 	return detect.Finding{
-		Headline: fmt.Sprintf("%s: %s (%s)", e.rule.Title, name, rec.EventSource),
-		Resource: detect.Resource{Type: "CloudTrail event", Name: rec.EventSource + " " + rec.EventName, Region: rec.AWSRegion},
+		Headline: fmt.Sprintf("%s: %s", e.rule.Title, name),
+		Resource: detect.Resource{Type: "API call", Name: service + ":" + rec.EventName, Region: rec.AWSRegion},
 		Evidence: []detect.Evidence{
 			{Label: "Sigma rule", Text: fmt.Sprintf("%s (%s), level %s; searches that matched: %s", e.rule.ID, e.detection.Source,
 				e.detection.Severity, strings.Join(matched, ", "))},
-			{Label: "Fields the rule reads", Text: strings.TrimSuffix(read.String(), "\n")},
+			{Label: "Fields the rule reads", Text: strings.Join(read, "; ")},
 		},
 	}, true
 }

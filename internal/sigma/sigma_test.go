@@ -2,10 +2,12 @@ package sigma
 
 import (
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/event"
 )
 
 func loadTestdata(t testing.TB) *Set {
@@ -189,6 +191,39 @@ func TestPatternsFitEventBridge(t *testing.T) {
 	for _, r := range loadTestdata(t).Rules {
 		if p, _ := r.Detection.Pattern.JSON(); escapedLen(p) > maxPatternChars {
 			t.Errorf("%s: %d characters", r.File, escapedLen(p))
+		}
+	}
+}
+
+// TestFinding: the alert names the rule, its file, what matched and the
+// values the rule read.
+func TestFinding(t *testing.T) {
+	set := loadTestdata(t)
+	cat, err := detect.New(set.Rules[0].Detection)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("testdata/events/delete-bucket-policy-upper.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := event.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := cat.Evaluate(ev)
+	if err != nil || len(fs) != 1 {
+		t.Fatalf("findings %v, %v", fs, err)
+	}
+	f := fs[0]
+	if f.Headline != "S3 bucket deleted: DELETEBUCKETPOLICY" || f.Severity != detect.SeverityHigh || f.Resource.Name != "s3:DELETEBUCKETPOLICY" {
+		t.Errorf("headline %q, severity %v, resource %+v", f.Headline, f.Severity, f.Resource)
+	}
+	want := []string{"bucket_deleted.yml", "selection_event, selection_status_success", "errorCode = Success; eventName = DELETEBUCKETPOLICY; eventSource = s3.amazonaws.com"}
+	text := f.Evidence[0].Text + "\n" + f.Evidence[1].Text
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("evidence %q lacks %q", text, w)
 		}
 	}
 }
