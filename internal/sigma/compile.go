@@ -365,18 +365,12 @@ func fieldValues(fm sigmago.FieldMatcher) ([]any, string) {
 				return nil, why
 			}
 			out = append(out, vs...)
-		case "startswith":
-			if !caseless(v) {
-				return nil, fmt.Sprintf("startswith %q: EventBridge prefixes are case-sensitive and Sigma is not", v)
+		case "startswith", "endswith", "contains":
+			vs, why := partial(comparator, v, slices.Contains(stringFields, fm.Field))
+			if why != "" {
+				return nil, why
 			}
-			out = append(out, map[string]any{"prefix": v})
-		case "endswith":
-			if !caseless(v) {
-				return nil, fmt.Sprintf("endswith %q: EventBridge suffixes are case-sensitive and Sigma is not", v)
-			}
-			out = append(out, map[string]any{"wildcard": "*" + escapeWildcard(v)})
-		case "contains":
-			return nil, "contains: EventBridge has no case-insensitive substring match (and a field holding an object is matched on its JSON text)"
+			out = append(out, vs...)
 		case "re":
 			lit := requiredLiteral(v)
 			if lit == "" || !slices.Contains(stringFields, fm.Field) {
@@ -463,20 +457,104 @@ func looksNumeric(v string) bool {
 	return err == nil
 }
 
-// caseless: ASCII without letters or digits, and none of the characters a
-// number, a boolean or a missing field ("<nil>") is rendered with, nor an
-// object's braces, so a case-sensitive prefix or suffix of it is exact.
-func caseless(v string) bool {
+// windowLen is how many characters of a startswith, endswith or contains
+// value the pattern matches in every case spelling: each letter doubles
+// the values (k and i treble them).
+const windowLen = 3
+
+// partial is the pattern of startswith, endswith and contains. Sigma
+// compares them on strings.ToLower of both sides. A value whose lowercase
+// holds w holds, at the same place, characters that lower to w's: a
+// letter's two ASCII cases, and for k and i U+212A KELVIN SIGN and U+0130
+// (capital I with dot above), the only non-ASCII characters Go lowers to
+// ASCII. So a prefix, a suffix or an infix of a few characters in every
+// such spelling is a filter that misses nothing: prefix and wildcard
+// patterns, case-sensitive, over at most windowLen characters.
+//
+// A field that may hold a number or an object is compared by the
+// evaluator on its JSON text, which EventBridge cannot see: there a
+// prefix or suffix is used only when it cannot be a number's or an
+// object's, and contains only on fields that are always strings.
+func partial(comparator, v string, stringField bool) ([]any, string) {
 	if v == "" {
-		return false
+		return nil, comparator + " of nothing: every value matches"
 	}
 	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c >= utf8.RuneSelf || ('a' <= c|0x20 && c|0x20 <= 'z') || ('0' <= c && c <= '9') || strings.IndexByte(".-+<>{}[]", c) >= 0 {
-			return false
+		if v[i] >= utf8.RuneSelf {
+			return nil, fmt.Sprintf("%s %q: non-ASCII text, whose case spellings are not bounded", comparator, v)
 		}
 	}
-	return true
+	var w string
+	switch comparator {
+	case "startswith":
+		w = v[:min(len(v), windowLen)]
+	case "endswith":
+		w = v[max(0, len(v)-windowLen):]
+	case "contains":
+		if !stringField {
+			return nil, fmt.Sprintf("contains %q: the field may hold an object, which the evaluator reads as its JSON text and EventBridge cannot", v)
+		}
+		// The window with the fewest letters has the fewest spellings.
+		best := -1
+		for i := 0; i+min(len(v), windowLen) <= len(v); i++ {
+			c := v[i : i+min(len(v), windowLen)]
+			if best < 0 || letters(c) < letters(v[best:best+len(c)]) {
+				best = i
+			}
+		}
+		w = v[best : best+min(len(v), windowLen)]
+	}
+	if !stringField && strings.ContainsAny(w, "0123456789.-+{}[]\"") {
+		return nil, fmt.Sprintf("%s %q: the field may hold a number or an object, which the evaluator reads as JSON text and EventBridge cannot", comparator, v)
+	}
+	var out []any
+	for _, x := range lowerSpellings(w) {
+		switch comparator {
+		case "startswith":
+			out = append(out, map[string]any{"prefix": x})
+		case "endswith":
+			out = append(out, map[string]any{"wildcard": "*" + escapeWildcard(x)})
+		default:
+			out = append(out, map[string]any{"wildcard": "*" + escapeWildcard(x) + "*"})
+		}
+	}
+	return out, ""
+}
+
+func letters(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; 'a' <= c && c <= 'z' {
+			n++
+		}
+	}
+	return n
+}
+
+// lowerSpellings are the strings whose strings.ToLower is ASCII w's.
+func lowerSpellings(w string) []string {
+	out := []string{""}
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		alts := []string{w[i : i+1]}
+		if l := c | 0x20; 'a' <= l && l <= 'z' {
+			alts = []string{string(rune(l)), string(rune(l &^ 0x20))}
+			switch l {
+			case 'k':
+				alts = append(alts, "\u212a")
+			case 'i':
+				alts = append(alts, "\u0130")
+			}
+		}
+		var next []string
+		for _, p := range out {
+			for _, a := range alts {
+				next = append(next, p+a)
+			}
+		}
+		out = next
+	}
+	return out
 }
 
 func escapeWildcard(v string) string {

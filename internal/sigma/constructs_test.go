@@ -42,6 +42,12 @@ var constructCases = []struct {
 		{`{"eventName":"DeleteTrails"}`, false, false},
 		{`{"eventName":"Delete"}`, false, false},
 	}},
+	{"startswith and contains lower like Go", "sel:\n  eventName|startswith: kill\n  userAgent|contains: ki\ncondition: sel", true, []probe{
+		{`{"eventName":"\u212aILLSwitch","userAgent":"x\u212a\u0130"}`, true, true},
+		{`{"eventName":"kiLLSwitch","userAgent":"kI"}`, true, true},
+		{`{"eventName":"kilSwitch","userAgent":"ki"}`, true, false},
+		{`{"eventName":"kalSwitch","userAgent":"ki"}`, false, false},
+	}},
 	{"kelvin and long s fold like Go", "sel:\n  eventName: ListKeys\ncondition: sel", true, []probe{
 		{`{"eventName":"Li\u017ft\u212aeys"}`, true, true},
 		{`{"eventName":"LISTKEYS"}`, true, true},
@@ -120,7 +126,8 @@ var constructCases = []struct {
 	}},
 	{"contains", "sel:\n  eventSource: iam.amazonaws.com\n  userAgent|contains: S3 Browser\ncondition: sel", true, []probe{
 		{`{"eventSource":"iam.amazonaws.com","userAgent":"Mozilla s3 browser 9.1"}`, true, true},
-		{`{"eventSource":"iam.amazonaws.com","userAgent":"aws-cli"}`, true, false},
+		{`{"eventSource":"iam.amazonaws.com","userAgent":"aws-cli"}`, false, false},
+		{`{"eventSource":"iam.amazonaws.com","userAgent":"S3 Brow"}`, true, false},
 		{`{"eventSource":"s3.amazonaws.com","userAgent":"S3 Browser"}`, false, false},
 	}},
 	{"contains all on an object", "sel:\n  eventName: PutUserPolicy\n  requestParameters|contains|all:\n    - '\"Effect\":\"Allow\"'\n    - 's3:*'\ncondition: sel", false, []probe{
@@ -131,7 +138,9 @@ var constructCases = []struct {
 		{`{"eventName":"describeInstances","userAgent":"x/*","sourceIPAddress":"::1"}`, true, true},
 		{`{"eventName":"DescribeInstances","userAgent":"x/1","sourceIPAddress":"::1"}`, false, false},
 		{`{"eventName":"DescribeInstances","userAgent":"x/*","sourceIPAddress":"10.0.0.1"}`, false, false},
-		{`{"eventName":"ListInstances","userAgent":"x/*","sourceIPAddress":"::1"}`, true, false},
+		{`{"eventName":"ListInstances","userAgent":"x/*","sourceIPAddress":"::1"}`, false, false},
+		{`{"eventName":"DesInstances","userAgent":"x/*","sourceIPAddress":"::1"}`, true, false},
+		{`{"eventName":"DEſCRIBEInstances","userAgent":"x/*","sourceIPAddress":"::1"}`, false, false},
 	}},
 	{"re", "sel:\n  userIdentity.arn|re: '.+:assumed-role/aws:.+'\ncondition: sel", true, []probe{
 		{`{"userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/aws:ec2-instance/i-1"}}`, true, true},
