@@ -73,7 +73,10 @@ func run(stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "trailwatch: %v\n", err)
 		return 1
 	}
-	catalog, err := detect.Builtin()
+	for _, w := range cfg.SigmaWarnings {
+		fmt.Fprintf(stderr, "trailwatch: %s\n", w)
+	}
+	catalog, err := detect.BuiltinWith(cfg.Sigma...) // the user's Sigma rules (trailwatch:sigmaRules) beside the built-in ones
 	if err != nil {
 		fmt.Fprintf(stderr, "trailwatch: detection catalog: %v\n", err)
 		return 1

@@ -2,13 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"quamina.net/go/quamina"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/eventfile"
 	"github.com/trailwatch/trailwatch/internal/fixture"
+	"github.com/trailwatch/trailwatch/internal/sigma"
 )
 
 // templateMatcher compiles the EventPattern of every rule in the template,
@@ -131,5 +135,66 @@ func TestPositiveFixturesReachTheirDetection(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestSigmaRulesInTemplate: the second test stack is synthesized with
+// trailwatch:sigmaRules: each loaded rule has its EventBridge rule, and on
+// the crafted Sigma events and every fixture under events/, the rule as
+// synthesized (checked with quamina) matches every event the Sigma rule
+// matches (its evaluator alone).
+func TestSigmaRulesInTemplate(t *testing.T) {
+	s := synth(t)
+	set, err := sigma.LoadDir(testSigmaRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Rules) == 0 {
+		t.Fatal("no Sigma rule loaded")
+	}
+	rules := templateRules(t, s.existingJSON, s.existingCatalog)
+	q := templateMatcher(t, rules)
+	for _, r := range set.Rules {
+		if _, ok := rules[r.Detection.ID]; !ok {
+			t.Errorf("no EventBridge rule for %s (%s)", r.Detection.ID, r.File)
+		}
+	}
+	for _, ref := range set.Refused {
+		if _, ok := rules["sigma-"+strings.ToLower(ref.ID)]; ok && ref.ID != "" {
+			t.Errorf("refused rule %s has an EventBridge rule", ref.File)
+		}
+	}
+	crafted := filepath.Join("..", "internal", "sigma", "testdata", "events")
+	matches := 0
+	err = eventfile.ReadPaths([]string{crafted, fixture.Dir(t)}, func(it eventfile.Item) error {
+		if it.Err != nil {
+			return it.Err
+		}
+		if it.Event.CloudTrail == nil {
+			return nil
+		}
+		got, err := q.MatchesForEvent(it.Event.JSON)
+		if err != nil {
+			return err
+		}
+		for _, r := range set.Rules {
+			ok, err := r.Matches(it.Event.CloudTrail.Raw)
+			if err != nil {
+				return err
+			}
+			if ok {
+				matches++
+				if !slices.Contains(got, any(r.Detection.ID)) {
+					t.Errorf("%s: the synthesized rule for %s misses an event the Sigma rule matches", it.Where, r.Detection.ID)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if matches == 0 {
+		t.Error("no event matches any Sigma rule: the test checks nothing")
 	}
 }

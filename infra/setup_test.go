@@ -44,6 +44,10 @@ const (
 	testHomeRegion    = "eu-west-1"
 )
 
+// testSigmaRules is the folder of Sigma rules the second test stack
+// deploys: supported and refused ones.
+var testSigmaRules = filepath.Join("..", "internal", "sigma", "testdata", "rules")
+
 // readOnlyProbeID is a detection that exists only in the second test stack,
 // to prove how rules of read-only detections are enabled.
 const readOnlyProbeID = "test-read-only-probe"
@@ -209,7 +213,19 @@ func buildTestApp() (*synthesized, error) {
 	probe.ID = readOnlyProbeID
 	probe.Title = "Probe for rules that need read-only events"
 	probe.NeedsReadOnly = true
-	existingCatalog, err := detect.New(append(all, &probe)...)
+	// The second stack is also a -c trailwatch:sigmaRules=DIR synth: the
+	// sigma package's mixed folder, its refused rules skipped.
+	existingCfg, err := config.FromContext(func(key string) any {
+		return map[string]any{
+			config.KeyExistingTrail:        "organization-trail",
+			config.KeySigmaRules:           testSigmaRules,
+			config.KeySigmaSkipUnsupported: "true",
+		}[key]
+	})
+	if err != nil {
+		return nil, err
+	}
+	existingCatalog, err := detect.New(append(append(all, &probe), existingCfg.Sigma...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -221,8 +237,6 @@ func buildTestApp() (*synthesized, error) {
 	cfg.CPUAlarmInstances = []string{testCPUInstance}
 	cfg.CPUAlarmGroups = []string{testCPUGroup}
 	cfg.AlarmNames = []string{testUserAlarm}
-	existingCfg := config.Default()
-	existingCfg.ExistingTrail = "organization-trail"
 
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &flags})
 	s := &synthesized{catalog: catalog, cfg: cfg, existingCatalog: existingCatalog}

@@ -1,7 +1,7 @@
 // Command trailwatch runs trailwatch's detections locally.
 //
-//	trailwatch replay [--format text|json|slack|email] [--slack-webhook URL] [--sns-topic-arn ARN] [--offline] [--verbose] PATH...
-//	trailwatch rules [--format table|json|markdown]
+//	trailwatch replay [--format text|json|slack|email] [--slack-webhook URL] [--sns-topic-arn ARN] [--offline] [--verbose] [--sigma DIR] PATH...
+//	trailwatch rules [--format table|json|markdown] [--sigma DIR]
 //	trailwatch redrive --queue-url URL --function NAME_OR_ARN [--max N] [--dry-run]
 //
 // replay reads EventBridge events, CloudTrail records, CloudTrail log files
@@ -10,8 +10,11 @@
 // function. With --slack-webhook or --sns-topic-arn it delivers for real.
 // redrive sends what the dead-letter queue keeps back to the function.
 //
+// --sigma DIR adds the Sigma rules for CloudTrail in DIR to the catalog
+// (docs/sigma.md); rules it refuses are named on stderr.
+//
 // Exit status: 0 success; 1 a delivery failed; 2 usage error; 3 some input
-// could not be read (the rest still ran).
+// could not be read or some Sigma rule was refused (the rest still ran).
 package main
 
 import (
@@ -41,8 +44,8 @@ func main() {
 }
 
 const usage = `usage:
-  trailwatch replay [--format text|json|slack|email] [--slack-webhook URL] [--sns-topic-arn ARN] [--offline] [--verbose] PATH...
-  trailwatch rules [--format table|json|markdown]
+  trailwatch replay [--format text|json|slack|email] [--slack-webhook URL] [--sns-topic-arn ARN] [--offline] [--verbose] [--sigma DIR] PATH...
+  trailwatch rules [--format table|json|markdown] [--sigma DIR]
   trailwatch redrive --queue-url URL --function NAME_OR_ARN [--max N] [--dry-run]
 `
 

@@ -22,7 +22,6 @@ import (
 	"github.com/trailwatch/trailwatch/internal/awslookup"
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/deliver"
-	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/render"
@@ -53,6 +52,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loa
 	offline := fs.Bool("offline", false, "never call AWS: skip the account alias and bucket look-ups")
 	verbose := fs.Bool("verbose", false, "log each event's outcome to stderr")
 	settingsFile := fs.String("settings", "", "JSON file with the deployment's detection settings and allow-lists: {\"env\": {...}, \"suppressions\": [...]} (the function's TRAILWATCH_SETTINGS)")
+	sigmaDir := fs.String("sigma", "", sigmaFlagUsage)
 	paths, err := parse(fs, args)
 	if err != nil {
 		return exitUsage
@@ -65,9 +65,9 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loa
 		fmt.Fprintf(stderr, "trailwatch replay: name at least one file or folder of events\n")
 		return exitUsage
 	}
-	catalog, err := detect.Builtin()
+	catalog, _, sigmaRefused, err := catalogWith(*sigmaDir, "replay", stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "trailwatch: catalog: %v\n", err)
+		fmt.Fprintf(stderr, "trailwatch replay: %v\n", err)
 		return exitUsage
 	}
 	var settings config.Settings
@@ -149,7 +149,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loa
 	switch {
 	case sum.DeliveryFailures > 0:
 		return exitDelivery
-	case sum.Unreadable > 0:
+	case sum.Unreadable > 0, sigmaRefused:
 		return exitUnreadable
 	}
 	return exitOK

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/render"
 )
 
 // ruleInfo is one catalog entry as `trailwatch rules --format json` shows it.
@@ -20,11 +21,19 @@ type ruleInfo struct {
 	NeedsReadOnly bool            `json:"needsReadOnly"`
 	GlobalService bool            `json:"globalService"`
 	Pattern       detect.Pattern  `json:"pattern"`
+	// Kind is how the detection decides: go or sigma.
+	Kind detect.Kind `json:"kind"`
+	// Source is the rule file of a Sigma detection.
+	Source string `json:"source,omitempty"`
+	// Unfiltered lists what a Sigma rule checks that its EventBridge
+	// pattern leaves to the decision, and why.
+	Unfiltered []string `json:"unfiltered,omitempty"`
 }
 
 func rulesCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("rules", stderr)
 	format := fs.String("format", "table", "output: table, json or markdown (the table in docs/detections.md)")
+	sigmaDir := fs.String("sigma", "", sigmaFlagUsage)
 	if rest, err := parse(fs, args); err != nil || len(rest) > 0 {
 		if err == nil {
 			fmt.Fprintf(stderr, "trailwatch rules: unexpected arguments %q\n", rest)
@@ -35,16 +44,27 @@ func rulesCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "trailwatch rules: %v\n", err)
 		return exitUsage
 	}
-	catalog, err := detect.Builtin()
+	catalog, set, refused, err := catalogWith(*sigmaDir, "rules", stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "trailwatch: catalog: %v\n", err)
+		fmt.Fprintf(stderr, "trailwatch rules: %v\n", err)
 		return exitUsage
+	}
+	// Refused Sigma rules were named on stderr; the listing still shows
+	// what loaded, and the exit status says some input was unusable.
+	done := exitOK
+	if refused {
+		done = exitUnreadable
+	}
+	unfiltered := map[string][]string{}
+	for _, r := range set.Rules {
+		unfiltered[r.Detection.ID] = r.Loose
 	}
 	var infos []ruleInfo
 	for _, d := range catalog.All() {
 		infos = append(infos, ruleInfo{
 			ID: d.ID, Title: d.Title, Severity: d.Severity, CIS: nonNil(d.CIS), MITRE: nonNil(d.MITRE),
 			NeedsReadOnly: d.NeedsReadOnly, GlobalService: d.GlobalService, Pattern: d.Pattern,
+			Kind: d.Kind, Source: d.Source, Unfiltered: unfiltered[d.ID],
 		})
 	}
 	if *format == "markdown" {
@@ -52,7 +72,7 @@ func rulesCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "trailwatch rules: %v\n", err)
 			return exitDelivery
 		}
-		return exitOK
+		return done
 	}
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
@@ -61,18 +81,35 @@ func rulesCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "trailwatch rules: %v\n", err)
 			return exitDelivery
 		}
-		return exitOK
+		return done
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSEVERITY\tCIS\tATT&CK\tTITLE")
+	if *sigmaDir == "" {
+		fmt.Fprintln(tw, "ID\tSEVERITY\tCIS\tATT&CK\tTITLE")
+	} else {
+		fmt.Fprintln(tw, "ID\tKIND\tSEVERITY\tCIS\tATT&CK\tTITLE\tSOURCE")
+	}
 	for _, r := range infos {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Severity, dash(r.CIS), dash(r.MITRE), r.Title)
+		if *sigmaDir == "" {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Severity, dash(r.CIS), dash(r.MITRE), r.Title)
+			continue
+		}
+		// A Sigma rule's title and file name are the rule author's text.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, r.Severity, dash(r.CIS), dash(r.MITRE),
+			render.Clean(r.Title, 200), dashString(render.Clean(r.Source, 300)))
 	}
 	if err := tw.Flush(); err != nil {
 		fmt.Fprintf(stderr, "trailwatch rules: %v\n", err)
 		return exitDelivery
 	}
-	return exitOK
+	return done
+}
+
+func dashString(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func dash(s []string) string {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/route"
+	"github.com/trailwatch/trailwatch/internal/sigma"
 	"github.com/trailwatch/trailwatch/internal/suppress"
 )
 
@@ -85,6 +86,13 @@ const (
 	// CloudFormation StackSets' delegated administrator, or SELF, the
 	// organization's management account.
 	KeyStackSetCallAs = "trailwatch:stackSetCallAs"
+	// KeySigmaRules names a folder of Sigma rules for CloudTrail (.yml),
+	// relative to the folder cdk runs the app in (the repository root),
+	// each of which becomes the detection sigma-<rule id> (docs/sigma.md).
+	KeySigmaRules = "trailwatch:sigmaRules"
+	// KeySigmaSkipUnsupported deploys the rules of the folder that load
+	// and names the others, instead of failing synth on them.
+	KeySigmaSkipUnsupported = "trailwatch:sigmaSkipUnsupported"
 )
 
 // Values of KeyStackSetCallAs, as CloudFormation's CallAs takes them.
@@ -163,6 +171,15 @@ type Config struct {
 	// or "compliance" (every log file kept RetentionDays); empty means
 	// governance (see ObjectLock).
 	ObjectLockMode string
+	// SigmaRules is the folder of the user's Sigma rules; empty for none.
+	SigmaRules string
+	// SigmaSkipUnsupported leaves out refused rules instead of failing.
+	SigmaSkipUnsupported bool
+	// Sigma holds the detections loaded from SigmaRules, for the catalog
+	// (detect.BuiltinWith(cfg.Sigma...)).
+	Sigma []*detect.Detection
+	// SigmaWarnings name the rules left out under SigmaSkipUnsupported.
+	SigmaWarnings []string
 }
 
 // ObjectLock returns the trail bucket's Object Lock mode.
@@ -229,6 +246,7 @@ func FromContext(get func(key string) any) (Config, error) {
 		{KeyOrganizationID, &c.OrganizationID},
 		{KeyStackSetCallAs, &c.StackSetCallAs},
 		{KeyObjectLockMode, &c.ObjectLockMode},
+		{KeySigmaRules, &c.SigmaRules},
 	} {
 		if v := get(k.key); v != nil {
 			s, err := asString(v)
@@ -301,6 +319,7 @@ func FromContext(get func(key string) any) (Config, error) {
 	}{
 		{KeyAlarmResolved, &c.AlarmResolved},
 		{KeyAlarmInsufficientData, &c.AlarmInsufficientData},
+		{KeySigmaSkipUnsupported, &c.SigmaSkipUnsupported},
 	} {
 		if v := get(b.key); v != nil {
 			x, err := asBool(v)
@@ -336,7 +355,46 @@ func FromContext(get func(key string) any) (Config, error) {
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
+	if err := c.loadSigma(); err != nil {
+		return c, err
+	}
 	return c, c.Validate()
+}
+
+// loadSigma loads the folder of Sigma rules. A refused rule fails synth,
+// naming its file and the reason, unless SigmaSkipUnsupported is set.
+func (c *Config) loadSigma() error {
+	if c.SigmaRules == "" {
+		if c.SigmaSkipUnsupported {
+			return fmt.Errorf("%s is set but %s names no folder", KeySigmaSkipUnsupported, KeySigmaRules)
+		}
+		return nil
+	}
+	set, err := sigma.LoadDir(c.SigmaRules)
+	if err != nil {
+		return fmt.Errorf("%s: %w", KeySigmaRules, err)
+	}
+	if len(set.Rules) == 0 && len(set.Refused) == 0 {
+		return fmt.Errorf("%s: no .yml or .yaml file in %s", KeySigmaRules, c.SigmaRules)
+	}
+	var refused []string
+	for _, r := range set.Refused {
+		refused = append(refused, r.String())
+	}
+	if len(refused) > 0 && !c.SigmaSkipUnsupported {
+		return fmt.Errorf("%s: %d of %d rules cannot be deployed (set %s=true to deploy the others):\n%s",
+			KeySigmaRules, len(refused), len(refused)+len(set.Rules), KeySigmaSkipUnsupported, strings.Join(refused, "\n"))
+	}
+	for _, r := range refused {
+		c.SigmaWarnings = append(c.SigmaWarnings, fmt.Sprintf("%s: skipped (%s): %s", KeySigmaRules, KeySigmaSkipUnsupported, r))
+	}
+	c.Sigma = set.Detections()
+	if len(c.Sigma) > 0 {
+		c.SigmaWarnings = append(c.SigmaWarnings, fmt.Sprintf("%s: %d rules get EventBridge rules, but the deployed functions "+
+			"still decide with the built-in catalog only (internal/wire does not load the rules yet), so they raise no alert in "+
+			"AWS; trailwatch replay --sigma %s decides them", KeySigmaRules, len(c.Sigma), c.SigmaRules))
+	}
+	return nil
 }
 
 var (

@@ -325,3 +325,59 @@ func TestEveryKeyDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestSigmaRules: the folder loads at synth; refused rules fail it, naming
+// the key, the file and the reason, unless sigmaSkipUnsupported is set.
+func TestSigmaRules(t *testing.T) {
+	mixed := "../sigma/testdata/rules"
+	supported := t.TempDir()
+	rule, err := os.ReadFile(mixed + "/bucket_deleted.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(supported+"/bucket_deleted.yml", rule, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		ctx      map[string]any
+		loaded   int
+		warnings int
+		wantErr  []string
+	}{
+		{name: "supported only", ctx: map[string]any{KeySigmaRules: supported}, loaded: 1, warnings: 1},
+		{name: "refused rules fail synth", ctx: map[string]any{KeySigmaRules: mixed},
+			wantErr: []string{KeySigmaRules, "13 of 19 rules cannot be deployed", KeySigmaSkipUnsupported, "refused/fieldref.yml", "fieldref modifier", "refused/keywords.yml"}},
+		{name: "skipped when asked", ctx: map[string]any{KeySigmaRules: mixed, KeySigmaSkipUnsupported: "true"}, loaded: 6, warnings: 14},
+		{name: "skip as a JSON boolean", ctx: map[string]any{KeySigmaRules: mixed, KeySigmaSkipUnsupported: true}, loaded: 6, warnings: 14},
+		{name: "missing folder", ctx: map[string]any{KeySigmaRules: "no/such/folder"}, wantErr: []string{KeySigmaRules, "no/such/folder"}},
+		{name: "empty folder", ctx: map[string]any{KeySigmaRules: t.TempDir()}, wantErr: []string{KeySigmaRules, "no .yml"}},
+		{name: "not a string", ctx: map[string]any{KeySigmaRules: float64(1)}, wantErr: []string{KeySigmaRules, "want a string"}},
+		{name: "skip without folder", ctx: map[string]any{KeySigmaSkipUnsupported: "true"}, wantErr: []string{KeySigmaSkipUnsupported, KeySigmaRules}},
+		{name: "skip not a boolean", ctx: map[string]any{KeySigmaRules: supported, KeySigmaSkipUnsupported: "maybe"}, wantErr: []string{KeySigmaSkipUnsupported}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := FromContext(func(k string) any { return tc.ctx[k] })
+			if len(tc.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("no error; want one mentioning %q", tc.wantErr)
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not mention %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cfg.Sigma) != tc.loaded || len(cfg.SigmaWarnings) != tc.warnings {
+				t.Errorf("loaded %d, warnings %d; want %d, %d", len(cfg.Sigma), len(cfg.SigmaWarnings), tc.loaded, tc.warnings)
+			}
+			if _, err := detect.BuiltinWith(cfg.Sigma...); err != nil {
+				t.Errorf("catalog with the rules: %v", err)
+			}
+		})
+	}
+}

@@ -115,6 +115,12 @@ func (c *Catalog) Env() Env { return c.env }
 // hold every built-in pattern to the matcher.
 func Builtin() (*Catalog, error) { return newCatalog(builtin, false) }
 
+// BuiltinWith returns the catalog of every detection trailwatch ships plus
+// extra ones (the user's Sigma rules, see internal/sigma).
+func BuiltinWith(extra ...*Detection) (*Catalog, error) {
+	return New(append(slices.Clone(builtin), extra...)...)
+}
+
 // New validates the detections and compiles their patterns.
 func New(detections ...*Detection) (*Catalog, error) { return newCatalog(detections, true) }
 

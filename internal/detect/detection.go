@@ -129,9 +129,37 @@ type Detection struct {
 	// event leads the alert.
 	Broad bool
 	// Tests names fixtures under events/: Positive ones must raise this
-	// detection, Negative ones must not.
+	// detection, Negative ones must not. Sigma detections have none: their
+	// rule's own values are their tests (internal/sigma).
 	Tests Tests
+	// Kind says how the detection decides: KindGo (the zero value, a
+	// decision written in this package) or KindSigma (a user's Sigma rule,
+	// its pattern compiled from the rule's selections and its decision the
+	// rule evaluated on the event, see internal/sigma).
+	Kind Kind
+	// Source is the file a KindSigma detection was loaded from.
+	Source string
 }
+
+// Kind is how a detection decides.
+type Kind string
+
+// Detection kinds.
+const (
+	KindGo    Kind = ""
+	KindSigma Kind = "sigma"
+)
+
+// String names the kind as `trailwatch rules` shows it: "go" or "sigma".
+func (k Kind) String() string {
+	if k == KindGo {
+		return "go"
+	}
+	return string(k)
+}
+
+// MarshalText encodes the kind as its name.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
 // FunctionInstance is the function for alarm and GuardDuty detections.
 const FunctionInstance = "instance"
@@ -262,11 +290,20 @@ type Evidence struct {
 var (
 	idPattern         = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 	monitoringControl = regexp.MustCompile(`^4\.([1-9]|1[0-5])$`)
+	// techniqueID is the form of an ATT&CK technique ID; a Sigma rule may
+	// cite techniques Techniques does not name.
+	techniqueID = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
 )
 
 // Validate checks that the detection is complete: the catalog refuses
 // detections without metadata, fixtures, a decision or a usable pattern.
 func (d *Detection) Validate() error {
+	if d.Kind == KindSigma {
+		return d.validateSigma()
+	}
+	if d.Kind != KindGo {
+		return fmt.Errorf("detection %q: unknown kind %q", d.ID, string(d.Kind))
+	}
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	if !idPattern.MatchString(d.ID) {
@@ -324,6 +361,51 @@ func (d *Detection) Validate() error {
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("detection %q: %s", d.ID, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// validateSigma checks a detection loaded from a Sigma rule: what a rule
+// author must give (a title, a level, a decision, a usable pattern) and the
+// file it came from. References, techniques and fixtures are the rule's
+// own business; techniques it cites must still look like ATT&CK IDs.
+func (d *Detection) validateSigma() error {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if !strings.HasPrefix(d.ID, "sigma-") || !idPattern.MatchString(d.ID) {
+		add("ID %q is not sigma- and the rule's id in lower-case kebab case", d.ID)
+	}
+	if d.Title == "" {
+		add("no Title")
+	}
+	if d.Source == "" {
+		add("no Source file")
+	}
+	if !d.Severity.Valid() {
+		add("invalid Severity %d", int(d.Severity))
+	}
+	if d.Evaluate == nil {
+		add("no Evaluate")
+	}
+	if d.Runbook == "" {
+		add("no Runbook")
+	}
+	for _, m := range d.MITRE {
+		if !techniqueID.MatchString(m) {
+			add("ATT&CK technique %q is not an ID like T1562 or T1562.008", m)
+		}
+	}
+	if len(d.CIS) > 0 || len(d.CISRelated) > 0 {
+		add("a Sigma detection cites no CIS control")
+	}
+	if d.Narrow != nil || d.Function != "" {
+		add("a Sigma detection neither narrows its pattern nor targets another function")
+	}
+	if _, err := d.Pattern.JSON(); err != nil {
+		add("pattern: %v", err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("detection %q (%s): %s", d.ID, d.Source, strings.Join(problems, "; "))
 	}
 	return nil
 }
