@@ -86,7 +86,15 @@ type AlertFunctionProps struct {
 	// Routes are organization mode's routes with their channels: the
 	// function may read each route's Slack secret and publish to its topic.
 	Routes []RouteChannels
+	// SigmaRules is a layer holding the user's Sigma rules
+	// (trailwatch:sigmaRules), which the function decides beside the
+	// built-in detections; nil for none.
+	SigmaRules awslambda.ILayerVersion
 }
+
+// sigmaRulesPath is where Lambda puts a layer's files: the function reads
+// the Sigma rules from there.
+const sigmaRulesPath = "/opt"
 
 // RouteChannels is a route (internal/route) and the topic the stack made
 // for its emails (nil when it has none).
@@ -190,6 +198,11 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 	if len(runtimeRoutes) > 0 {
 		rt.Routes = runtimeRoutes
 	}
+	var layers *[]awslambda.ILayerVersion
+	if props.SigmaRules != nil {
+		rt.SigmaRules = sigmaRulesPath
+		layers = &[]awslambda.ILayerVersion{props.SigmaRules}
+	}
 	if props.StateTable != nil {
 		rt.StateTable = *props.StateTable.TableName()
 	}
@@ -220,6 +233,7 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 		LogGroup:      logGroup,
 		RetryAttempts: jsii.Number(functionRetryAttempts),
 		OnFailure:     awslambdadestinations.NewSqsDestination(props.DeadLetterQueue),
+		Layers:        layers,
 	})
 
 	cdknag.NagSuppressions_AddResourceSuppressions(fn, &[]*cdknag.NagPackSuppression{{

@@ -85,3 +85,30 @@ func TestRoutes(t *testing.T) {
 		t.Errorf("OwnNames %v lack the route's secret", s.org.Settings.Env.OwnNames)
 	}
 }
+
+// TestSigmaRulesLayer: with trailwatch:sigmaRules (the second test stack)
+// the cloudtrail and digest functions get a layer of the rules folder and
+// read it from /opt; the instance function, which decides no CloudTrail
+// event, does not.
+func TestSigmaRulesLayer(t *testing.T) {
+	s := synth(t)
+	if s.existing.SigmaRules == nil {
+		t.Fatal("no Sigma rules layer in the stack configured with trailwatch:sigmaRules")
+	}
+	layerID := logicalID(t, s.existing.Stack, s.existing.SigmaRules)
+	for _, tc := range []struct {
+		fn   *AlertFunction
+		want bool
+	}{{s.existing.Function, true}, {s.existing.Digest, true}, {s.existing.Instance, false}} {
+		res := resources(s.existingJSON, "AWS::Lambda::Function")[logicalID(t, s.existing.Stack, tc.fn.Function)]
+		layers, _ := props(res)["Layers"].([]any)
+		has := len(layers) == 1 && equalJSON(layers[0], map[string]any{"Ref": layerID})
+		env := functionEnv(t, s.existingJSON, logicalID(t, s.existing.Stack, tc.fn.Function))
+		if has != tc.want || (env[config.EnvSigmaRules] == sigmaRulesPath) != tc.want {
+			t.Errorf("%s: layer %v, %s = %v; want the layer %v", *tc.fn.Node().Path(), layers, config.EnvSigmaRules, env[config.EnvSigmaRules], tc.want)
+		}
+	}
+	if s.stack.SigmaRules != nil {
+		t.Error("a stack without trailwatch:sigmaRules has a Sigma rules layer")
+	}
+}

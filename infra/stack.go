@@ -43,8 +43,10 @@ type TrailwatchStack struct {
 	Trail         *Trail
 	Notifications *Notifications
 	// Routes are organization mode's routes with the topics made for them.
-	Routes   []RouteChannels
-	Function *AlertFunction
+	Routes []RouteChannels
+	// SigmaRules is the layer of the user's Sigma rules, nil without.
+	SigmaRules awslambda.LayerVersion
+	Function   *AlertFunction
 	// Instance handles CPU alarms and GuardDuty findings.
 	Instance *AlertFunction
 	// Digest sends storm digests on a schedule.
@@ -104,9 +106,19 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 	s.Routes = routes
 	settings := s.ownSettings(cfg)
 	s.Settings = settings
+	if cfg.SigmaRules != "" {
+		// The user's Sigma rules, as the synth loaded them, for the
+		// functions that decide CloudTrail events and send their digests.
+		s.SigmaRules = awslambda.NewLayerVersion(stack, jsii.String("SigmaRules"), &awslambda.LayerVersionProps{
+			Code:                    awslambda.Code_FromAsset(jsii.String(cfg.SigmaRules), nil),
+			Description:             jsii.String("trailwatch: the Sigma rules of trailwatch:sigmaRules"),
+			CompatibleArchitectures: &[]awslambda.Architecture{awslambda.Architecture_ARM_64()},
+		})
+	}
 	s.Function = NewAlertFunction(stack, "CloudTrailFunction", &AlertFunctionProps{
 		CodeDir:            filepath.Join(props.FunctionsDir, "cloudtrail"),
 		Description:        "trailwatch: turns dangerous CloudTrail events into Slack and email alerts",
+		SigmaRules:         s.SigmaRules,
 		Lookups:            true,
 		SlackSecretName:    cfg.SlackSecretName,
 		Settings:           settings,
@@ -120,6 +132,7 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 	s.Digest = NewAlertFunction(stack, "DigestFunction", &AlertFunctionProps{
 		CodeDir:            filepath.Join(props.FunctionsDir, "digest"),
 		Description:        "trailwatch: sends one digest per storm window of held-back repeats",
+		SigmaRules:         s.SigmaRules,
 		SlackSecretName:    cfg.SlackSecretName,
 		Settings:           settings,
 		Topic:              s.Notifications.Topic,

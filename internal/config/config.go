@@ -389,11 +389,6 @@ func (c *Config) loadSigma() error {
 		c.SigmaWarnings = append(c.SigmaWarnings, fmt.Sprintf("%s: skipped (%s): %s", KeySigmaRules, KeySigmaSkipUnsupported, r))
 	}
 	c.Sigma = set.Detections()
-	if len(c.Sigma) > 0 {
-		c.SigmaWarnings = append(c.SigmaWarnings, fmt.Sprintf("%s: %d rules get EventBridge rules, but the deployed functions "+
-			"still decide with the built-in catalog only (internal/wire does not load the rules yet), so they raise no alert in "+
-			"AWS; trailwatch replay --sigma %s decides them", KeySigmaRules, len(c.Sigma), c.SigmaRules))
-	}
 	return nil
 }
 
@@ -709,6 +704,7 @@ const (
 	EnvOrganizationID  = "TRAILWATCH_ORGANIZATION_ID"
 	EnvLookupRole      = "TRAILWATCH_LOOKUP_ROLE"
 	EnvRoutes          = "TRAILWATCH_ROUTES"
+	EnvSigmaRules      = "TRAILWATCH_SIGMA_RULES"
 )
 
 // MaxSettingsBytes bounds the settings variable: Lambda allows 4 KB for
@@ -761,6 +757,10 @@ type Runtime struct {
 	// each route's Slack secret name and topic ARN (its emails are the
 	// topic's subscriptions, not listed here).
 	Routes route.Table
+	// SigmaRules is the folder the function reads the user's Sigma rules
+	// from (the layer the stack makes of trailwatch:sigmaRules); empty:
+	// the built-in detections only.
+	SigmaRules string
 }
 
 // Env returns the function environment for r: the single place that names
@@ -789,6 +789,9 @@ func (r Runtime) Env() (map[string]string, error) {
 	}
 	if r.LookupRole != "" {
 		env[EnvLookupRole] = r.LookupRole
+	}
+	if r.SigmaRules != "" {
+		env[EnvSigmaRules] = r.SigmaRules
 	}
 	if len(r.Routes) > 0 {
 		b, err := json.Marshal(r.Routes)
@@ -831,6 +834,7 @@ func RuntimeFromEnv(getenv func(string) string) (Runtime, error) {
 	if r.LookupRole != "" && !roleNameRe.MatchString(r.LookupRole) {
 		return r, fmt.Errorf("%s %q is not an IAM role name", EnvLookupRole, r.LookupRole)
 	}
+	r.SigmaRules = strings.TrimSpace(getenv(EnvSigmaRules))
 	if s := getenv(EnvRoutes); s != "" {
 		t, err := asJSON[route.Table](s, "a JSON list of routes")
 		if err == nil {

@@ -116,9 +116,12 @@ func (c *Catalog) Env() Env { return c.env }
 func Builtin() (*Catalog, error) { return newCatalog(builtin, false) }
 
 // BuiltinWith returns the catalog of every detection trailwatch ships plus
-// extra ones (the user's Sigma rules, see internal/sigma).
+// extra ones (the user's Sigma rules, see internal/sigma). Like Builtin it
+// compiles the patterns when first matching: callers that deploy or replay
+// the extra ones call Compile first, so a pattern the matcher does not
+// understand stops them at once.
 func BuiltinWith(extra ...*Detection) (*Catalog, error) {
-	return New(append(slices.Clone(builtin), extra...)...)
+	return newCatalog(append(slices.Clone(builtin), extra...), false)
 }
 
 // New validates the detections and compiles their patterns.

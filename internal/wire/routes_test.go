@@ -2,6 +2,7 @@ package wire
 
 import (
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -44,5 +45,30 @@ func TestRoutesGetChannelsOfTheirOwn(t *testing.T) {
 	}
 	if len(p.Routing.Channels["sandbox"]) != 0 {
 		t.Errorf("a route without channels of its own got %d", len(p.Routing.Channels["sandbox"]))
+	}
+}
+
+// TestSigmaRulesFromTheLayer: a function given a folder of Sigma rules
+// (the layer the stack makes of trailwatch:sigmaRules) decides them beside
+// the built-in detections; rules that do not load are left out.
+func TestSigmaRulesFromTheLayer(t *testing.T) {
+	rt := config.Runtime{TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts", SigmaRules: filepath.Join("..", "sigma", "testdata", "rules")}
+	b, err := base(rt, aws.Config{Region: "eu-west-1"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := b.Pipeline.Catalog.Get("sigma-0b6a1c4e-1111-4a6f-9a55-000000000001")
+	if !ok || d.Kind != "sigma" {
+		t.Fatalf("the Sigma rule is not in the function's catalog (%v, %+v)", ok, d)
+	}
+	if _, ok := b.Pipeline.Catalog.Get("s3-bucket-public-access-block-disabled"); !ok {
+		t.Error("the built-in detections are gone")
+	}
+	if err := b.Pipeline.Catalog.Compile(); err != nil {
+		t.Error(err)
+	}
+	rt.SigmaRules = filepath.Join(t.TempDir(), "missing")
+	if _, err := base(rt, aws.Config{Region: "eu-west-1"}, slog.New(slog.DiscardHandler)); err == nil {
+		t.Error("a missing rules folder must fail the start")
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/render"
+	"github.com/trailwatch/trailwatch/internal/sigma"
 	"github.com/trailwatch/trailwatch/internal/state"
 )
 
@@ -109,7 +110,7 @@ func Digests(rt config.Runtime, cfg aws.Config, log *slog.Logger) (*pipeline.Dig
 
 // base builds what both functions share: catalog, channels, state store.
 func base(rt config.Runtime, cfg aws.Config, log *slog.Logger) (Built, error) {
-	catalog, err := detect.Builtin()
+	catalog, err := catalogOf(rt, log)
 	if err != nil {
 		return Built{}, fmt.Errorf("catalog: %w", err)
 	}
@@ -140,6 +141,24 @@ func base(rt config.Runtime, cfg aws.Config, log *slog.Logger) (Built, error) {
 		p.Ledger, p.Storms = b.Store, b.Store
 	}
 	return b, nil
+}
+
+// catalogOf is the built-in catalog, with the user's Sigma rules when the
+// stack gave the function a folder of them (its layer). The synth refused
+// or left out the rules that do not load; one refused here (a file changed
+// since) is logged and left out, never a reason not to start.
+func catalogOf(rt config.Runtime, log *slog.Logger) (*detect.Catalog, error) {
+	if rt.SigmaRules == "" {
+		return detect.Builtin()
+	}
+	set, err := sigma.LoadDir(rt.SigmaRules)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range set.Refused {
+		log.Warn("sigma rule left out", "rule", r.String())
+	}
+	return detect.BuiltinWith(set.Detections()...)
 }
 
 // channelMaker makes channels with clients shared by all of them.
