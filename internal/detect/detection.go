@@ -309,21 +309,10 @@ func (d *Detection) Validate() error {
 	if !idPattern.MatchString(d.ID) {
 		add("ID %q is not lower-case kebab case", d.ID)
 	}
-	if d.Title == "" {
-		add("no Title")
-	}
 	if d.Description == "" {
 		add("no Description")
 	}
-	if !d.Severity.Valid() {
-		add("invalid Severity %d", int(d.Severity))
-	}
-	if d.Evaluate == nil {
-		add("no Evaluate")
-	}
-	if d.Runbook == "" {
-		add("no Runbook")
-	}
+	d.essentials(add)
 	if len(d.References) == 0 {
 		add("no References")
 	}
@@ -365,21 +354,11 @@ func (d *Detection) Validate() error {
 	return nil
 }
 
-// validateSigma checks a detection loaded from a Sigma rule: what a rule
-// author must give (a title, a level, a decision, a usable pattern) and the
-// file it came from. References, techniques and fixtures are the rule's
-// own business; techniques it cites must still look like ATT&CK IDs.
-func (d *Detection) validateSigma() error {
-	var problems []string
-	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	if !strings.HasPrefix(d.ID, "sigma-") || !idPattern.MatchString(d.ID) {
-		add("ID %q is not sigma- and the rule's id in lower-case kebab case", d.ID)
-	}
+// essentials are what every detection needs, whatever its kind: a title,
+// a severity, a decision and a runbook.
+func (d *Detection) essentials(add func(format string, args ...any)) {
 	if d.Title == "" {
 		add("no Title")
-	}
-	if d.Source == "" {
-		add("no Source file")
 	}
 	if !d.Severity.Valid() {
 		add("invalid Severity %d", int(d.Severity))
@@ -390,6 +369,22 @@ func (d *Detection) validateSigma() error {
 	if d.Runbook == "" {
 		add("no Runbook")
 	}
+}
+
+// validateSigma checks a detection loaded from a Sigma rule: what a rule
+// author must give (a title, a level, a decision, a usable pattern) and the
+// file it came from. References, techniques and fixtures are the rule's
+// own business; techniques it cites must still look like ATT&CK IDs.
+func (d *Detection) validateSigma() error {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if !strings.HasPrefix(d.ID, "sigma-") || !idPattern.MatchString(d.ID) {
+		add("ID %q is not sigma- and the rule's id in lower-case kebab case", d.ID)
+	}
+	if d.Source == "" {
+		add("no Source file")
+	}
+	d.essentials(add)
 	for _, m := range d.MITRE {
 		if !techniqueID.MatchString(m) {
 			add("ATT&CK technique %q is not an ID like T1562 or T1562.008", m)
