@@ -25,6 +25,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/sigma"
 )
 
 // stackName is the one stack this app deploys.
@@ -222,6 +223,9 @@ func optional(s string) *string {
 // errors name the context keys to fix.
 func readConfig(node constructs.Node) (config.Config, error) {
 	cfg, err := config.FromContext(func(key string) any { return node.TryGetContext(jsii.String(key)) })
+	if err == nil {
+		err = cfg.LoadSigma(sigma.Load) // the user's Sigma rules, as the functions' layer will hold them
+	}
 	if err != nil {
 		return cfg, fmt.Errorf("invalid configuration in CDK context (cdk.json or -c):\n%w", err)
 	}

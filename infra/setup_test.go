@@ -24,6 +24,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/sigma"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden template in testdata/")
@@ -222,6 +223,9 @@ func buildTestApp() (*synthesized, error) {
 			config.KeySigmaSkipUnsupported: "true",
 		}[key]
 	})
+	if err == nil {
+		err = existingCfg.LoadSigma(sigma.Load)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -18,9 +18,11 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/awslookup"
 	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/s3lookup"
+	"github.com/trailwatch/trailwatch/internal/sigma"
 	"github.com/trailwatch/trailwatch/internal/wire"
 )
 
@@ -28,7 +30,13 @@ func main() { wire.Start(setUp) }
 
 // setUp builds the handler from the environment.
 func setUp(ctx context.Context, getenv func(string) string, load wire.LoadAWS, log *slog.Logger) (*pipeline.Handler, error) {
-	return wire.Handler(ctx, getenv, load, log, lookups)
+	return wire.Handler(ctx, getenv, load, log, lookups, wire.WithCatalog(sigmaCatalog))
+}
+
+// sigmaCatalog adds the user's Sigma rules (the stack's layer) to the
+// catalog: only this function and digest decide them.
+func sigmaCatalog(rt config.Runtime, log *slog.Logger) (*detect.Catalog, error) {
+	return sigma.Catalog(rt.SigmaRules, log)
 }
 
 // lookups are the CloudTrail alerts' look-ups: the account alias, whether a

@@ -10,7 +10,9 @@ import (
 	"log/slog"
 
 	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
+	"github.com/trailwatch/trailwatch/internal/sigma"
 	"github.com/trailwatch/trailwatch/internal/wire"
 )
 
@@ -29,5 +31,9 @@ func setUp(ctx context.Context, getenv func(string) string, load wire.LoadAWS, l
 	if err != nil {
 		return nil, fmt.Errorf("aws configuration: %w", err)
 	}
-	return wire.Digests(rt, cfg, log)
+	// The digests of Sigma detections name their rules: the catalog holds
+	// them as the cloudtrail function's does.
+	return wire.Digests(rt, cfg, log, wire.WithCatalog(func(rt config.Runtime, log *slog.Logger) (*detect.Catalog, error) {
+		return sigma.Catalog(rt.SigmaRules, log)
+	}))
 }

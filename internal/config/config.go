@@ -19,7 +19,6 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/route"
-	"github.com/trailwatch/trailwatch/internal/sigma"
 	"github.com/trailwatch/trailwatch/internal/suppress"
 )
 
@@ -355,40 +354,40 @@ func FromContext(get func(key string) any) (Config, error) {
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
-	if err := c.loadSigma(); err != nil {
-		return c, err
+	if c.SigmaRules == "" && c.SigmaSkipUnsupported {
+		return c, fmt.Errorf("%s is set but %s names no folder", KeySigmaSkipUnsupported, KeySigmaRules)
 	}
 	return c, c.Validate()
 }
 
-// loadSigma loads the folder of Sigma rules. A refused rule fails synth,
-// naming its file and the reason, unless SigmaSkipUnsupported is set.
-func (c *Config) loadSigma() error {
+// SigmaLoader reads a folder of Sigma rules (internal/sigma.Load): the
+// detections of the rules that load, and for each refused file a line
+// naming it and why. It is passed in, so that the functions, which read
+// their configuration with this package, do not link the Sigma evaluator.
+type SigmaLoader func(dir string) (loaded []*detect.Detection, refused []string, err error)
+
+// LoadSigma loads the folder SigmaRules names, when it names one, into
+// Sigma. A refused rule fails the synth, naming its file and the reason,
+// unless SigmaSkipUnsupported is set; then it is in SigmaWarnings.
+func (c *Config) LoadSigma(load SigmaLoader) error {
 	if c.SigmaRules == "" {
-		if c.SigmaSkipUnsupported {
-			return fmt.Errorf("%s is set but %s names no folder", KeySigmaSkipUnsupported, KeySigmaRules)
-		}
 		return nil
 	}
-	set, err := sigma.LoadDir(c.SigmaRules)
+	loaded, refused, err := load(c.SigmaRules)
 	if err != nil {
 		return fmt.Errorf("%s: %w", KeySigmaRules, err)
 	}
-	if len(set.Rules) == 0 && len(set.Refused) == 0 {
+	if len(loaded) == 0 && len(refused) == 0 {
 		return fmt.Errorf("%s: no .yml or .yaml file in %s", KeySigmaRules, c.SigmaRules)
-	}
-	var refused []string
-	for _, r := range set.Refused {
-		refused = append(refused, r.String())
 	}
 	if len(refused) > 0 && !c.SigmaSkipUnsupported {
 		return fmt.Errorf("%s: %d of %d rules cannot be deployed (set %s=true to deploy the others):\n%s",
-			KeySigmaRules, len(refused), len(refused)+len(set.Rules), KeySigmaSkipUnsupported, strings.Join(refused, "\n"))
+			KeySigmaRules, len(refused), len(refused)+len(loaded), KeySigmaSkipUnsupported, strings.Join(refused, "\n"))
 	}
 	for _, r := range refused {
 		c.SigmaWarnings = append(c.SigmaWarnings, fmt.Sprintf("%s: skipped (%s): %s", KeySigmaRules, KeySigmaSkipUnsupported, r))
 	}
-	c.Sigma = set.Detections()
+	c.Sigma = loaded
 	return nil
 }
 

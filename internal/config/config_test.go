@@ -13,6 +13,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/fixture"
 	"github.com/trailwatch/trailwatch/internal/route"
+	"github.com/trailwatch/trailwatch/internal/sigma"
 	"github.com/trailwatch/trailwatch/internal/suppress"
 )
 
@@ -358,6 +359,9 @@ func TestSigmaRules(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := FromContext(func(k string) any { return tc.ctx[k] })
+			if err == nil {
+				err = cfg.LoadSigma(sigma.Load)
+			}
 			if len(tc.wantErr) > 0 {
 				if err == nil {
 					t.Fatalf("no error; want one mentioning %q", tc.wantErr)

@@ -9,7 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/route"
+	"github.com/trailwatch/trailwatch/internal/sigma"
 )
 
 // TestRoutesGetChannelsOfTheirOwn: each route's Slack secret and topic
@@ -53,9 +55,17 @@ func TestRoutesGetChannelsOfTheirOwn(t *testing.T) {
 // the built-in detections; rules that do not load are left out.
 func TestSigmaRulesFromTheLayer(t *testing.T) {
 	rt := config.Runtime{TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts", SigmaRules: filepath.Join("..", "sigma", "testdata", "rules")}
-	b, err := base(rt, aws.Config{Region: "eu-west-1"}, slog.New(slog.DiscardHandler))
+	withSigma := WithCatalog(func(rt config.Runtime, log *slog.Logger) (*detect.Catalog, error) {
+		return sigma.Catalog(rt.SigmaRules, log)
+	})
+	b, err := base(rt, aws.Config{Region: "eu-west-1"}, slog.New(slog.DiscardHandler), withSigma)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if plain, err := base(rt, aws.Config{Region: "eu-west-1"}, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	} else if _, ok := plain.Pipeline.Catalog.Get("sigma-0b6a1c4e-1111-4a6f-9a55-000000000001"); ok {
+		t.Error("without WithCatalog the function decides Sigma rules: it links the evaluator")
 	}
 	d, ok := b.Pipeline.Catalog.Get("sigma-0b6a1c4e-1111-4a6f-9a55-000000000001")
 	if !ok || d.Kind != "sigma" {
@@ -68,7 +78,7 @@ func TestSigmaRulesFromTheLayer(t *testing.T) {
 		t.Error(err)
 	}
 	rt.SigmaRules = filepath.Join(t.TempDir(), "missing")
-	if _, err := base(rt, aws.Config{Region: "eu-west-1"}, slog.New(slog.DiscardHandler)); err == nil {
+	if _, err := base(rt, aws.Config{Region: "eu-west-1"}, slog.New(slog.DiscardHandler), withSigma); err == nil {
 		t.Error("a missing rules folder must fail the start")
 	}
 }

@@ -25,7 +25,6 @@ import (
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/render"
-	"github.com/trailwatch/trailwatch/internal/sigma"
 	"github.com/trailwatch/trailwatch/internal/state"
 )
 
@@ -44,8 +43,8 @@ type Lookups func(rt config.Runtime, cfg aws.Config) *enrich.Enricher
 
 // WithLookups builds an alerting function's pipeline with the enricher
 // lookups makes.
-func WithLookups(rt config.Runtime, cfg aws.Config, log *slog.Logger, lookups Lookups) (Built, error) {
-	b, err := base(rt, cfg, log)
+func WithLookups(rt config.Runtime, cfg aws.Config, log *slog.Logger, lookups Lookups, opts ...Option) (Built, error) {
+	b, err := base(rt, cfg, log, opts...)
 	if err != nil {
 		return Built{}, err
 	}
@@ -78,7 +77,7 @@ func Start[H any](build func(ctx context.Context, getenv func(string) string, lo
 // Handler builds an alerting function's handler from its environment
 // (getenv): the runtime configuration, the AWS configuration from load, and
 // the pipeline with the enricher lookups makes.
-func Handler(ctx context.Context, getenv func(string) string, load LoadAWS, log *slog.Logger, lookups Lookups) (*pipeline.Handler, error) {
+func Handler(ctx context.Context, getenv func(string) string, load LoadAWS, log *slog.Logger, lookups Lookups, opts ...Option) (*pipeline.Handler, error) {
 	rt, err := config.RuntimeFromEnv(getenv)
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
@@ -87,7 +86,7 @@ func Handler(ctx context.Context, getenv func(string) string, load LoadAWS, log 
 	if err != nil {
 		return nil, fmt.Errorf("aws configuration: %w", err)
 	}
-	b, err := WithLookups(rt, cfg, log, lookups)
+	b, err := WithLookups(rt, cfg, log, lookups, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -97,8 +96,8 @@ func Handler(ctx context.Context, getenv func(string) string, load LoadAWS, log 
 // Digests builds the digest function's runner: the channels and the state
 // table, without the look-up clients only alerts need (so the digest
 // function does not link them).
-func Digests(rt config.Runtime, cfg aws.Config, log *slog.Logger) (*pipeline.Digests, error) {
-	b, err := base(rt, cfg, log)
+func Digests(rt config.Runtime, cfg aws.Config, log *slog.Logger, opts ...Option) (*pipeline.Digests, error) {
+	b, err := base(rt, cfg, log, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -109,8 +108,12 @@ func Digests(rt config.Runtime, cfg aws.Config, log *slog.Logger) (*pipeline.Dig
 }
 
 // base builds what both functions share: catalog, channels, state store.
-func base(rt config.Runtime, cfg aws.Config, log *slog.Logger) (Built, error) {
-	catalog, err := catalogOf(rt, log)
+func base(rt config.Runtime, cfg aws.Config, log *slog.Logger, opts ...Option) (Built, error) {
+	o := options{catalog: builtinCatalog}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	catalog, err := o.catalog(rt, log)
 	if err != nil {
 		return Built{}, fmt.Errorf("catalog: %w", err)
 	}
@@ -143,23 +146,23 @@ func base(rt config.Runtime, cfg aws.Config, log *slog.Logger) (Built, error) {
 	return b, nil
 }
 
-// catalogOf is the built-in catalog, with the user's Sigma rules when the
-// stack gave the function a folder of them (its layer). The synth refused
-// or left out the rules that do not load; one refused here (a file changed
-// since) is logged and left out, never a reason not to start.
-func catalogOf(rt config.Runtime, log *slog.Logger) (*detect.Catalog, error) {
-	if rt.SigmaRules == "" {
-		return detect.Builtin()
-	}
-	set, err := sigma.LoadDir(rt.SigmaRules)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range set.Refused {
-		log.Warn("sigma rule left out", "rule", r.String())
-	}
-	return detect.BuiltinWith(set.Detections()...)
+// Option changes how a function's pipeline is built.
+type Option func(*options)
+
+type options struct {
+	catalog CatalogFunc
 }
+
+// CatalogFunc builds a function's catalog from its configuration.
+type CatalogFunc func(rt config.Runtime, log *slog.Logger) (*detect.Catalog, error)
+
+// WithCatalog builds the catalog with f instead of the built-in one: the
+// functions that decide the user's Sigma rules pass internal/sigma's, so
+// only they link the Sigma evaluator (and pay its package initialization
+// at every cold start).
+func WithCatalog(f CatalogFunc) Option { return func(o *options) { o.catalog = f } }
+
+func builtinCatalog(config.Runtime, *slog.Logger) (*detect.Catalog, error) { return detect.Builtin() }
 
 // channelMaker makes channels with clients shared by all of them.
 type channelMaker struct {
