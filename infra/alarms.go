@@ -47,18 +47,9 @@ func NewAlarms(scope constructs.Construct, id string, props *AlarmsProps) *Alarm
 	period := awscdk.Duration_Minutes(jsii.Number(alarmPeriodMinutes))
 	action := awscloudwatchactions.NewSnsAction(props.Topic)
 
-	deadLetters := awscloudwatch.NewAlarm(this, jsii.String("DeadLetters"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String("trailwatch could not deliver an alert: events wait in the dead-letter queue. " +
-			"Check the function's log group (Slack webhook secret, permissions), then redrive or read the messages."),
-		Metric: props.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-			Period:    period,
-			Statistic: jsii.String("Maximum"),
-		}),
-		Threshold:          jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		EvaluationPeriods:  jsii.Number(1),
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
+	deadLetters := deadLetterAlarm(this, props.DeadLetterQueue, nil,
+		"trailwatch could not deliver an alert: events wait in the dead-letter queue. "+
+			"Check the function's log group (Slack webhook secret, permissions), then redrive or read the messages.")
 	deadLetters.AddAlarmAction(action)
 
 	functionErrors := errorAlarm(this, "FunctionErrors", props.Function, period, action,
@@ -91,4 +82,23 @@ func errorAlarm(scope constructs.Construct, id string, fn awslambda.IFunction, p
 	})
 	alarm.AddAlarmAction(action)
 	return alarm
+}
+
+// deadLetterAlarm fires as soon as one message waits in queue (maximum
+// over the alarm period, no data meaning none): the dead-letter queues of
+// the home stack, the forwarders and the member stacks. name is nil to let
+// CloudFormation name it.
+func deadLetterAlarm(scope constructs.Construct, queue awssqs.IQueue, name *string, description string) awscloudwatch.Alarm {
+	return awscloudwatch.NewAlarm(scope, jsii.String("DeadLetters"), &awscloudwatch.AlarmProps{
+		AlarmName:        name,
+		AlarmDescription: jsii.String(description),
+		Metric: queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(alarmPeriodMinutes)),
+			Statistic: jsii.String("Maximum"),
+		}),
+		Threshold:          jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
 }

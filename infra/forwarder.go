@@ -80,17 +80,8 @@ func NewForwarderStack(scope constructs.Construct, id string, props *ForwarderSt
 	s.Rules, s.Role = fwd.Rules, fwd.Role
 	queue := s.Notifications.DeadLetterQueue
 
-	s.DeadLetters = awscloudwatch.NewAlarm(stack, jsii.String("DeadLetters"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String("trailwatch could not forward events to " + props.HomeRegion + ": they wait in this region's dead-letter queue."),
-		Metric: queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-			Period:    awscdk.Duration_Minutes(jsii.Number(alarmPeriodMinutes)),
-			Statistic: jsii.String("Maximum"),
-		}),
-		Threshold:          jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		EvaluationPeriods:  jsii.Number(1),
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
+	s.DeadLetters = deadLetterAlarm(stack, queue, nil,
+		"trailwatch could not forward events to "+props.HomeRegion+": they wait in this region's dead-letter queue.")
 	s.DeadLetters.AddAlarmAction(awscloudwatchactions.NewSnsAction(s.Notifications.Topic))
 	output(stack, "HomeBus", s.HomeBusArn, "Event bus the forwarded events go to")
 	return s

@@ -134,19 +134,9 @@ func NewMemberStack(scope constructs.Construct, id string, props *MemberStackPro
 		Datapoints:       props.CPUDatapoints,
 	})
 
-	s.DeadLetters = awscloudwatch.NewAlarm(stack, jsii.String("DeadLetters"), &awscloudwatch.AlarmProps{
-		AlarmName: jsii.String(memberDeadLettersAlarm),
-		AlarmDescription: jsii.String("trailwatch could not forward events of this account and region to the central bus: " +
-			"they wait in this stack's dead-letter queue. Its state change is forwarded to the central bus, which emails it."),
-		Metric: s.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-			Period:    awscdk.Duration_Minutes(jsii.Number(alarmPeriodMinutes)),
-			Statistic: jsii.String("Maximum"),
-		}),
-		Threshold:          jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		EvaluationPeriods:  jsii.Number(1),
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
+	s.DeadLetters = deadLetterAlarm(stack, s.DeadLetterQueue, jsii.String(memberDeadLettersAlarm),
+		"trailwatch could not forward events of this account and region to the central bus: "+
+			"they wait in this stack's dead-letter queue. Its state change is forwarded to the central bus, which emails it.")
 	pattern, err := patternJSON(memberDeadLettersRule, memberAlarmPattern())
 	if err != nil {
 		panic(err)
