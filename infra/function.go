@@ -134,8 +134,10 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 	for _, st := range lookupStatements(props.Lookups, props.InstanceLookups) {
 		role.AddToPrincipalPolicy(st)
 	}
-	if props.OrganizationID != "" && (props.Lookups || props.InstanceLookups) {
-		for _, st := range organizationStatements(props.OrganizationID) {
+	if props.OrganizationID != "" {
+		// Every alerting function places accounts (routes by OU, digests
+		// follow them); those with look-ups also run them in members.
+		for _, st := range organizationStatements(props.OrganizationID, props.Lookups || props.InstanceLookups) {
 			role.AddToPrincipalPolicy(st)
 		}
 	}
@@ -260,19 +262,22 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 				"those buckets are not known at deploy time. The actions only read exposure settings, never objects."),
 		})
 	}
-	if props.OrganizationID != "" && (props.Lookups || props.InstanceLookups) {
+	if props.OrganizationID != "" {
 		partition := "arn:<AWS::Partition>:"
+		if props.Lookups || props.InstanceLookups {
+			suppressions = append(suppressions, &cdknag.NagPackSuppression{
+				Id:        jsii.String("AwsSolutions-IAM5"),
+				AppliesTo: &[]any{"Resource::" + partition + "iam::*:role/" + config.LookupRoleName},
+				Reason: jsii.String("sts:AssumeRole of the TrailwatchLookup role in whichever member account an event comes from; accounts join the organization after " +
+					"deployment, so they cannot be listed. The aws:ResourceOrgID condition limits it to roles of this organization."),
+			})
+		}
 		suppressions = append(suppressions, &cdknag.NagPackSuppression{
-			Id:        jsii.String("AwsSolutions-IAM5"),
-			AppliesTo: &[]any{"Resource::" + partition + "iam::*:role/" + config.LookupRoleName},
-			Reason: jsii.String("sts:AssumeRole of the TrailwatchLookup role in whichever member account an event comes from; accounts join the organization after " +
-				"deployment, so they cannot be listed. The aws:ResourceOrgID condition limits it to roles of this organization."),
-		}, &cdknag.NagPackSuppression{
 			Id: jsii.String("AwsSolutions-IAM5"),
 			AppliesTo: &[]any{"Resource::" + partition + "organizations::*:account/" + props.OrganizationID + "/*",
 				"Resource::" + partition + "organizations::*:ou/" + props.OrganizationID + "/*"},
-			Reason: jsii.String("organizations:DescribeAccount, organizations:ListParentsForChild and organizations:DescribeOrganizationalUnit name the account of an event and its OUs; " +
-				"the accounts and OUs are not known at deployment, and the management account's ID in their ARNs is not either. The organization ID pins the organization."),
+			Reason: jsii.String("organizations:DescribeAccount, organizations:ListParents and organizations:DescribeOrganizationalUnit name the account of an event and its OUs " +
+				"(alerts print them, routes decide by them); the accounts and OUs are not known at deployment, and the management account's ID in their ARNs is not either. The organization ID pins the organization."),
 		})
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &suppressions, jsii.Bool(true))
@@ -321,24 +326,25 @@ func lookupStatements(lookups, instance bool) []awsiam.PolicyStatement {
 // account ID an event claims), and name the account and its OUs: the
 // Organizations read calls work from the management account and from any
 // delegated administrator, which is where organization mode is deployed.
-func organizationStatements(organizationID string) []awsiam.PolicyStatement {
+func organizationStatements(organizationID string, assume bool) []awsiam.PolicyStatement {
 	partition := *awscdk.Aws_PARTITION()
 	orgArn := func(resource string) *string {
 		// The management account's ID is not known at synth; the
 		// organization ID in the path pins the organization.
 		return jsii.String("arn:" + partition + ":organizations::*:" + resource + "/" + organizationID + "/*")
 	}
-	return []awsiam.PolicyStatement{
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	out := []awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("NameAccountsAndUnits"),
+		Actions:   jsii.Strings("organizations:DescribeAccount", "organizations:ListParents", "organizations:DescribeOrganizationalUnit"),
+		Resources: &[]*string{orgArn("account"), orgArn("ou")},
+	})}
+	if assume {
+		out = append(out, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String("AssumeLookupRoleInOrganization"),
 			Actions:    jsii.Strings("sts:AssumeRole"),
 			Resources:  &[]*string{jsii.String("arn:" + partition + ":iam::*:role/" + config.LookupRoleName)},
 			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": organizationID}},
-		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("NameAccountsAndUnits"),
-			Actions:   jsii.Strings("organizations:DescribeAccount", "organizations:ListParentsForChild", "organizations:DescribeOrganizationalUnit"),
-			Resources: &[]*string{orgArn("account"), orgArn("ou")},
-		}),
+		}))
 	}
+	return out
 }

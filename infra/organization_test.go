@@ -314,8 +314,9 @@ func TestMemberTemplateAsAsset(t *testing.T) {
 func strPtr(s string) *string { return &s }
 
 // TestOrganizationFunctions: every function is told the organization and
-// the look-up role; those that look up may assume it in the organization
-// only and read account names and OUs; the digest function may not.
+// the look-up role; every one may read account names and OUs (routes and
+// digests decide by them); those that look up may assume the role in the
+// organization only; the digest function may not.
 func TestOrganizationFunctions(t *testing.T) {
 	s := synth(t)
 	for _, fn := range []*AlertFunction{s.org.Function, s.org.Instance, s.org.Digest} {
@@ -337,7 +338,7 @@ func TestOrganizationFunctions(t *testing.T) {
 	}
 	wantOrgs := policyStatement{
 		Sid:     "NameAccountsAndUnits",
-		Actions: []string{"organizations:DescribeAccount", "organizations:DescribeOrganizationalUnit", "organizations:ListParentsForChild"},
+		Actions: []string{"organizations:DescribeAccount", "organizations:DescribeOrganizationalUnit", "organizations:ListParents"},
 		Resources: []string{"arn:${AWS::Partition}:organizations::*:account/" + testOrganizationID + "/*",
 			"arn:${AWS::Partition}:organizations::*:ou/" + testOrganizationID + "/*"},
 	}
@@ -349,8 +350,12 @@ func TestOrganizationFunctions(t *testing.T) {
 			}
 		}
 	}
-	for a := range actionsOf(roleStatements(t, s.orgJSON, logicalID(t, s.org.Stack, s.org.Digest.Role))) {
-		if strings.HasPrefix(a, "sts:") || strings.HasPrefix(a, "organizations:") {
+	digest := roleStatements(t, s.orgJSON, logicalID(t, s.org.Stack, s.org.Digest.Role))
+	if !slices.ContainsFunc(digest, func(st policyStatement) bool { return equalJSON(st, wantOrgs) }) {
+		t.Errorf("digest function: no statement %+v (its routes need OU paths)", wantOrgs)
+	}
+	for a := range actionsOf(digest) {
+		if strings.HasPrefix(a, "sts:") {
 			t.Errorf("digest function may %s", a)
 		}
 	}

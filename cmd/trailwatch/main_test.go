@@ -13,9 +13,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -347,5 +349,74 @@ func TestStormBecomesOneAlertAndADigest(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "6 events, 1 alert, 5 repeats in 1 digest") {
 		t.Errorf("summary: %s", errOut)
+	}
+}
+
+// TestReplayEventsOfSeveralAccounts: events of the caller's account and of
+// two members, replayed with --lookup-role and --organization: each
+// member's look-ups run with its role's credentials, a member whose role
+// cannot be assumed still alerts and says why, and every alert names its
+// account and OU path.
+func TestReplayEventsOfSeveralAccounts(t *testing.T) {
+	const granted, denied = "444455556666", "777788889999"
+	srv := awstest.NewServer(t)
+	xml := func(body string) awstest.Response {
+		return awstest.Response{Body: body, Header: map[string]string{"Content-Type": "text/xml"}}
+	}
+	js := func(body string) awstest.Response {
+		return awstest.Response{Body: body, Header: map[string]string{"Content-Type": "application/x-amz-json-1.1"}}
+	}
+	srv.Handle(awstest.Action("GetCallerIdentity"), xml(awstest.Recorded(t, "stslookup", "sts-get-caller-identity.xml")))
+	srv.Handle(func(r awstest.Request) bool {
+		return r.Operation() == "AssumeRole" && bytes.Contains(r.Body, []byte(granted))
+	}, xml(strings.NewReplacer("ACCOUNT", granted, "ACCESSKEY", "ASIAREPLAYMEMBER01", "EXPIRATION", time.Now().Add(time.Hour).UTC().Format(time.RFC3339)).
+		Replace(awstest.Recorded(t, "crossaccount", "sts-assume-role.xml"))))
+	srv.Handle(awstest.Action("AssumeRole"), awstest.Response{Status: 403, Body: awstest.XMLError("AccessDenied", "not authorized to perform: sts:AssumeRole")})
+	srv.Handle(awstest.Action("ListAccountAliases"), xml(awstest.Recorded(t, "awslookup", "iam-list-account-aliases.xml")))
+	srv.Handle(awstest.REST("GET", "/", "policyStatus"), xml(awstest.Recorded(t, "s3lookup", "s3-policy-status-public.xml")))
+	srv.Handle(awstest.REST("GET", "/", "acl"), xml(awstest.Recorded(t, "s3lookup", "s3-acl-private.xml")))
+	srv.Handle(awstest.REST("GET", "/v20180820/configuration/publicAccessBlock", ""), xml(awstest.Recorded(t, "s3lookup", "s3control-public-access-block-off.xml")))
+	srv.Handle(awstest.REST("GET", "/", "publicAccessBlock"), xml(awstest.Recorded(t, "s3lookup", "s3-public-access-block-off.xml")))
+	srv.Handle(awstest.Target("AWSOrganizationsV20161128.DescribeAccount"), js(awstest.Recorded(t, "orglookup", "organizations-describe-account.json")))
+	srv.Handle(awstest.Target("AWSOrganizationsV20161128.ListParents"), js(awstest.Recorded(t, "orglookup", "organizations-list-parents-root.json")))
+
+	dir := t.TempDir()
+	raw := fixture.Read(t, "s3/put-bucket-policy-public-read.json")
+	for i, account := range []string{"111122223333", granted, denied} {
+		ev := bytes.ReplaceAll(raw, []byte("111122223333"), []byte(account))
+		ev = bytes.Replace(ev, []byte(`"eventID": "`), []byte(`"eventID": "`+strconv.Itoa(i)), 1)
+		if err := os.WriteFile(filepath.Join(dir, account+".json"), ev, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load := func(_ context.Context, region string) (aws.Config, error) { return srv.Config(region), nil }
+	code, out, errOut := runCLI(t, load, "replay", "--format", "email", "--lookup-role", "TrailwatchLookup", "--organization", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for want, n := range map[string]int{
+		"Account:          111122223333 (acme-prod)\n":                                              1, // the caller's own
+		"Account:          444455556666 (acme-prod)\n":                                              1, // through the member's role
+		"Account:          777788889999\n":                                                          1, // the role denied
+		"Account name:     Payments Prod\n":                                                         3,
+		"OU:               Root\n":                                                                  3,
+		"Sign in to account 444455556666 first: https://444455556666.signin.aws.amazon.com/console": 1,
+		"account alias: not checked (assume TrailwatchLookup in 777788889999:":                      1,
+	} {
+		if got := strings.Count(out, want); got != n {
+			t.Errorf("%d times %q, want %d:\n%s", got, want, n, out)
+		}
+	}
+	for _, r := range srv.Requests() {
+		if r.Operation() != "ListAccountAliases" {
+			continue
+		}
+		auth := r.Header.Get("Authorization")
+		if !strings.Contains(auth, "Credential=ASIAREPLAYMEMBER01/") && !strings.Contains(auth, "Credential=AKIDAWSTEST/") {
+			t.Errorf("alias look-up signed %s", auth)
+		}
+	}
+	if code, _, errOut := runCLI(t, load, "replay", "--offline", "--organization", dir); code != exitUsage || !strings.Contains(errOut, "--offline never does") {
+		t.Errorf("--offline with --organization: exit %d, %s", code, errOut)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -21,8 +23,10 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/awslookup"
 	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/crossaccount"
 	"github.com/trailwatch/trailwatch/internal/deliver"
 	"github.com/trailwatch/trailwatch/internal/enrich"
+	"github.com/trailwatch/trailwatch/internal/orglookup"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/render"
 	"github.com/trailwatch/trailwatch/internal/replay"
@@ -53,6 +57,8 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loa
 	verbose := fs.Bool("verbose", false, "log each event's outcome to stderr")
 	settingsFile := fs.String("settings", "", "JSON file with the deployment's detection settings and allow-lists: {\"env\": {...}, \"suppressions\": [...]} (the function's TRAILWATCH_SETTINGS)")
 	sigmaDir := fs.String("sigma", "", sigmaFlagUsage)
+	lookupRole := fs.String("lookup-role", "", "look up events of other accounts through this role in each (TrailwatchLookup, as organization mode's functions do)")
+	organization := fs.Bool("organization", false, "name each event's account and its OU path from AWS Organizations (management or delegated administrator credentials)")
 	paths, err := parse(fs, args)
 	if err != nil {
 		return exitUsage
@@ -63,6 +69,14 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loa
 	}
 	if len(paths) == 0 {
 		fmt.Fprintf(stderr, "trailwatch replay: name at least one file or folder of events\n")
+		return exitUsage
+	}
+	if *offline && (*lookupRole != "" || *organization) {
+		fmt.Fprintf(stderr, "trailwatch replay: --lookup-role and --organization look up in AWS; --offline never does\n")
+		return exitUsage
+	}
+	if *lookupRole != "" && !roleNameRe.MatchString(*lookupRole) {
+		fmt.Fprintf(stderr, "trailwatch replay: --lookup-role: %q is not an IAM role name\n", *lookupRole)
 		return exitUsage
 	}
 	catalog, _, sigmaRefused, err := catalogWith(*sigmaDir, "replay", stderr)
@@ -101,7 +115,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loa
 			enricher.Offline = reason
 		default:
 			if !*offline {
-				enricher = onlineEnricher(ctx, cfg)
+				enricher = onlineEnricher(ctx, cfg, *lookupRole, *organization)
 			}
 			if *topic != "" {
 				channels = append(channels, pipeline.Email{Publisher: &deliver.SNS{Client: sns.NewFromConfig(cfg), TopicARN: *topic}})
@@ -173,11 +187,29 @@ func awsAccess(ctx context.Context, load awsLoader, region string) (aws.Config, 
 	return cfg, ""
 }
 
+// roleNameRe is IAM's pattern for role names.
+var roleNameRe = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+
 // onlineEnricher looks up aliases and bucket state with the caller's
-// credentials, for events of the caller's own account only.
-func onlineEnricher(ctx context.Context, cfg aws.Config) *enrich.Enricher {
-	e := &enrich.Enricher{
-		Replay:  true,
+// credentials, for events of the caller's own account, and of other
+// accounts through lookupRole in each when it is set; organization names
+// the accounts and their OUs.
+func onlineEnricher(ctx context.Context, cfg aws.Config, lookupRole string, organization bool) *enrich.Enricher {
+	account, err := stslookup.CallerAccount(ctx, sts.NewFromConfig(cfg), 5*time.Second)
+	e := crossaccount.Enricher(config.Runtime{LookupRole: lookupRole}, cfg, account, replayLookups)
+	e.Replay = true
+	if err != nil {
+		e.Offline = "could not tell which account the credentials belong to: " + firstLine(err.Error())
+	}
+	if organization {
+		e.Directory = &orglookup.Directory{Client: organizations.NewFromConfig(cfg)}
+	}
+	return e
+}
+
+// replayLookups are one account's look-ups, those of both functions.
+func replayLookups(cfg aws.Config) enrich.Lookups {
+	return enrich.Lookups{
 		Aliases: &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},
 		Buckets: &s3lookup.Buckets{S3: s3.NewFromConfig(cfg), Control: s3control.NewFromConfig(cfg)},
 		History: &awslookup.History{CloudTrail: cloudtrail.NewFromConfig(cfg)},
@@ -185,12 +217,6 @@ func onlineEnricher(ctx context.Context, cfg aws.Config) *enrich.Enricher {
 		// (nil unless built with -tags ec2lookup, see instances.go).
 		Instances: instanceLookups(cfg),
 	}
-	account, err := stslookup.CallerAccount(ctx, sts.NewFromConfig(cfg), 5*time.Second)
-	if err != nil {
-		e.Offline = "could not tell which account the credentials belong to: " + firstLine(err.Error())
-	}
-	e.HomeAccount = account
-	return e
 }
 
 // readSettings reads a settings file in the function's TRAILWATCH_SETTINGS

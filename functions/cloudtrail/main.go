@@ -18,6 +18,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/awslookup"
 	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/crossaccount"
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
@@ -39,13 +40,19 @@ func sigmaCatalog(rt config.Runtime, log *slog.Logger) (*detect.Catalog, error) 
 	return sigma.Catalog(rt.SigmaRules, log)
 }
 
-// lookups are the CloudTrail alerts' look-ups: the account alias, whether a
-// bucket is public now, and the event history.
+// lookups are the CloudTrail alerts' look-ups, in the function's account
+// and, in organization mode, in each member account through its look-up
+// role.
 func lookups(rt config.Runtime, cfg aws.Config) *enrich.Enricher {
-	return &enrich.Enricher{
-		Aliases:     &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},
-		Buckets:     &s3lookup.Buckets{S3: s3.NewFromConfig(cfg), Control: s3control.NewFromConfig(cfg)},
-		History:     &awslookup.History{CloudTrail: cloudtrail.NewFromConfig(cfg)},
-		HomeAccount: wire.AccountOf(rt.TopicARN),
+	return crossaccount.Enricher(rt, cfg, wire.AccountOf(rt.TopicARN), accountLookups)
+}
+
+// accountLookups are one account's: the account alias, whether a bucket is
+// public now, and the event history.
+func accountLookups(cfg aws.Config) enrich.Lookups {
+	return enrich.Lookups{
+		Aliases: &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},
+		Buckets: &s3lookup.Buckets{S3: s3.NewFromConfig(cfg), Control: s3control.NewFromConfig(cfg)},
+		History: &awslookup.History{CloudTrail: cloudtrail.NewFromConfig(cfg)},
 	}
 }

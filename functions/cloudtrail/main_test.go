@@ -20,6 +20,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/dynalite"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/fixture"
+	"github.com/trailwatch/trailwatch/internal/route"
 	"github.com/trailwatch/trailwatch/internal/wire"
 )
 
@@ -100,6 +101,11 @@ type faults struct {
 	// instead.
 	table  string
 	dynamo []awstest.Response
+	// org, when set, runs in organization mode: STS answers AssumeRole
+	// with these, Organizations places every account in Root / Production.
+	org []awstest.Response
+	// routes are organization mode's routes.
+	routes route.Table
 }
 
 // setUpEnv starts local AWS and Slack and builds the handler with main's
@@ -132,6 +138,11 @@ func setUpEnv(t *testing.T, f faults) *env {
 	}, awstest.Response{Body: awstest.Recorded(t, "awslookup", "cloudtrail-lookup-put-bucket.json")})
 	a.Handle(awstest.Target("CloudTrail_20131101.LookupEvents"), awstest.Response{Body: awstest.Recorded(t, "awslookup", "cloudtrail-lookup-empty.json")})
 
+	var orgID, lookupRole string
+	if f.org != nil {
+		orgID, lookupRole = "o-a1b2c3d4e5", config.LookupRoleName
+		handleOrganization(t, a, f.org)
+	}
 	table := f.table
 	switch {
 	case len(f.dynamo) > 0:
@@ -141,7 +152,7 @@ func setUpEnv(t *testing.T, f faults) *env {
 		a.Proxy(awstest.TargetPrefix("DynamoDB_20120810."), dynalite.URL(t))
 	}
 	getenv := func(k string) string {
-		env, err := config.Runtime{SlackSecretName: secretName, TopicARN: topicARN, StateTable: table}.Env()
+		env, err := config.Runtime{SlackSecretName: secretName, TopicARN: topicARN, StateTable: table, OrganizationID: orgID, LookupRole: lookupRole, Routes: f.routes}.Env()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,7 +176,13 @@ func setUpEnv(t *testing.T, f faults) *env {
 // ruleInput is what the rule of detection id sends for a fixture.
 func ruleInput(t testing.TB, id, name string) []byte {
 	t.Helper()
-	b, err := event.ApplyRuleInputTemplate(event.RuleInputTemplate(id), fixture.Read(t, name))
+	return ruleInputOf(t, id, fixture.Read(t, name))
+}
+
+// ruleInputOf is what the rule of detection id sends for the event raw.
+func ruleInputOf(t testing.TB, id string, raw []byte) []byte {
+	t.Helper()
+	b, err := event.ApplyRuleInputTemplate(event.RuleInputTemplate(id), raw)
 	if err != nil {
 		t.Fatal(err)
 	}

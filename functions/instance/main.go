@@ -4,8 +4,7 @@
 // pipeline as the CloudTrail function with the look-ups that name the hot
 // instances and who launched them. The EC2 and CloudWatch clients live
 // only in this function's binary; the S3 and S3 Control clients
-// (internal/s3lookup) and the STS client (internal/stslookup) are not
-// linked into it.
+// (internal/s3lookup) are not linked into it.
 package main
 
 import (
@@ -17,6 +16,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/awslookup"
 	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/crossaccount"
 	"github.com/trailwatch/trailwatch/internal/ec2lookup"
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
@@ -30,12 +30,18 @@ func setUp(ctx context.Context, getenv func(string) string, load wire.LoadAWS, l
 	return wire.Handler(ctx, getenv, load, log, lookups)
 }
 
-// lookups are the instance alerts' look-ups: the account alias, and the
-// instances (hot CPU, description, launch event).
+// lookups are the instance alerts' look-ups, in the function's account
+// and, in organization mode, in each member account through its look-up
+// role.
 func lookups(rt config.Runtime, cfg aws.Config) *enrich.Enricher {
-	return &enrich.Enricher{
-		Aliases:     &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},
-		Instances:   ec2lookup.New(cfg),
-		HomeAccount: wire.AccountOf(rt.TopicARN),
+	return crossaccount.Enricher(rt, cfg, wire.AccountOf(rt.TopicARN), accountLookups)
+}
+
+// accountLookups are one account's: the account alias, and the instances
+// (hot CPU, description, launch event).
+func accountLookups(cfg aws.Config) enrich.Lookups {
+	return enrich.Lookups{
+		Aliases:   &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},
+		Instances: ec2lookup.New(cfg),
 	}
 }

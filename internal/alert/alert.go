@@ -132,12 +132,24 @@ type When struct {
 type Where struct {
 	AccountID    string
 	AccountAlias string
-	Region       string
-	SourceIP     string
+	// AccountName and OUPath place the account in the organization
+	// (organization mode; both set by the organization's admins, so text
+	// like any other from an event).
+	AccountName string
+	OUPath      []OU
+	Region      string
+	SourceIP    string
 	// SourceNote describes the source address: "AWS service", "private
 	// address through VPC endpoint vpce-...".
 	SourceNote  string
 	VPCEndpoint string
+}
+
+// OU is the root or an organizational unit on an account's path.
+type OU struct {
+	ID string
+	// Name is "" when it could not be read.
+	Name string
 }
 
 // Exposure is the live answer to "is the bucket public right now?".

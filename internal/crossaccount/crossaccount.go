@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/smithy-go"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/trailwatch/trailwatch/internal/awslookup"
 	"github.com/trailwatch/trailwatch/internal/budget"
@@ -71,13 +72,12 @@ type Accounts[L any] struct {
 	Now func() time.Time
 
 	mu      sync.Mutex
-	entries map[string]*entry[L]
+	entries *lru.Cache[string, *entry[L]]
 }
 
 type entry[L any] struct {
 	lookups  L
 	creds    *aws.CredentialsCache
-	used     time.Time
 	failed   error
 	failedAt time.Time
 }
@@ -145,14 +145,20 @@ func (a *Accounts[L]) For(ctx context.Context, account string) (L, error) {
 	return e.lookups, nil
 }
 
-// entry returns account's entry, creating it (and evicting the least
-// recently used beyond MaxAccounts), or the remembered failure.
+// entry returns account's entry, creating it (the least recently used
+// beyond MaxAccounts is dropped), or the remembered failure.
 func (a *Accounts[L]) entry(account string) (*entry[L], error) {
 	now := a.now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if e, ok := a.entries[account]; ok {
-		e.used = now
+	if a.entries == nil {
+		limit := a.MaxAccounts
+		if limit <= 0 {
+			limit = DefaultMaxAccounts
+		}
+		a.entries, _ = lru.New[string, *entry[L]](limit) // errors only for a size <= 0
+	}
+	if e, ok := a.entries.Get(account); ok {
 		if e.failed != nil && now.Sub(e.failedAt) < awslookup.OrDefault(a.RetryAfter, DefaultRetryAfter) {
 			var prev *Error
 			if errors.As(e.failed, &prev) {
@@ -163,22 +169,6 @@ func (a *Accounts[L]) entry(account string) (*entry[L], error) {
 			return nil, e.failed
 		}
 		return e, nil
-	}
-	if a.entries == nil {
-		a.entries = make(map[string]*entry[L])
-	}
-	limit := a.MaxAccounts
-	if limit <= 0 {
-		limit = DefaultMaxAccounts
-	}
-	for len(a.entries) >= limit {
-		oldest := ""
-		for id, e := range a.entries {
-			if oldest == "" || e.used.Before(a.entries[oldest].used) {
-				oldest = id
-			}
-		}
-		delete(a.entries, oldest)
 	}
 	session := a.SessionName
 	if session == "" {
@@ -192,8 +182,8 @@ func (a *Accounts[L]) entry(account string) (*entry[L], error) {
 	})
 	cfg := a.Home.Copy()
 	cfg.Credentials = creds
-	e := &entry[L]{lookups: a.Build(cfg), creds: creds, used: now}
-	a.entries[account] = e
+	e := &entry[L]{lookups: a.Build(cfg), creds: creds}
+	a.entries.Add(account, e)
 	return e, nil
 }
 
@@ -201,9 +191,11 @@ func (a *Accounts[L]) entry(account string) (*entry[L], error) {
 func (a *Accounts[L]) Len() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return len(a.entries)
+	if a.entries == nil {
+		return 0
+	}
+	return a.entries.Len()
 }
-
 func (a *Accounts[L]) now() time.Time {
 	if a.Now != nil {
 		return a.Now()

@@ -40,18 +40,45 @@ type History interface {
 	PreviousPublicAccessBlock(ctx context.Context, region, bucket string, before time.Time, excludeEventID string) (awslookup.PriorBlock, bool, error)
 }
 
-// Enricher builds alerts. The zero value works offline: nothing is looked up
-// and the alert says so.
-type Enricher struct {
+// Lookups are the AWS look-ups of one account; a nil field is a look-up
+// the function does not make.
+type Lookups struct {
 	Aliases AliasLookup
 	Buckets BucketInspector
 	History History
 	// Instances looks up EC2 instances for alarm and GuardDuty alerts.
 	Instances InstanceInspector
-	// HomeAccount is the account whose credentials the look-ups use. Events
-	// of other accounts are not looked up (the answer would be about the
-	// wrong account, or AccessDenied). Empty: look up every account.
+}
+
+// AccountLookups gives the look-ups of an account other than the home
+// one: organization mode's look-up role in each member account
+// (internal/crossaccount). The error says why there are none.
+type AccountLookups interface {
+	For(ctx context.Context, account string) (Lookups, error)
+}
+
+// Directory places an account in the organization (internal/orglookup):
+// its name, and its OUs from the root down. With an error, what could be
+// read is still returned.
+type Directory interface {
+	Place(ctx context.Context, account string) (name string, path []alert.OU, err error)
+}
+
+// Enricher builds alerts. The zero value works offline: nothing is looked up
+// and the alert says so.
+type Enricher struct {
+	// Lookups run with the function's own credentials, in HomeAccount.
+	Lookups
+	// HomeAccount is the account whose credentials Lookups use. Events of
+	// other accounts are looked up through Accounts, or not at all (the
+	// answer would be about the wrong account, or AccessDenied). Empty:
+	// look up every account with Lookups.
 	HomeAccount string
+	// Accounts gives the look-ups of other accounts; nil: none.
+	Accounts AccountLookups
+	// Directory names the event's account and its OU path; nil outside
+	// organization mode.
+	Directory Directory
 	// Offline, when set, says why AWS look-ups are skipped ("no AWS
 	// credentials").
 	Offline string
@@ -117,45 +144,54 @@ func (e *Enricher) Alert(ctx context.Context, ev *event.Event, findings []detect
 	if !e.Replay {
 		a.When.Delay = a.When.ProcessedAt.Sub(rec.EventTime).Round(time.Second)
 	}
-	a.Links = links(rec.AWSRegion, rec.EventID, primary.Resource, a.Who)
+	a.Links = e.signIn(rec.AWSRegion, a.Where.AccountID, links(rec.AWSRegion, rec.EventID, primary.Resource, a.Who))
 	e.lookUp(ctx, &a, primary)
 	return a, nil
 }
 
 // lookUp fills the facts that need AWS, concurrently, under one deadline.
 func (e *Enricher) lookUp(ctx context.Context, a *alert.Alert, primary detect.Finding) {
-	bucket := primary.Resource.Type == "S3 bucket" && primary.Resource.Name != ""
-	skip := e.skipReason(a.Where.AccountID)
-	if skip != "" {
-		a.Unchecked = append(a.Unchecked, "account alias: "+skip)
-		if bucket {
-			a.Unchecked = append(a.Unchecked, "whether the bucket is public now: "+skip)
-		}
-		if wantsPrevious(a, primary) {
-			a.Unchecked = append(a.Unchecked, "previous Block Public Access settings: "+skip)
-		}
+	if e.Offline != "" {
+		skipAll(a, primary, "not checked ("+e.Offline+")")
 		return
 	}
 	ctx, cancel := e.deadline(ctx)
 	defer cancel()
+	defer e.place(ctx, a)()
+	l, skip := e.lookupsFor(ctx, a.Where.AccountID)
+	if skip != "" {
+		skipAll(a, primary, skip)
+		return
+	}
+	e.lookUpWith(ctx, a, primary, l)
+}
 
+// skipAll says, for each look-up the alert would have had, why it did not
+// run.
+func skipAll(a *alert.Alert, primary detect.Finding, skip string) {
+	a.Unchecked = append(a.Unchecked, "account alias: "+skip)
+	if primary.Resource.Type == "S3 bucket" && primary.Resource.Name != "" {
+		a.Unchecked = append(a.Unchecked, "whether the bucket is public now: "+skip)
+	}
+	if wantsPrevious(a, primary) {
+		a.Unchecked = append(a.Unchecked, "previous Block Public Access settings: "+skip)
+	}
+}
+
+// lookUpWith runs the CloudTrail alert's look-ups with the account's l.
+func (e *Enricher) lookUpWith(ctx context.Context, a *alert.Alert, primary detect.Finding, l Lookups) {
+	bucket := primary.Resource.Type == "S3 bucket" && primary.Resource.Name != ""
 	var wg sync.WaitGroup
-	setAlias := e.lookUpAlias(ctx, &wg, a)
+	setAlias := lookUpAlias(ctx, &wg, a, l.Aliases)
 	var state s3access.BucketState
-	if bucket && e.Buckets != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			state = e.Buckets.BucketState(ctx, a.Where.AccountID, primary.Resource.Region, primary.Resource.Name)
-		}()
+	if bucket && l.Buckets != nil {
+		wg.Go(func() {
+			state = l.Buckets.BucketState(ctx, a.Where.AccountID, primary.Resource.Region, primary.Resource.Name)
+		})
 	}
 	var prior previous
 	if wantsPrevious(a, primary) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			prior = e.previous(ctx, a, primary)
-		}()
+		wg.Go(func() { prior = lookUpPrevious(ctx, a, primary, l.History) })
 	}
 	wg.Wait()
 	prior.apply(a)
@@ -164,7 +200,7 @@ func (e *Enricher) lookUp(ctx context.Context, a *alert.Alert, primary detect.Fi
 	if !bucket {
 		return
 	}
-	if e.Buckets == nil {
+	if l.Buckets == nil {
 		a.Unchecked = append(a.Unchecked, "whether the bucket is public now: no S3 client configured")
 		return
 	}
@@ -190,19 +226,19 @@ func (e *Enricher) deadline(ctx context.Context) (context.Context, context.Cance
 
 // lookUpAlias starts the account alias look-up on wg; the function it
 // returns records the outcome once wg is done.
-func (e *Enricher) lookUpAlias(ctx context.Context, wg *sync.WaitGroup, a *alert.Alert) func() {
+func lookUpAlias(ctx context.Context, wg *sync.WaitGroup, a *alert.Alert, aliases AliasLookup) func() {
 	var alias string
 	var err error
-	if e.Aliases != nil {
-		wg.Go(func() { alias, err = e.Aliases.AccountAlias(ctx, a.Where.AccountID) })
+	if aliases != nil {
+		wg.Go(func() { alias, err = aliases.AccountAlias(ctx, a.Where.AccountID) })
 	}
-	return func() { e.setAlias(a, alias, err) }
+	return func() { setAlias(a, aliases == nil, alias, err) }
 }
 
 // setAlias records the account alias, or why it is unknown.
-func (e *Enricher) setAlias(a *alert.Alert, alias string, err error) {
+func setAlias(a *alert.Alert, noClient bool, alias string, err error) {
 	switch {
-	case e.Aliases == nil:
+	case noClient:
 		a.Unchecked = append(a.Unchecked, "account alias: no IAM client configured")
 	case err != nil:
 		a.Unchecked = append(a.Unchecked, "account alias: "+err.Error())
@@ -233,15 +269,15 @@ func wantsPrevious(a *alert.Alert, f detect.Finding) bool {
 	return false
 }
 
-func (e *Enricher) previous(ctx context.Context, a *alert.Alert, f detect.Finding) previous {
-	if e.History == nil {
+func lookUpPrevious(ctx context.Context, a *alert.Alert, f detect.Finding, history History) previous {
+	if history == nil {
 		return previous{asked: true, err: errors.New("no CloudTrail client configured")}
 	}
 	bucket := ""
 	if f.Resource.Type == "S3 bucket" {
 		bucket = f.Resource.Name
 	}
-	p, found, err := e.History.PreviousPublicAccessBlock(ctx, a.Where.Region, bucket, a.When.EventTime, a.EventID)
+	p, found, err := history.PreviousPublicAccessBlock(ctx, a.Where.Region, bucket, a.When.EventTime, a.EventID)
 	return previous{asked: true, prior: p, found: found, err: err}
 }
 
@@ -275,14 +311,69 @@ func (p previous) apply(a *alert.Alert) {
 	})
 }
 
-func (e *Enricher) skipReason(account string) string {
+// lookupsFor returns the look-ups of account, or why there are none.
+// Another account's come from Accounts (an AssumeRole at most, under ctx).
+func (e *Enricher) lookupsFor(ctx context.Context, account string) (Lookups, string) {
 	switch {
 	case e.Offline != "":
-		return "not checked (" + e.Offline + ")"
-	case e.HomeAccount != "" && account != "" && account != e.HomeAccount:
-		return fmt.Sprintf("not checked (the event is from account %s; trailwatch's credentials are for account %s)", account, e.HomeAccount)
+		return Lookups{}, "not checked (" + e.Offline + ")"
+	case !e.otherAccount(account):
+		return e.Lookups, ""
+	case e.Accounts == nil:
+		return Lookups{}, fmt.Sprintf("not checked (the event is from account %s; trailwatch's credentials are for account %s)", account, e.HomeAccount)
 	}
-	return ""
+	l, err := e.Accounts.For(ctx, account)
+	if err != nil {
+		return Lookups{}, "not checked (" + err.Error() + ")"
+	}
+	return l, ""
+}
+
+// otherAccount reports whether account is not the one of the function's
+// credentials.
+func (e *Enricher) otherAccount(account string) bool {
+	return e.HomeAccount != "" && account != "" && account != e.HomeAccount
+}
+
+// place starts the organization look-up of the alert's account; the
+// function it returns waits for it and records the outcome. Without a
+// Directory (outside organization mode) it does nothing.
+func (e *Enricher) place(ctx context.Context, a *alert.Alert) func() {
+	if e.Directory == nil || e.Offline != "" || a.Where.AccountID == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var name string
+	var path []alert.OU
+	var err error
+	go func() {
+		defer close(done)
+		name, path, err = e.Directory.Place(ctx, a.Where.AccountID)
+	}()
+	return func() {
+		<-done
+		a.Where.AccountName, a.Where.OUPath = name, path
+		if err != nil {
+			a.Unchecked = append(a.Unchecked, "account name and OU path: "+err.Error())
+		}
+	}
+}
+
+// signIn puts first, for an event of another account, the link that signs
+// in to that account: the other links open in whichever account the
+// reader's console session is in.
+func (e *Enricher) signIn(region, account string, links []alert.Link) []alert.Link {
+	if !e.otherAccount(account) || !isAccountID(account) || !isRegion(region) {
+		return links
+	}
+	host := "signin.aws.amazon.com"
+	switch detect.Partition(region) {
+	case "aws-cn":
+		host = "signin.amazonaws.cn"
+	case "aws-us-gov":
+		host = "signin.amazonaws-us-gov.com"
+	}
+	return append([]alert.Link{{Label: "Sign in to account " + account + " first", URL: "https://" + account + "." + host + "/console"}}, links...)
 }
 
 // sourceNote explains a source address that is not a plain public IP.

@@ -163,22 +163,22 @@ func TestAlert(t *testing.T) {
 		},
 		{
 			name: "public right now raises high to critical", fixture: "s3/put-bucket-public-access-block-sso-policy-off.json",
-			enricher: enrich.Enricher{Aliases: &aliases{alias: "acme-prod"}, Buckets: buckets{public}, History: history{found: true}}, severity: detect.SeverityCritical,
+			enricher: enrich.Enricher{Lookups: enrich.Lookups{Aliases: &aliases{alias: "acme-prod"}, Buckets: buckets{public}, History: history{found: true}}}, severity: detect.SeverityCritical,
 			alias: "acme-prod", public: "yes",
 		},
 		{
 			name: "a failed attempt stays low even if the bucket is public", fixture: "s3/put-bucket-policy-public-denied.json",
-			enricher: enrich.Enricher{Aliases: &aliases{alias: "acme-prod"}, Buckets: buckets{public}}, severity: detect.SeverityLow,
+			enricher: enrich.Enricher{Lookups: enrich.Lookups{Aliases: &aliases{alias: "acme-prod"}, Buckets: buckets{public}}}, severity: detect.SeverityLow,
 			alias: "acme-prod", public: "yes",
 		},
 		{
 			name: "look-up failures are listed, the alert still builds", fixture: "s3/put-bucket-policy-public-read.json",
-			enricher: enrich.Enricher{Aliases: &aliases{err: errors.New("AccessDenied: not authorized")}, Buckets: buckets{private}}, severity: detect.SeverityHigh,
+			enricher: enrich.Enricher{Lookups: enrich.Lookups{Aliases: &aliases{err: errors.New("AccessDenied: not authorized")}, Buckets: buckets{private}}}, severity: detect.SeverityHigh,
 			public: "unknown", unchecked: []string{"account alias: AccessDenied: not authorized", "bucket state: GetBucketAcl: AccessDenied"},
 		},
 		{
 			name: "another account's event is not looked up", fixture: "s3/put-bucket-policy-public-read.json",
-			enricher: enrich.Enricher{Aliases: &aliases{alias: "x"}, Buckets: buckets{public}, HomeAccount: "999988887777"}, severity: detect.SeverityHigh,
+			enricher: enrich.Enricher{Lookups: enrich.Lookups{Aliases: &aliases{alias: "x"}, Buckets: buckets{public}}, HomeAccount: "999988887777"}, severity: detect.SeverityHigh,
 			unchecked: []string{"account alias: not checked (the event is from account 111122223333; trailwatch's credentials are for account 999988887777)",
 				"whether the bucket is public now: not checked (the event is from account 111122223333; trailwatch's credentials are for account 999988887777)"},
 		},
@@ -273,7 +273,7 @@ func TestPreviousSettings(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev, fs := findings(t, "s3/put-bucket-public-access-block-sso-policy-off.json")
-			e := enrich.Enricher{Aliases: &aliases{}, Buckets: buckets{}, History: tc.history}
+			e := enrich.Enricher{Lookups: enrich.Lookups{Aliases: &aliases{}, Buckets: buckets{}, History: tc.history}}
 			a, err := e.Alert(context.Background(), ev, fs)
 			if err != nil {
 				t.Fatal(err)
@@ -312,11 +312,11 @@ func TestLookUpTimeoutsReadAsText(t *testing.T) {
 	srv.Handle(awstest.REST("GET", "/", "publicAccessBlock"), slow(awstest.Recorded(t, "s3lookup", "s3-public-access-block-off.xml")))
 	srv.Handle(awstest.Target("CloudTrail_20131101.LookupEvents"), slow(awstest.Recorded(t, "awslookup", "cloudtrail-lookup-empty.json")))
 	cfg := srv.Config("eu-west-1")
-	e := enrich.Enricher{
+	e := enrich.Enricher{Lookups: enrich.Lookups{
 		Aliases: &awslookup.Aliases{IAM: iam.NewFromConfig(cfg)},
 		Buckets: &s3lookup.Buckets{S3: s3.NewFromConfig(cfg), Control: s3control.NewFromConfig(cfg)},
 		History: &awslookup.History{CloudTrail: cloudtrailsdk.NewFromConfig(cfg)},
-	}
+	}}
 	// 1.5 s: 300 ms kept, 400 ms before sending, long before every call's
 	// own timeout (3 s) and the enricher's (5 s).
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)

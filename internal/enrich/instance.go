@@ -120,7 +120,7 @@ func (e *Enricher) computeAlert(ctx context.Context, ev *event.Event, findings [
 		e.lookUpInstances(ctx, &a, candidates, hot)
 	}
 	culpritFirst(&a)
-	a.Links = computeLinks(ev, &a)
+	a.Links = e.signIn(a.Where.Region, a.Where.AccountID, computeLinks(ev, &a))
 	return a
 }
 
@@ -254,25 +254,35 @@ func instanceLabels(instances []alert.Instance) (details, launch string) {
 // looks up the account alias alongside.
 func (e *Enricher) lookUpInstances(ctx context.Context, a *alert.Alert, candidates []alert.Instance, hot bool) {
 	a.Instances = candidates
-	if skip := e.skipReason(a.Where.AccountID); skip != "" {
-		a.Unchecked = append(a.Unchecked, "account alias: "+skip)
-		a.Unchecked = append(a.Unchecked, notInspected(candidates, hot, skip)...)
+	if e.Offline != "" {
+		skipInstances(a, candidates, hot, "not checked ("+e.Offline+")")
 		return
 	}
 	ctx, cancel := e.deadline(ctx)
 	defer cancel()
+	defer e.place(ctx, a)()
+	l, skip := e.lookupsFor(ctx, a.Where.AccountID)
+	if skip != "" {
+		skipInstances(a, candidates, hot, skip)
+		return
+	}
 
 	var wg sync.WaitGroup
-	setAlias := e.lookUpAlias(ctx, &wg, a)
+	setAlias := lookUpAlias(ctx, &wg, a, l.Aliases)
 	var unchecked []string
-	if e.Instances == nil {
+	if l.Instances == nil {
 		unchecked = notInspected(candidates, hot, "not looked up (no EC2 and CloudWatch clients here; trailwatch replay has them only when built with -tags ec2lookup)")
 	} else {
-		wg.Go(func() { unchecked = e.inspect(ctx, a, hot) })
+		wg.Go(func() { unchecked = inspect(ctx, a, hot, l.Instances) })
 	}
 	wg.Wait()
 	setAlias()
 	a.Unchecked = append(a.Unchecked, unchecked...)
+}
+
+func skipInstances(a *alert.Alert, candidates []alert.Instance, hot bool, skip string) {
+	a.Unchecked = append(a.Unchecked, "account alias: "+skip)
+	a.Unchecked = append(a.Unchecked, notInspected(candidates, hot, skip)...)
 }
 
 // notInspected says what the instance look-ups would have told, and why
@@ -291,7 +301,7 @@ func notInspected(candidates []alert.Instance, hot bool, why string) []string {
 
 // inspect runs the instance look-ups in order: hot instances, then details
 // and launch events concurrently. It writes a.Instances only.
-func (e *Enricher) inspect(ctx context.Context, a *alert.Alert, hot bool) []string {
+func inspect(ctx context.Context, a *alert.Alert, hot bool, instances InstanceInspector) []string {
 	var unchecked []string
 	region := a.Where.Region
 	if hot {
@@ -304,7 +314,7 @@ func (e *Enricher) inspect(ctx context.Context, a *alert.Alert, hot bool) []stri
 			points = max(points, len(a.Alarm.Datapoints))
 		}
 		end := a.When.EventTime
-		found, err := e.Instances.HotInstances(ctx, region, end.Add(-time.Duration(points)*period), end, period)
+		found, err := instances.HotInstances(ctx, region, end.Add(-time.Duration(points)*period), end, period)
 		if err != nil {
 			return append(unchecked, "which instances are hot: "+err.Error())
 		}
@@ -320,12 +330,12 @@ func (e *Enricher) inspect(ctx context.Context, a *alert.Alert, hot bool) []stri
 	var wg sync.WaitGroup
 	var fromEC2 []alert.Instance
 	var descErr error
-	wg.Go(func() { fromEC2, descErr = e.Instances.Describe(ctx, region, a.Instances) })
+	wg.Go(func() { fromEC2, descErr = instances.Describe(ctx, region, a.Instances) })
 	launched := make([]string, len(a.Instances))
 	launchErrs := make([]error, len(a.Instances))
 	for i, in := range a.Instances {
 		wg.Go(func() {
-			rec, err := e.Instances.LaunchEvent(ctx, region, in.ID)
+			rec, err := instances.LaunchEvent(ctx, region, in.ID)
 			switch {
 			case err != nil:
 				launchErrs[i] = err

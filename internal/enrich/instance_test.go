@@ -111,7 +111,7 @@ func TestInstanceAlerts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := instanceAlert(t, tt.fixture, &enrich.Enricher{Instances: tt.insp, Offline: tt.offline})
+			a := instanceAlert(t, tt.fixture, &enrich.Enricher{Lookups: enrich.Lookups{Instances: tt.insp}, Offline: tt.offline})
 			var ids []string
 			for _, in := range a.Instances {
 				ids = append(ids, in.ID)
@@ -149,12 +149,12 @@ func TestUncheckedListsOnlyWhatWasNotLookedUp(t *testing.T) {
 			"current state and security group rules open to the internet, from EC2: not checked (offline replay)",
 			"who launched it: not checked (offline replay)",
 		}},
-		{"GuardDuty without EC2 clients", "guardduty/guardduty-crypto-mining-bitcoin-tool-dns.json", &enrich.Enricher{Aliases: &aliases{alias: "acme"}}, []string{
+		{"GuardDuty without EC2 clients", "guardduty/guardduty-crypto-mining-bitcoin-tool-dns.json", &enrich.Enricher{Lookups: enrich.Lookups{Aliases: &aliases{alias: "acme"}}}, []string{
 			"current state and security group rules open to the internet, from EC2: not looked up (no EC2 and CloudWatch clients here; trailwatch replay has them only when built with -tags ec2lookup)",
 			"who launched it: not looked up (no EC2 and CloudWatch clients here; trailwatch replay has them only when built with -tags ec2lookup)",
 		}},
 		{"GuardDuty, EC2 fails", "guardduty/guardduty-crypto-mining-bitcoin-tool-dns.json",
-			&enrich.Enricher{Aliases: &aliases{alias: "acme"}, Instances: &inspector{descErr: errors.New("describe instances: timed out after 3 seconds")}}, []string{
+			&enrich.Enricher{Lookups: enrich.Lookups{Aliases: &aliases{alias: "acme"}, Instances: &inspector{descErr: errors.New("describe instances: timed out after 3 seconds")}}}, []string{
 				"current state and security group rules open to the internet, from EC2: describe instances: timed out after 3 seconds",
 			}},
 		{"CPU alarm offline", "cloudwatch/ec2-cpu-spike-single-metric-alarm.json", &enrich.Enricher{Offline: "offline replay"}, []string{
@@ -191,12 +191,12 @@ func TestCulpritFirst(t *testing.T) {
 		e             *enrich.Enricher
 		want          string
 	}{
-		{"single instance alarm", "cloudwatch/ec2-cpu-spike-single-metric-alarm.json", &enrich.Enricher{Instances: named},
+		{"single instance alarm", "cloudwatch/ec2-cpu-spike-single-metric-alarm.json", &enrich.Enricher{Lookups: enrich.Lookups{Instances: named}},
 			"Instance i-0a1b2c3d4e5f60718 (web-1) at 99.1% CPU for 15 minutes (threshold 80%)"},
 		{"single instance alarm offline", "cloudwatch/ec2-cpu-spike-single-metric-alarm.json", &enrich.Enricher{Offline: "x"},
 			"Instance i-0a1b2c3d4e5f60718 at 99.1% CPU for 15 minutes (threshold 80%)"},
 		{"fleet alarm, hot instances found", "cloudwatch/ec2-cpu-spike-insights-query-alarm.json",
-			&enrich.Enricher{Instances: &inspector{hot: []alert.Instance{{ID: "i-0a1b2c3d4e5f60718", CPU: &cpu1}, {ID: "i-07a8b9c0d1e2f3a4b", CPU: &cpu2}}}},
+			&enrich.Enricher{Lookups: enrich.Lookups{Instances: &inspector{hot: []alert.Instance{{ID: "i-0a1b2c3d4e5f60718", CPU: &cpu1}, {ID: "i-07a8b9c0d1e2f3a4b", CPU: &cpu2}}}}},
 			"Instance i-0a1b2c3d4e5f60718 (web-1) at 99.7% CPU for 15 minutes (threshold 80%), the hottest of 2"},
 		{"fleet alarm offline keeps the alarm's headline", "cloudwatch/ec2-cpu-spike-insights-query-alarm.json", &enrich.Enricher{Offline: "x"},
 			"CPU alarm Trailwatch-Cpu-Fleet: CPU at 99.8% for 15 minutes (threshold 80%)"},
@@ -232,7 +232,7 @@ func TestAlarmNamedOnce(t *testing.T) {
 	for _, fixture := range []string{"cloudwatch/ec2-cpu-spike-single-metric-alarm.json", "cloudwatch/ec2-cpu-spike-insights-query-alarm.json"} {
 		t.Run(fixture, func(t *testing.T) {
 			cpu := 99.7
-			a := instanceAlert(t, fixture, &enrich.Enricher{Instances: &inspector{hot: []alert.Instance{{ID: "i-0a1b2c3d4e5f60718", CPU: &cpu}}}})
+			a := instanceAlert(t, fixture, &enrich.Enricher{Lookups: enrich.Lookups{Instances: &inspector{hot: []alert.Instance{{ID: "i-0a1b2c3d4e5f60718", CPU: &cpu}}}}})
 			name := a.Alarm.Name
 			carried := strings.Join([]string{a.Title, a.Who.Name, a.Who.Detail, a.What.Action, a.What.Outcome, a.What.Resource.Name, fmt.Sprint(a.What.Changes), fmt.Sprint(a.What.Evidence)}, "\n")
 			if strings.Contains(carried, name) {
@@ -284,7 +284,7 @@ func TestGuardDutyFacts(t *testing.T) {
 // when the alarm changed state.
 func TestHotWindow(t *testing.T) {
 	insp := &inspector{}
-	a := instanceAlert(t, "cloudwatch/ec2-cpu-spike-insights-query-alarm.json", &enrich.Enricher{Instances: insp})
+	a := instanceAlert(t, "cloudwatch/ec2-cpu-spike-insights-query-alarm.json", &enrich.Enricher{Lookups: enrich.Lookups{Instances: insp}})
 	if want := a.When.EventTime.Add(-15 * time.Minute); !insp.hotStart.Equal(want) {
 		t.Errorf("window starts %v, want %v (3 datapoints of 5 minutes before %v)", insp.hotStart, want, a.When.EventTime)
 	}

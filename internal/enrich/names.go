@@ -40,6 +40,11 @@ func isEventID(s string) bool {
 	return len(s) >= 1 && len(s) <= 64 && all(s, func(c byte) bool { return isAlnum(c) || c == '-' })
 }
 
+// isAccountID: ^[0-9]{12}$.
+func isAccountID(s string) bool {
+	return len(s) == 12 && all(s, isDigit)
+}
+
 // isBucketName: ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$.
 func isBucketName(s string) bool {
 	edge := func(c byte) bool { return isLower(c) || isDigit(c) }

@@ -227,7 +227,7 @@ func TestDuplicateRefusedWithoutWaitingForLookUps(t *testing.T) {
 	if _, err := p.Process(context.Background(), ev, ""); err != nil {
 		t.Fatal(err)
 	}
-	p.Enricher = &enrich.Enricher{Aliases: slowAliases{called: make(chan struct{})}, Timeout: time.Minute}
+	p.Enricher = &enrich.Enricher{Lookups: enrich.Lookups{Aliases: slowAliases{called: make(chan struct{})}}, Timeout: time.Minute}
 	start := time.Now()
 	res, err := p.Process(context.Background(), ev, "")
 	if err != nil || !slices.Equal(res.AlreadyDelivered, []string{"slack"}) {
@@ -308,7 +308,7 @@ func TestOneWaveBeforeSending(t *testing.T) {
 			return nil
 		}}
 		p.Storms = barrierStorms{b: b, repeat: repeat, missed: &missed[1]}
-		p.Enricher = &enrich.Enricher{Aliases: barrierAliases{b: b, missed: &missed[2]}}
+		p.Enricher = &enrich.Enricher{Lookups: enrich.Lookups{Aliases: barrierAliases{b: b, missed: &missed[2]}}}
 		res, err := p.Process(context.Background(), decode(t, aclEvent), "")
 		if err != nil {
 			t.Fatal(err)
@@ -378,7 +378,7 @@ func TestStormRepeatsSkipLookUps(t *testing.T) {
 	p.Ledger = ledgerFunc{Memory: store, claim: func(context.Context, string) error { claims++; return nil }}
 	p.Storms, p.Now = store, clock.now
 	aliases := &countingAliases{}
-	p.Enricher = &enrich.Enricher{Aliases: aliases}
+	p.Enricher = &enrich.Enricher{Lookups: enrich.Lookups{Aliases: aliases}}
 	run := func(id string) pipeline.Result {
 		ev := decode(t, aclEvent)
 		ev.CloudTrail.EventID = id

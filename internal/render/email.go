@@ -395,7 +395,7 @@ func (w *bodyWriter) summary(a alert.Alert) {
 		if len(a.Instances) > 0 {
 			w.oneLine("Instance", instanceTitle(a.Instances[0]))
 		}
-		w.oneLine("Account", accountText(a.Where))
+		w.account(a.Where)
 		w.oneLine("Region", a.Where.Region)
 		if al := a.Alarm; al != nil {
 			// Whole, not cut: the alarm's name is shown here only.
@@ -421,7 +421,7 @@ func (w *bodyWriter) summary(a alert.Alert) {
 	if r := resourceText(a); r != "" {
 		w.oneLine("Resource", r)
 	}
-	w.oneLine("Account", accountText(a.Where))
+	w.account(a.Where)
 	w.oneLine("Region", a.Where.Region)
 	if a.Where.SourceIP != "" {
 		w.oneLine("Source IP", a.Where.SourceIP)
@@ -456,6 +456,18 @@ func shortMFA(mfa string) string {
 
 // oneLine writes a summary field of an untrusted value on one line, cut
 // with "…" where it would wrap.
+// account is the account's lines: ID and alias, then in organization mode
+// its name and OU path.
+func (w *bodyWriter) account(where alert.Where) {
+	w.oneLine("Account", accountText(where))
+	if where.AccountName != "" {
+		w.oneLine("Account name", where.AccountName)
+	}
+	if len(where.OUPath) > 0 {
+		w.oneLine("OU", ouPathText(where))
+	}
+}
+
 func (w *bodyWriter) oneLine(label, value string) {
 	width := textWidth - (labelWidth + 3)
 	v := emailText(value, maxLine)

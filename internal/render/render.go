@@ -174,6 +174,23 @@ func accountText(w alert.Where) string {
 	return w.AccountID
 }
 
+// ouPathText is the account's OU path from the root, "Root / Production /
+// Payments"; an OU whose name is unknown shows its ID.
+func ouPathText(w alert.Where) string {
+	var b strings.Builder
+	for i, ou := range w.OUPath {
+		if i > 0 {
+			b.WriteString(" / ")
+		}
+		if ou.Name != "" {
+			b.WriteString(ou.Name)
+		} else {
+			b.WriteString(ou.ID)
+		}
+	}
+	return b.String()
+}
+
 func exposureHeadline(e *alert.Exposure) string {
 	switch e.Public {
 	case "yes":

@@ -93,6 +93,18 @@ func withLiveAnswers(a alert.Alert) alert.Alert {
 	return a
 }
 
+// inMemberAccount is an alert of a member account in organization mode:
+// the account's name (its admins chose it) and OU path from
+// Organizations, and the sign-in link enrich puts first.
+func inMemberAccount(a alert.Alert) alert.Alert {
+	a.Where.AccountID, a.Where.AccountAlias = "444455556666", "acme-payments"
+	a.Where.AccountName = "Payments Prod <!here> *urgent* https://evil.example"
+	a.Where.OUPath = []alert.OU{{ID: "r-ab12", Name: "Root"}, {ID: "ou-ab12-11111111", Name: "Production"}, {ID: "ou-ab12-22222222"}}
+	a.Links = append([]alert.Link{{Label: "Sign in to account 444455556666 first", URL: "https://444455556666.signin.aws.amazon.com/console"}}, a.Links...)
+	a.Unchecked = nil
+	return a
+}
+
 // withLiveInstances is an alarm alert whose look-ups found the hot
 // instances, with tags an attacker chose.
 func withLiveInstances(a alert.Alert) alert.Alert {
@@ -175,6 +187,8 @@ func goldenCases(t *testing.T) []goldenCase {
 	cases = append(cases, goldenCase{"live-answers", withLiveAnswers(a), "s3/put-bucket-public-access-block-sso-policy-off.json"})
 	a, _ = alertFor(t, "cloudwatch/ec2-cpu-spike-insights-query-alarm.json")
 	cases = append(cases, goldenCase{"live-instances", withLiveInstances(a), "cloudwatch/ec2-cpu-spike-insights-query-alarm.json"})
+	a, _ = alertFor(t, "iam/access-key-created-for-another-user.json")
+	cases = append(cases, goldenCase{"member-account", inMemberAccount(a), "iam/access-key-created-for-another-user.json"})
 	return cases
 }
 
@@ -353,6 +367,8 @@ func huge(t testing.TB, s string) alert.Alert {
 	a.What.Changes, a.What.Evidence = slices.Clone(a.What.Changes), slices.Clone(a.What.Evidence)
 	a.Title, a.Who.Name, a.Who.Detail, a.Who.UserAgent, a.Who.MFA = s, s, s, s, s
 	a.What.Resource.Name, a.Where.SourceIP, a.Where.Region, a.EventID = s, s, s, s
+	a.Where.AccountAlias, a.Where.AccountName = s, s
+	a.Where.OUPath = []alert.OU{{ID: "r-ab12", Name: "Root"}, {ID: s, Name: s}, {ID: s}}
 	a.What.Changes = append(a.What.Changes, detect.Change{Setting: s, Before: s, After: s})
 	a.What.Evidence = append(a.What.Evidence, detect.Evidence{Label: s, Text: s})
 	a.Unchecked = []string{s, s, s}

@@ -297,6 +297,14 @@ func slackPayload(a alert.Alert, st *Static) []byte {
 	w.label("Where")
 	w.lit("\nAccount ")
 	w.code(accountText(a.Where), maxName)
+	if a.Where.AccountName != "" {
+		w.lit("\nAccount name ")
+		w.code(a.Where.AccountName, maxName)
+	}
+	if len(a.Where.OUPath) > 0 {
+		w.lit("\nOU ")
+		w.code(ouPathText(a.Where), maxLine)
+	}
 	w.lit("\nRegion ")
 	w.code(a.Where.Region, maxName)
 	if !isCompute(a) {

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/deliver"
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/enrich"
+	"github.com/trailwatch/trailwatch/internal/orglookup"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/render"
 	"github.com/trailwatch/trailwatch/internal/state"
@@ -32,6 +34,9 @@ import (
 type Built struct {
 	Pipeline *pipeline.Pipeline
 	Store    *state.Dynamo
+	// Directory places accounts in the organization (organization mode
+	// only): routes decide by it, alerts print it.
+	Directory *orglookup.Directory
 }
 
 // Lookups builds a function's enricher: the AWS look-ups its alerts need,
@@ -48,7 +53,11 @@ func WithLookups(rt config.Runtime, cfg aws.Config, log *slog.Logger, lookups Lo
 	if err != nil {
 		return Built{}, err
 	}
-	b.Pipeline.Enricher = lookups(rt, cfg)
+	en := lookups(rt, cfg)
+	if b.Directory != nil && en.Directory == nil {
+		en.Directory = b.Directory
+	}
+	b.Pipeline.Enricher = en
 	return b, nil
 }
 
@@ -131,14 +140,22 @@ func base(rt config.Runtime, cfg aws.Config, log *slog.Logger, opts ...Option) (
 		StormWindow:  time.Duration(rt.StormWindowMinutes) * time.Minute,
 		Log:          log,
 	}
+	b := Built{Pipeline: p}
+	if rt.OrganizationID != "" {
+		// One directory per execution environment: its caches serve the
+		// routes and every alert's Who/Where.
+		b.Directory = &orglookup.Directory{Client: organizations.NewFromConfig(cfg)}
+	}
 	if len(rt.Routes) > 0 {
 		r := &pipeline.Routing{Table: rt.Routes, Channels: map[string][]pipeline.Channel{}}
+		if b.Directory != nil {
+			r.Directory = b.Directory
+		}
 		for _, route := range rt.Routes {
 			r.Channels[route.Name] = mk.channels(route.Name, route.SlackSecretName, route.TopicARN)
 		}
 		p.Routing = r
 	}
-	b := Built{Pipeline: p}
 	if rt.StateTable != "" {
 		b.Store = &state.Dynamo{Client: dynamodb.NewFromConfig(cfg), Table: rt.StateTable}
 		p.Ledger, p.Storms = b.Store, b.Store
