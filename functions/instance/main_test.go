@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -31,6 +32,9 @@ type world struct {
 	mu       sync.Mutex
 	slack    []string
 	slackErr bool
+	// member runs in organization mode from the security account
+	// 999988887777: the fixtures' account 111122223333 is a member.
+	member bool
 }
 
 func (w *world) posts() []string {
@@ -79,7 +83,16 @@ func invoke(t *testing.T, w *world, name, detection string) error {
 	a.Handle(awstest.Action("DescribeSecurityGroups"), awstest.Response{Body: awstest.Recorded(t, "ec2lookup", "ec2-describe-security-groups.xml")})
 	a.Handle(awstest.Target("CloudTrail_20131101.LookupEvents"), awstest.Response{Body: awstest.Recorded(t, "ec2lookup", "cloudtrail-lookup-run-instances.json")})
 
-	env, err := config.Runtime{SlackSecretName: secretName, TopicARN: topicARN}.Env()
+	rt := config.Runtime{SlackSecretName: secretName, TopicARN: topicARN}
+	if w.member {
+		rt.TopicARN = strings.Replace(topicARN, "111122223333", "999988887777", 1)
+		rt.OrganizationID, rt.LookupRole = "o-a1b2c3d4e5", config.LookupRoleName
+		a.Handle(awstest.Action("AssumeRole"), awstest.Response{Body: strings.NewReplacer("ACCOUNT", "111122223333", "ACCESSKEY", "ASIAMEMBERINSTANCE",
+			"EXPIRATION", time.Now().Add(time.Hour).UTC().Format(time.RFC3339)).Replace(awstest.Recorded(t, "crossaccount", "sts-assume-role.xml"))})
+		a.Handle(awstest.Target("AWSOrganizationsV20161128.DescribeAccount"), awstest.Response{Body: awstest.Recorded(t, "orglookup", "organizations-describe-account.json")})
+		a.Handle(awstest.Target("AWSOrganizationsV20161128.ListParents"), awstest.Response{Body: awstest.Recorded(t, "orglookup", "organizations-list-parents-root.json")})
+	}
+	env, err := rt.Env()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,5 +182,39 @@ func TestFailedDeliveryKeepsTheEvent(t *testing.T) {
 	}
 	if len(w.emails(t)) != 1 {
 		t.Error("the email channel did not deliver while Slack failed")
+	}
+}
+
+// TestMemberAccountAlarm: a member's fleet CPU alarm, forwarded to the
+// central bus, is looked up in the member account: CloudWatch, EC2 and
+// the event history answer with the credentials of its look-up role.
+func TestMemberAccountAlarm(t *testing.T) {
+	w := &world{aws: awstest.NewServer(t), member: true}
+	if err := invoke(t, w, "cloudwatch/ec2-cpu-spike-insights-query-alarm.json", "ec2-cpu-spike"); err != nil {
+		t.Fatalf("handler: %v", err)
+	}
+	posts := w.posts()
+	if len(posts) != 1 {
+		t.Fatalf("%d Slack messages, want 1", len(posts))
+	}
+	for _, want := range []string{"i-0a1b2c3d4e5f60718", "deploy-bot", "acme-prod", "Payments Prod", "Sign in to account 111122223333 first"} {
+		if !strings.Contains(posts[0], want) {
+			t.Errorf("Slack message lacks %q:\n%s", want, posts[0])
+		}
+	}
+	looked := 0
+	for _, r := range w.aws.Requests() {
+		op := r.Operation()
+		if op != "DescribeInstances" && op != "DescribeSecurityGroups" && op != "ListAccountAliases" &&
+			!strings.HasPrefix(op, "CloudTrail_") && !strings.HasSuffix(r.Path, "/GetMetricData") {
+			continue
+		}
+		looked++
+		if auth := r.Header.Get("Authorization"); !strings.Contains(auth, "Credential=ASIAMEMBERINSTANCE/") {
+			t.Errorf("%s %s signed %s, want the member role's key", op, r.Path, auth)
+		}
+	}
+	if looked < 4 {
+		t.Errorf("%d member look-ups, want the metric, instance, security group, launch and alias look-ups", looked)
 	}
 }
