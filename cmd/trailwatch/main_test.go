@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/trailwatch/trailwatch/internal/awstest"
+	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/fixture"
 	"github.com/trailwatch/trailwatch/internal/replay"
 )
@@ -418,5 +419,68 @@ func TestReplayEventsOfSeveralAccounts(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, load, "replay", "--offline", "--organization", dir); code != exitUsage || !strings.Contains(errOut, "--offline never does") {
 		t.Errorf("--offline with --organization: exit %d, %s", code, errOut)
+	}
+}
+
+// TestThresholdInReplay: one principal reading 40 different secrets within
+// a few minutes raises one high alert naming them; another reading two
+// raises nothing; a retried event counts once.
+func TestThresholdInReplay(t *testing.T) {
+	raw := fixture.Read(t, "secretsmanager/secrets-harvested-get-secret-value.json")
+	dir := t.TempDir()
+	var lines []string
+	add := func(principal string, i int, secret string) {
+		ev := bytes.ReplaceAll(raw, []byte("build-runner/i-0f1e2d3c4b5a69788"), []byte(principal))
+		ev = bytes.ReplaceAll(ev, []byte(`"prod/payments/stripe-api-key"`), []byte(strconv.Quote(secret)))
+		ev = bytes.ReplaceAll(ev, []byte("6d1f0b2c-51a4-4c8e-9d2e-0b5c3f7a9e11"), []byte(fmt.Sprintf("6d1f0b2c-51a4-4c8e-9d2e-%012d", i)))
+		ev = bytes.ReplaceAll(ev, []byte("2026-11-21T03:12:44Z"), []byte(time.Date(2026, 11, 21, 3, 12, 44, 0, time.UTC).Add(time.Duration(i)*4*time.Second).Format(time.RFC3339)))
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, ev); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, compact.String())
+	}
+	for i := range 40 {
+		add("harvester/i-0f1e2d3c4b5a69788", i, fmt.Sprintf("prod/app-%02d/api-key", i))
+	}
+	add("harvester/i-0f1e2d3c4b5a69788", 39, "prod/app-39/api-key") // the same event delivered twice
+	add("reader/i-0aaaabbbbccccdddd", 100, "prod/app-01/api-key")
+	add("reader/i-0aaaabbbbccccdddd", 101, "prod/app-02/api-key")
+	if err := os.WriteFile(filepath.Join(dir, "reads.jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, noAWS, "replay", "--format", "json", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var alerted []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var line replay.Line
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		for _, d := range line.Detections {
+			if d.ID == "secrets-harvested" {
+				if d.Severity < detect.SeverityMedium {
+					t.Errorf("%s: severity %s", line.ID, d.Severity)
+				}
+				alerted = append(alerted, line.ID)
+			}
+		}
+	}
+	if len(alerted) != 1 {
+		t.Fatalf("secrets-harvested alerted %d times (%v), want once:\n%s", len(alerted), alerted, out)
+	}
+	code, out, _ = runCLI(t, noAWS, "replay", "--format", "email", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"read 20 distinct secrets within 10 minutes", "prod/app-00/api-key", "prod/app-19/api-key"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the alert lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "reader/i-0aaaabbbbccccdddd") {
+		t.Errorf("a principal that read two secrets was alerted:\n%s", out)
 	}
 }

@@ -141,6 +141,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loa
 		Channels:     channels,
 		Ledger:       store,
 		Storms:       store,
+		Counter:      store,
 		Log:          log,
 	}
 	r := &replay.Runner{

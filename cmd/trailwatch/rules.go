@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/render"
@@ -28,6 +29,34 @@ type ruleInfo struct {
 	// Unfiltered lists what a Sigma rule checks that its EventBridge
 	// pattern leaves to the decision, and why.
 	Unfiltered []string `json:"unfiltered,omitempty"`
+	// Threshold is a threshold detection's count and window, with the
+	// --settings file's thresholds.
+	Threshold *thresholdInfo `json:"threshold,omitempty"`
+}
+
+// thresholdInfo is a threshold detection's count as rules shows it.
+type thresholdInfo struct {
+	Count         int    `json:"count"`
+	WindowMinutes int    `json:"windowMinutes"`
+	Distinct      bool   `json:"distinct"`
+	Counts        string `json:"counts"`
+}
+
+func thresholdOf(d *detect.Detection, env detect.Env) *thresholdInfo {
+	if d.Threshold == nil {
+		return nil
+	}
+	count, window := env.ThresholdOf(d)
+	return &thresholdInfo{Count: count, WindowMinutes: int(window.Minutes()), Distinct: d.Threshold.Distinct, Counts: d.Threshold.Noun}
+}
+
+// thresholdText is "20 distinct secrets within 10 minutes".
+func thresholdText(t *thresholdInfo) string {
+	noun := t.Counts
+	if t.Distinct {
+		noun = "distinct " + noun
+	}
+	return fmt.Sprintf("%d %s within %s", t.Count, noun, detect.WindowText(time.Duration(t.WindowMinutes)*time.Minute))
 }
 
 func rulesCmd(args []string, stdout, stderr io.Writer) int {
@@ -64,7 +93,7 @@ func rulesCmd(args []string, stdout, stderr io.Writer) int {
 		infos = append(infos, ruleInfo{
 			ID: d.ID, Title: d.Title, Severity: d.Severity, CIS: nonNil(d.CIS), MITRE: nonNil(d.MITRE),
 			NeedsReadOnly: d.NeedsReadOnly, GlobalService: d.GlobalService, Pattern: d.Pattern,
-			Kind: d.Kind, Source: d.Source, Unfiltered: unfiltered[d.ID],
+			Kind: d.Kind, Source: d.Source, Unfiltered: unfiltered[d.ID], Threshold: thresholdOf(d, catalog.Env()),
 		})
 	}
 	if *format == "markdown" {
@@ -136,7 +165,11 @@ func markdownTable(ds []*detect.Detection) string {
 		for _, m := range d.MITRE {
 			mitre = append(mitre, m+" "+detect.Techniques[m])
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", d.ID, d.Severity, d.Title, dash(d.CIS), strings.Join(mitre, "; "))
+		title := d.Title
+		if t := thresholdOf(d, detect.Env{}); t != nil {
+			title += " (threshold: " + thresholdText(t) + ")"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", d.ID, d.Severity, title, dash(d.CIS), strings.Join(mitre, "; "))
 	}
 	return b.String()
 }

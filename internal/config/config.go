@@ -38,6 +38,10 @@ const (
 	KeyAllowedInstanceTypes = "trailwatch:allowedInstanceTypes"
 	// KeySuppressions is a JSON list of allow-list rules.
 	KeySuppressions = "trailwatch:suppressions"
+	// KeyThresholds sets the count and window of threshold detections: a
+	// JSON object by detection ID, {"secrets-harvested": {"count": 40,
+	// "windowMinutes": 15}}.
+	KeyThresholds = "trailwatch:thresholds"
 	// KeyForwardRegions lists the regions whose events are forwarded to the
 	// stack's region; default us-east-1, where IAM, STS, sign-in and
 	// Organizations events arrive.
@@ -131,6 +135,9 @@ type Config struct {
 	AllowedInstanceTypes []string
 	// Suppressions are the allow-lists.
 	Suppressions []suppress.Rule
+	// Thresholds are the deployment's counts and windows of threshold
+	// detections, by detection ID.
+	Thresholds map[string]detect.ThresholdSetting
 	// ForwardRegions send their events to the stack's region.
 	ForwardRegions []string
 	// StormWindowMinutes is the storm window (1-60).
@@ -351,6 +358,13 @@ func FromContext(get func(key string) any) (Config, error) {
 		}
 		c.Suppressions = rules
 	}
+	if v := get(KeyThresholds); v != nil {
+		t, err := asJSON[map[string]detect.ThresholdSetting](v, `a JSON object {"DETECTION": {"count": N, "windowMinutes": M}}`)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", KeyThresholds, err))
+		}
+		c.Thresholds = t
+	}
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
@@ -507,6 +521,15 @@ func (c Config) Validate() error {
 	}
 	if err := suppress.Validate(c.Suppressions, nil); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", KeySuppressions, err))
+	}
+	if len(c.Thresholds) > 0 {
+		builtin, err := detect.Builtin()
+		if err == nil {
+			err = detect.CheckThresholds(c.Thresholds, builtin.All())
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", KeyThresholds, err))
+		}
 	}
 	if !c.MiningMinSeverity.Valid() {
 		errs = append(errs, fmt.Errorf("%s is not set to a severity; want info, low, medium, high or critical", KeyMiningMinSeverity))
@@ -729,6 +752,7 @@ func (c Config) Settings() Settings {
 			SkipResolved:          !c.AlarmResolved,
 			AlarmInsufficientData: c.AlarmInsufficientData,
 			MiningMinSeverity:     c.MiningMinSeverity,
+			Thresholds:            c.Thresholds,
 		},
 		Suppressions: c.Suppressions,
 	}

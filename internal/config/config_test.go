@@ -385,3 +385,49 @@ func TestSigmaRules(t *testing.T) {
 		})
 	}
 }
+
+func TestThresholdsKey(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		value   any
+		wantErr []string
+		want    map[string]detect.ThresholdSetting
+	}{
+		{name: "count and window", value: `{"secrets-harvested":{"count":40,"windowMinutes":15}}`,
+			want: map[string]detect.ThresholdSetting{"secrets-harvested": {Count: 40, WindowMinutes: 15}}},
+		{name: "from cdk.json", value: map[string]any{"secrets-harvested": map[string]any{"count": 5}},
+			want: map[string]detect.ThresholdSetting{"secrets-harvested": {Count: 5}}},
+		{name: "unknown detection", value: `{"secret-harvest":{"count":5}}`, wantErr: []string{KeyThresholds, `"secret-harvest" is not a detection`, "secrets-harvested"}},
+		{name: "not a threshold detection", value: `{"iam-user-created":{"count":5}}`, wantErr: []string{KeyThresholds, "not a threshold detection"}},
+		{name: "count out of range", value: `{"secrets-harvested":{"count":1}}`, wantErr: []string{KeyThresholds, "count 1 is out of range"}},
+		{name: "window out of range", value: `{"secrets-harvested":{"windowMinutes":2000}}`, wantErr: []string{KeyThresholds, "windowMinutes 2000 is out of range"}},
+		{name: "misspelt field", value: `{"secrets-harvested":{"window":5}}`, wantErr: []string{KeyThresholds, "unknown field"}},
+		{name: "nothing set", value: `{"secrets-harvested":{}}`, wantErr: []string{KeyThresholds, "set count, windowMinutes or both"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := FromContext(func(k string) any {
+				if k == KeyThresholds {
+					return tc.value
+				}
+				return nil
+			})
+			if len(tc.wantErr) > 0 {
+				if err == nil {
+					t.Fatal("accepted")
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q lacks %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c.Settings().Env.Thresholds, tc.want) {
+				t.Errorf("thresholds %v, want %v", c.Settings().Env.Thresholds, tc.want)
+			}
+		})
+	}
+}

@@ -53,6 +53,9 @@ func (m *matcher) quamina() (*quamina.Quamina, error) {
 // detection narrows its pattern to the settings, the patterns are compiled
 // again, so the matcher stays what the deployed rules are.
 func (c *Catalog) WithEnv(env Env) (*Catalog, error) {
+	if err := CheckThresholds(env.Thresholds, c.detections); err != nil {
+		return nil, fmt.Errorf("thresholds: %w", err)
+	}
 	cp := *c
 	cp.env = env
 	if !slices.ContainsFunc(c.detections, func(d *Detection) bool { return d.Narrow != nil }) {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/trailwatch/trailwatch/internal/event"
 )
@@ -139,6 +140,9 @@ type Detection struct {
 	Kind Kind
 	// Source is the file a KindSigma detection was loaded from.
 	Source string
+	// Threshold, when set, makes the detection count its events and alert
+	// once a principal's window reaches the count (Kind KindThreshold).
+	Threshold *Threshold
 }
 
 // Kind is how a detection decides.
@@ -203,6 +207,9 @@ type Env struct {
 	// OwnNames nor OwnPrefixes is set, trailwatch's naming conventions
 	// decide (see OwnsRule and Owns).
 	OwnPrefixes []string `json:"ownPrefixes,omitempty"`
+	// Thresholds are the deployment's counts and windows of threshold
+	// detections, by detection ID (trailwatch:thresholds).
+	Thresholds map[string]ThresholdSetting `json:"thresholds,omitempty"`
 }
 
 // RetentionDays is MinRetentionDays with its default.
@@ -256,6 +263,9 @@ type Finding struct {
 	// Resolved is set when the finding reports the end of a condition an
 	// earlier alert announced (an alarm back to OK).
 	Resolved bool
+	// Counted are what the event adds to a threshold detection's window
+	// (the secrets it read); empty counts the event itself.
+	Counted []string
 }
 
 // Resource is what the event acted on.
@@ -301,11 +311,21 @@ func (d *Detection) Validate() error {
 	if d.Kind == KindSigma {
 		return d.validateSigma()
 	}
-	if d.Kind != KindGo {
+	if d.Kind != KindGo && d.Kind != KindThreshold {
 		return fmt.Errorf("detection %q: unknown kind %q", d.ID, string(d.Kind))
 	}
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	switch t := d.Threshold; {
+	case (d.Kind == KindThreshold) != (t != nil):
+		add("a threshold detection has kind %q and a Threshold, both or neither", KindThreshold)
+	case t != nil && (t.Count < MinThresholdCount || t.Count > MaxThresholdCount):
+		add("threshold count %d out of range %d-%d", t.Count, MinThresholdCount, MaxThresholdCount)
+	case t != nil && (t.Window < time.Minute || t.Window > MaxThresholdWindow):
+		add("threshold window %s out of range 1m-24h", t.Window)
+	case t != nil && (t.Noun == "" || t.Verb == ""):
+		add("threshold without Noun or Verb")
+	}
 	if !idPattern.MatchString(d.ID) {
 		add("ID %q is not lower-case kebab case", d.ID)
 	}

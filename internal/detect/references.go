@@ -54,6 +54,7 @@ var Techniques = map[string]string{
 	"T1548.005": "Abuse Elevation Control Mechanism: Temporary Elevated Cloud Access",
 	"T1552":     "Unsecured Credentials",
 	"T1552.005": "Unsecured Credentials: Cloud Instance Metadata API",
+	"T1555.006": "Credentials from Password Stores: Cloud Secrets Management Stores",
 	"T1556.006": "Modify Authentication Process: Multi-Factor Authentication",
 	"T1562.006": "Impair Defenses: Indicator Blocking",
 	"T1578.001": "Modify Cloud Compute Infrastructure: Create Snapshot",

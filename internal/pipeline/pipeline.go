@@ -95,6 +95,9 @@ type Pipeline struct {
 	Routing *Routing
 	// Storms holds back repeats for a digest; nil alerts every event.
 	Storms Storms
+	// Counter counts threshold detections' events; nil counts in this
+	// process's memory only.
+	Counter Counter
 	// StormWindow is the length of storm windows; zero means 5 minutes.
 	// Windows are aligned to the events' own times.
 	StormWindow time.Duration
@@ -108,6 +111,9 @@ type Pipeline struct {
 	// repeat held for the digest, and when.
 	stormMu  sync.Mutex
 	storming map[string]time.Time
+
+	counterOnce sync.Once
+	fallback    *state.Memory
 }
 
 // Result says what happened to one event.
@@ -136,6 +142,9 @@ type Result struct {
 	// BelowRoute is set when the event's route takes only more severe
 	// alerts (organization mode's routes): it is logged, not sent.
 	BelowRoute bool
+	// Counted are the threshold detections this event counted towards
+	// without crossing.
+	Counted []Counted
 }
 
 // Suppressed is a finding an allow-list silenced.
@@ -168,8 +177,12 @@ func (p *Pipeline) Process(ctx context.Context, ev *event.Event, rule string) (R
 	}
 	res := Result{}
 	res.Findings, res.Suppressed = p.suppress(ev, findings, log)
+	res.Findings, res.Counted = p.thresholds(ctx, ev, res.Findings, log)
 	findings = res.Findings
 	if len(findings) == 0 {
+		if len(res.Counted) > 0 {
+			return res, nil
+		}
 		if len(res.Suppressed) > 0 {
 			log.Info("every finding suppressed by allow-lists: no alert", "event_name", eventName(ev), "rule", rule)
 		} else {

@@ -16,6 +16,7 @@ type Memory struct {
 	mu      sync.Mutex
 	claims  map[string]memClaim
 	windows map[string]*memWindow
+	counts  map[string]*memCount
 }
 
 type memWindow struct {

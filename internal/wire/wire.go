@@ -158,7 +158,7 @@ func base(rt config.Runtime, cfg aws.Config, log *slog.Logger, opts ...Option) (
 	}
 	if rt.StateTable != "" {
 		b.Store = &state.Dynamo{Client: dynamodb.NewFromConfig(cfg), Table: rt.StateTable}
-		p.Ledger, p.Storms = b.Store, b.Store
+		p.Ledger, p.Storms, p.Counter = b.Store, b.Store, b.Store
 	}
 	return b, nil
 }
