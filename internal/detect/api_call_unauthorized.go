@@ -84,6 +84,7 @@ func init() {
 				{"lambda/trailwatch-function-tampered-update-code-denied.json", SeverityLow},
 				{"events/trailwatch-organization-tampered-delete-event-bus-denied.json", SeverityLow},
 				{"secretsmanager/secrets-harvested-denied.json", SeverityLow},
+				{"iam/permissions-enumerated-role-list-users.json", SeverityMedium},
 				{"sqs/trailwatch-delivery-tampered-delete-queue-denied.json", SeverityLow},
 			},
 			Negative: []string{

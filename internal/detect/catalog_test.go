@@ -124,13 +124,17 @@ func TestFixtures(t *testing.T) {
 	}
 	expected := map[string][]want{}
 	listed := map[string]bool{}
+	listedBy := map[string]map[string]bool{} // detection -> its fixtures
 	for _, d := range c.All() {
+		listedBy[d.ID] = map[string]bool{}
 		for _, ex := range d.Tests.Positive {
 			expected[ex.File] = append(expected[ex.File], want{d.ID, ex.Severity})
 			listed[ex.File] = true
+			listedBy[d.ID][ex.File] = true
 		}
 		for _, n := range d.Tests.Negative {
 			listed[n] = true
+			listedBy[d.ID][n] = true
 		}
 	}
 	all := fixture.All(t)
@@ -150,6 +154,13 @@ func TestFixtures(t *testing.T) {
 			}
 			var got []want
 			for _, f := range findings {
+				if f.Detection.Threshold != nil && !listedBy[f.Detection.ID][name] {
+					// A step towards a threshold, on an event another
+					// detection's fixture records: counted, never alerted
+					// on its own; each threshold detection's own fixtures
+					// prove it.
+					continue
+				}
 				got = append(got, want{f.Detection.ID, f.Severity})
 				if f.Headline == "" || f.Resource.Type == "" {
 					t.Errorf("%s: finding without headline or resource: %+v", f.Detection.ID, f)
@@ -290,7 +301,9 @@ func TestSpecificDetectionsLead(t *testing.T) {
 	}
 	var ids []string
 	for _, f := range findings {
-		ids = append(ids, f.Detection.ID)
+		if f.Detection.Threshold == nil { // steps the pipeline counts first
+			ids = append(ids, f.Detection.ID)
+		}
 	}
 	if want := []string{"s3-bucket-policy-public", "s3-bucket-config-changed", "api-call-unauthorized"}; !slices.Equal(ids, want) {
 		t.Errorf("order = %v, want %v", ids, want)

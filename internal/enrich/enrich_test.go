@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +136,8 @@ func findings(t *testing.T, name string) (*event.Event, []detect.Finding) {
 		t.Fatal(err)
 	}
 	fs, err := c.Evaluate(ev)
+	// Steps towards a threshold are the pipeline's to count, not alerts.
+	fs = slices.DeleteFunc(fs, func(f detect.Finding) bool { return f.Detection.Threshold != nil })
 	if err != nil || len(fs) == 0 {
 		t.Fatalf("fixture %s: findings %v, %v", name, fs, err)
 	}
