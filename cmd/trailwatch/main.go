@@ -46,6 +46,7 @@ func main() {
 const usage = `usage:
   trailwatch replay [--format text|json|slack|email] [--slack-webhook URL] [--sns-topic-arn ARN] [--offline] [--verbose] [--sigma DIR] PATH...
   trailwatch rules [--format table|json|markdown] [--sigma DIR]
+  ` + scanUsage + `
   trailwatch redrive --queue-url URL --function NAME_OR_ARN [--max N] [--dry-run]
 `
 
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, loadAWS a
 		return replayCmd(ctx, args[1:], stdout, stderr, loadAWS)
 	case "rules":
 		return rulesCmd(args[1:], stdout, stderr)
+	case "scan":
+		return scanCmd(ctx, args[1:], stdout, stderr, loadAWS)
 	case "redrive":
 		return redriveCmd(ctx, args[1:], stdout, stderr, loadAWS)
 	case "help", "-h", "--help":

@@ -44,7 +44,7 @@ type Item struct {
 // passed to fn as items with Err set.
 func ReadPaths(paths []string, fn func(Item) error) error {
 	for _, p := range paths {
-		files, err := expand(p)
+		files, err := Expand(p)
 		if err != nil {
 			if ferr := fn(Item{Where: p, Err: err}); ferr != nil {
 				return ferr
@@ -362,7 +362,9 @@ func Classify(raw []byte) (*event.Event, error) {
 	}
 }
 
-func expand(path string) ([]string, error) {
+// Expand lists the event files of path: the file itself, or a folder's
+// .json, .jsonl, .ndjson and .gz files, sorted, hidden entries skipped.
+func Expand(path string) ([]string, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, unwrapPathError(err)

@@ -176,8 +176,8 @@ func (p *Pipeline) Process(ctx context.Context, ev *event.Event, rule string) (R
 		log.Error("detection failed", "error", err)
 	}
 	res := Result{}
-	res.Findings, res.Suppressed = p.suppress(ev, findings, log)
-	res.Findings, res.Counted = p.thresholds(ctx, ev, res.Findings, log)
+	res.Findings, res.Suppressed = p.Suppress(ev, findings, log)
+	res.Findings, res.Counted = p.CountThresholds(ctx, ev, res.Findings, log)
 	findings = res.Findings
 	if len(findings) == 0 {
 		if len(res.Counted) > 0 {
@@ -460,10 +460,11 @@ func (p *Pipeline) SendDigest(ctx context.Context, d alert.Digest, key string) (
 	return delivered, err
 }
 
-// suppress applies the allow-lists. Every silenced finding is logged with
-// the rule and its reason; a rule that tries to silence a protected
-// detection without force is logged and ignored.
-func (p *Pipeline) suppress(ev *event.Event, findings []detect.Finding, log *slog.Logger) ([]detect.Finding, []Suppressed) {
+// Suppress applies the allow-lists to an event's findings: the kept ones,
+// and the silenced ones with the rule that silenced each. Every silenced
+// finding is logged with the rule and its reason; a rule that tries to
+// silence a protected detection without force is logged and ignored.
+func (p *Pipeline) Suppress(ev *event.Event, findings []detect.Finding, log *slog.Logger) ([]detect.Finding, []Suppressed) {
 	if len(p.Suppressions) == 0 || ev.CloudTrail == nil {
 		return findings, nil
 	}

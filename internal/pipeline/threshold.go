@@ -39,12 +39,12 @@ type Counted struct {
 	Covered bool
 }
 
-// thresholds turns the findings of threshold detections into what they
+// CountThresholds turns the findings of threshold detections into what they
 // mean for this event: a finding that crossed its window becomes the
 // threshold's alert (how many, which, since when); one below it, or in a
 // window that has alerted already, is dropped and reported in Counted.
 // Findings of other detections pass unchanged.
-func (p *Pipeline) thresholds(ctx context.Context, ev *event.Event, findings []detect.Finding, log *slog.Logger) ([]detect.Finding, []Counted) {
+func (p *Pipeline) CountThresholds(ctx context.Context, ev *event.Event, findings []detect.Finding, log *slog.Logger) ([]detect.Finding, []Counted) {
 	var out []detect.Finding
 	var counted []Counted
 	for _, f := range findings {

@@ -66,6 +66,14 @@ type Detection struct {
 	Resolved bool `json:"resolved,omitempty"`
 }
 
+// DetectionOf is a finding as the JSON format lists it.
+func DetectionOf(f detect.Finding) Detection {
+	return Detection{
+		ID: f.Detection.ID, Title: f.Detection.Title, Severity: f.Severity,
+		CIS: nonNil(f.Detection.CIS), MITRE: nonNil(f.Detection.MITRE), Resolved: f.Resolved,
+	}
+}
+
 // Line is what the JSON format prints per input event.
 type Line struct {
 	ID         string      `json:"id"`
@@ -146,14 +154,11 @@ func (r *Runner) one(ctx context.Context, it eventfile.Item, sum *Summary) error
 	case FormatJSON:
 		line := Line{ID: ev.ID(), Detections: []Detection{}}
 		for i, f := range res.Findings {
-			sev := f.Severity
+			d := DetectionOf(f)
 			if i == 0 && res.Alert != nil {
-				sev = res.Alert.Severity
+				d.Severity = res.Alert.Severity
 			}
-			line.Detections = append(line.Detections, Detection{
-				ID: f.Detection.ID, Title: f.Detection.Title, Severity: sev,
-				CIS: nonNil(f.Detection.CIS), MITRE: nonNil(f.Detection.MITRE), Resolved: f.Resolved,
-			})
+			line.Detections = append(line.Detections, d)
 		}
 		b, err := json.Marshal(line)
 		if err != nil {

@@ -1,0 +1,341 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/pipeline"
+	"github.com/trailwatch/trailwatch/internal/render"
+	"github.com/trailwatch/trailwatch/internal/replay"
+	"github.com/trailwatch/trailwatch/internal/scan"
+	"github.com/trailwatch/trailwatch/internal/state"
+)
+
+const scanUsage = "trailwatch scan [--format json|table] [--all] [--since T] [--until T] [--principal PATTERN] [--detections IDS] [--min-severity S] [--accounts IDS] [--regions NAMES] [--settings FILE] [--sigma DIR] [--report FILE.md|.html|.json] [--workers N] [--progress] PATH... | s3://BUCKET/PREFIX..."
+
+func scanCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loadAWS awsLoader) int {
+	fs := newFlagSet("scan", stderr)
+	format := fs.String("format", "", "output: json (one line per flagged record) or table (a summary; the default on a terminal)")
+	all := fs.Bool("all", false, "with --format json, print the records without findings too")
+	since := fs.String("since", "", "only events at or after this time: RFC 3339, a date (2026-09-01), or an age (90d, 36h)")
+	until := fs.String("until", "", "only events before this time (same forms as --since)")
+	principal := fs.String("principal", "", "only events whose caller's ARN matches this pattern (* matches anything)")
+	detections := fs.String("detections", "", "only these detections (comma-separated IDs)")
+	minSeverity := fs.String("min-severity", "", "only findings of this severity or more (info, low, medium, high, critical)")
+	accounts := fs.String("accounts", "", "only these accounts (comma-separated; prunes S3 listings)")
+	regions := fs.String("regions", "", "only these regions (comma-separated; prunes S3 listings)")
+	settingsFile := fs.String("settings", "", "JSON file with the deployment's detection settings and allow-lists (the function's TRAILWATCH_SETTINGS)")
+	sigmaDir := fs.String("sigma", "", sigmaFlagUsage)
+	reportFile := fs.String("report", "", "also write a report to share: .md, .html (with a chart of findings per day) or .json")
+	workers := fs.Int("workers", 0, "objects read and decided side by side (default: one per CPU)")
+	progress := fs.Bool("progress", false, "show progress on stderr even when it is not a terminal")
+	verbose := fs.Bool("verbose", false, "log to stderr")
+	inputs, err := parse(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "trailwatch scan: "+format+"\n", a...)
+		return exitUsage
+	}
+	if len(inputs) == 0 {
+		return usageErr("%v\nusage: %s", scan.ErrNoInputs, scanUsage)
+	}
+	if *format == "" {
+		*format = "json"
+		if isTerminal(stdout) {
+			*format = "table"
+		}
+	}
+	if err := oneOf(*format, []string{"json", "table"}); err != nil {
+		return usageErr("%v", err)
+	}
+	now := time.Now()
+	var o scan.Options
+	if o.Since, err = parseWhen(*since, now); err != nil {
+		return usageErr("--since: %v", err)
+	}
+	if o.Until, err = parseWhen(*until, now); err != nil {
+		return usageErr("--until: %v", err)
+	}
+	if !o.Since.IsZero() && !o.Until.IsZero() && !o.Since.Before(o.Until) {
+		return usageErr("--since must come before --until")
+	}
+	if *principal != "" {
+		re, err := globRegexp(*principal)
+		if err != nil {
+			return usageErr("--principal: %v", err)
+		}
+		o.Principal = re.MatchString
+	}
+	if *minSeverity != "" {
+		if o.MinSeverity, err = detect.ParseSeverity(*minSeverity); err != nil {
+			return usageErr("--min-severity: %v", err)
+		}
+	}
+	if *reportFile != "" && !slices.Contains([]string{".md", ".html", ".json"}, strings.ToLower(filepath.Ext(*reportFile))) {
+		return usageErr("--report: %q: name a .md, .html or .json file", *reportFile)
+	}
+	prune := scan.Prune{Since: o.Since, Until: o.Until, Accounts: splitList(*accounts), Regions: splitList(*regions)}
+	for _, a := range prune.Accounts {
+		if !regexp.MustCompile(`^[0-9]{12}$`).MatchString(a) {
+			return usageErr("--accounts: %q is not an AWS account ID", a)
+		}
+	}
+	for _, r := range prune.Regions {
+		if !config.RegionRe.MatchString(r) {
+			return usageErr("--regions: %q is not a region name", r)
+		}
+	}
+	catalog, _, sigmaRefused, err := catalogWith(*sigmaDir, "scan", stderr)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if *detections != "" {
+		o.Detections = map[string]bool{}
+		for _, id := range splitList(*detections) {
+			if _, ok := catalog.Get(id); !ok {
+				return usageErr("--detections: %q is not a detection (trailwatch rules lists them)", id)
+			}
+			o.Detections[id] = true
+		}
+	}
+	var settings config.Settings
+	if *settingsFile != "" {
+		if settings, err = readSettings(*settingsFile); err != nil {
+			return usageErr("--settings: %v", err)
+		}
+	}
+	if catalog, err = catalog.WithEnv(settings.Env); err == nil {
+		err = catalog.Compile()
+	}
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	o.All, o.Workers, o.Log = *all, *workers, logger(stderr, *verbose)
+	o.Pipeline = &pipeline.Pipeline{Catalog: catalog, Suppressions: settings.Suppressions, Counter: state.NewMemory(), Log: o.Log}
+
+	list, code := scanInputs(ctx, inputs, prune, loadAWS, stderr)
+	if code != exitOK {
+		return code
+	}
+	if len(prune.Accounts) > 0 || len(prune.Regions) > 0 {
+		// Local files are not laid out by account and region: the
+		// records themselves are filtered.
+		keep := o.Principal
+		o.Principal = nil
+		o.Filter = func(account, region, arn string) bool {
+			return (len(prune.Accounts) == 0 || slices.Contains(prune.Accounts, account)) &&
+				(len(prune.Regions) == 0 || slices.Contains(prune.Regions, region)) && (keep == nil || keep(arn))
+		}
+	}
+	if *progress || isTerminal(stderr) {
+		bar := newScanBar(stderr)
+		o.Progress = bar.update
+		defer bar.finish()
+	}
+
+	var stats scan.Stats
+	enc := json.NewEncoder(stdout)
+	sum, err := scan.Run(ctx, list, o, func(rec scan.Record) error {
+		if rec.Err != nil {
+			fmt.Fprintf(stderr, "trailwatch scan: %s: %s\n", render.Clean(rec.Where, 500), render.Clean(rec.Err.Error(), 500))
+			return nil
+		}
+		stats.Add(rec)
+		if *format != "json" {
+			return nil
+		}
+		line := replay.Line{ID: rec.ID, Detections: []replay.Detection{}}
+		for _, f := range rec.Findings {
+			line.Detections = append(line.Detections, replay.DetectionOf(f))
+		}
+		return enc.Encode(line)
+	})
+	if o.Progress != nil {
+		o.Progress = nil
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "trailwatch scan: %v\n", err)
+		return exitDelivery
+	}
+	if *format == "table" {
+		if err := stats.Table(stdout); err != nil {
+			fmt.Fprintf(stderr, "trailwatch scan: %v\n", err)
+			return exitDelivery
+		}
+	}
+	fmt.Fprintf(stderr, "trailwatch scan: %s\n", sum)
+	if *reportFile != "" {
+		if err := writeReport(*reportFile, scan.Report{Inputs: inputs, Summary: sum, Stats: &stats}); err != nil {
+			fmt.Fprintf(stderr, "trailwatch scan: --report: %v\n", err)
+			return exitDelivery
+		}
+	}
+	switch {
+	case sum.Unreadable > 0, sigmaRefused:
+		return exitUnreadable
+	case sum.Interrupted:
+		return exitInterrupted
+	}
+	return exitOK
+}
+
+// exitInterrupted is the shell's status for a command stopped by Ctrl-C.
+const exitInterrupted = 130
+
+// scanInputs lists the local paths and the s3:// prefixes, in the order
+// given.
+func scanInputs(ctx context.Context, inputs []string, prune scan.Prune, loadAWS awsLoader, stderr io.Writer) (scan.Lister, int) {
+	var listers []scan.Lister
+	var client *s3.Client
+	for _, in := range inputs {
+		if !strings.HasPrefix(in, "s3://") {
+			listers = append(listers, scan.Local([]string{in}))
+			continue
+		}
+		if client == nil {
+			cfg, reason := awsAccess(ctx, loadAWS, "")
+			if reason != "" {
+				fmt.Fprintf(stderr, "trailwatch scan: %s needs AWS credentials: %s\n", in, reason)
+				return nil, exitUsage
+			}
+			client = s3.NewFromConfig(cfg, func(o *s3.Options) {
+				// A custom endpoint (AWS_ENDPOINT_URL_S3, a local
+				// S3-compatible server) takes path-style requests.
+				o.UsePathStyle = o.BaseEndpoint != nil
+			})
+		}
+		l, err := scan.S3(client, in, prune)
+		if err != nil {
+			fmt.Fprintf(stderr, "trailwatch scan: %v\n", err)
+			return nil, exitUsage
+		}
+		listers = append(listers, l)
+	}
+	return func(ctx context.Context, yield func(scan.Object) error) error {
+		for _, l := range listers {
+			if err := l(ctx, yield); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, exitOK
+}
+
+func writeReport(path string, r scan.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".md":
+		err = r.WriteMarkdown(f)
+	case ".html":
+		err = r.WriteHTML(f)
+	default:
+		err = r.WriteJSON(f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// parseWhen reads RFC 3339, a date, or an age before now ("90d", "36h").
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
+			return now.AddDate(0, 0, -days).UTC(), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d).UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2026-09-01T00:00:00Z), a date (2026-09-01) nor an age (90d, 36h)", s)
+}
+
+// globRegexp compiles a pattern where * matches any run of characters.
+func globRegexp(p string) (*regexp.Regexp, error) {
+	parts := strings.Split(p, "*")
+	for i := range parts {
+		parts[i] = regexp.QuoteMeta(parts[i])
+	}
+	return regexp.Compile("^" + strings.Join(parts, ".*") + "$")
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+// scanBar is the progress on stderr (github.com/schollz/progressbar): objects
+// done of those listed, records, bytes, records per second, and an ETA once
+// the listing is complete.
+type scanBar struct {
+	bar *progressbar.ProgressBar
+}
+
+func newScanBar(w io.Writer) *scanBar {
+	return &scanBar{bar: progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("scanning"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetItsString("objects"),
+		progressbar.OptionShowIts(),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)}
+}
+
+func (b *scanBar) update(p scan.Progress) {
+	if p.ListingDone && b.bar.GetMax64() != p.Listed {
+		b.bar.ChangeMax64(p.Listed)
+	}
+	rate := 0.0
+	if el := time.Since(p.Started).Seconds(); el > 0 {
+		rate = float64(p.Records) / el
+	}
+	b.bar.Describe(fmt.Sprintf("%d records, %.1f MiB, %.0f records/s", p.Records, float64(p.Bytes)/(1<<20), rate))
+	_ = b.bar.Set64(p.Objects)
+}
+
+func (b *scanBar) finish() { _ = b.bar.Finish() }
