@@ -82,6 +82,7 @@ func init() {
 				{"s3/s3-bucket-config-changed-delete-bucket-replication-denied.json", SeverityLow},
 				{"events/trailwatch-rule-tampered-disable-rule-denied.json", SeverityLow},
 				{"lambda/trailwatch-function-tampered-update-code-denied.json", SeverityLow},
+				{"lambda/lambda-code-or-layers-changed-update-code-denied.json", SeverityLow},
 				{"events/trailwatch-organization-tampered-delete-event-bus-denied.json", SeverityLow},
 				{"sqs/trailwatch-delivery-tampered-delete-queue-denied.json", SeverityLow},
 			},
