@@ -83,6 +83,8 @@ func init() {
 				{"events/trailwatch-rule-tampered-disable-rule-denied.json", SeverityLow},
 				{"lambda/trailwatch-function-tampered-update-code-denied.json", SeverityLow},
 				{"lambda/lambda-code-or-layers-changed-update-code-denied.json", SeverityLow},
+				{"logs/cloudwatch-logs-deleted-denied.json", SeverityLow},
+				{"route53resolver/service-logs-turned-off-delete-query-log-config-denied.json", SeverityLow},
 				{"events/trailwatch-organization-tampered-delete-event-bus-denied.json", SeverityLow},
 				{"sqs/trailwatch-delivery-tampered-delete-queue-denied.json", SeverityLow},
 			},
