@@ -84,6 +84,8 @@ func init() {
 				{"lambda/trailwatch-function-tampered-update-code-denied.json", SeverityLow},
 				{"lambda/lambda-code-or-layers-changed-update-code-denied.json", SeverityLow},
 				{"logs/cloudwatch-logs-deleted-denied.json", SeverityLow},
+				{"bedrock/bedrock-invoked-with-long-term-keys-denied.json", SeverityLow},
+				{"bedrock/bedrock-model-access-granted-use-case-denied.json", SeverityLow},
 				{"route53resolver/service-logs-turned-off-delete-query-log-config-denied.json", SeverityLow},
 				{"events/trailwatch-organization-tampered-delete-event-bus-denied.json", SeverityLow},
 				{"sqs/trailwatch-delivery-tampered-delete-queue-denied.json", SeverityLow},
