@@ -26,6 +26,9 @@ var defenseEvents = map[string][]string{
 		"DisassociateFromAdministratorAccount"},
 	"vpc-flow-logs-deleted":           {"DeleteFlowLogs"},
 	"ebs-default-encryption-disabled": {"DisableEbsEncryptionByDefault"},
+	"service-logs-turned-off": {"DeleteResolverQueryLogConfig", "DisassociateResolverQueryLogConfig", "PutBucketLogging",
+		"DeleteModelInvocationLoggingConfiguration"},
+	"cloudwatch-logs-deleted": {"DeleteLogGroup", "DeleteSubscriptionFilter"},
 }
 
 func defenseDetection(t testing.TB, id string) *Detection {

@@ -18,18 +18,23 @@ func init() {
 			"on the root user's behalf (invokedBy set) and sign-in events other than a successful ConsoleLogin (failed " +
 			"sign-ins, password recovery) are left to console-login-failed and root-password-changed. Sessions from " +
 			"sts:AssumeRoot (centralized root access from the management account) are task-scoped and rank medium. " +
-			"Read-only calls made with root access keys reach this rule only if they are not Get, List or Describe " +
-			"calls: the rule deliberately does not receive read-only events, which a root console session produces by " +
-			"the hundred.",
+			"Read-only calls (Get, List, Describe) are reported too, as CIS 4.3 asks for any use of root: high when " +
+			"made with root access keys (keys that should not exist, CIS 1.4, used to look around the account is how a " +
+			"stolen root key is first used), medium from a console session (its sign-in was reported high; a root console " +
+			"session reads by the hundred). Repeats of the same severity by the root user within a storm window are " +
+			"held for one digest, so a session of reads is one alert and a digest.",
 		Severity: SeverityHigh,
 		Pattern: AnyCloudTrail(event.DetailTypeAPICall, event.DetailTypeConsoleSignIn).
 			Where("userIdentity.type", identityRoot).
 			Where("userIdentity.invokedBy", map[string]any{"exists": false}).
 			Where("eventType", map[string]any{"anything-but": []any{"AwsServiceEvent"}}),
-		Evaluate:   evaluateRootUsed,
-		CIS:        []string{"4.3"},
-		CISRelated: []string{"1.7"},
-		MITRE:      []string{"T1078.004"},
+		Evaluate: evaluateRootUsed,
+		// Root reads are root use too (CIS 4.3): the rule gets read-only
+		// management events; storms of them become a digest.
+		NeedsReadOnly: true,
+		CIS:           []string{"4.3"},
+		CISRelated:    []string{"1.7"},
+		MITRE:         []string{"T1078.004"},
 		Runbook: "Find out who holds the root credentials and whether they did this (time, source IP, user agent and " +
 			"call are in the alert). If nobody did: change the root password (sign in as root, Security credentials), " +
 			"make sure MFA is registered and still yours, delete any root access keys (aws iam list-access-keys run with " +
@@ -63,6 +68,9 @@ func init() {
 				{"iam/api-call-unauthorized-root-scp.json", SeverityMedium},
 				{"sts/root-account-used-get-session-token.json", SeverityHigh},
 				{"s3/delete-account-public-access-block-root.json", SeverityHigh},
+				{"sts/root-account-used-read-get-caller-identity-keys.json", SeverityHigh},
+				{"ec2/root-account-used-read-describe-instances-console.json", SeverityMedium},
+				{"s3/root-account-used-read-list-buckets-assume-root.json", SeverityMedium},
 			},
 			Negative: []string{
 				"iam/root-account-used-service-linked-role.json",
@@ -105,5 +113,19 @@ func evaluateRootUsed(ev *event.Event, _ *Env) (Finding, bool) {
 		return f, true
 	}
 	f.Headline = fmt.Sprintf("The root user called %s in %s from %s", action, rec.AWSRegion, identityAddress(rec.SourceIPAddress))
+	if rec.ReadOnly != nil && *rec.ReadOnly {
+		switch {
+		case rec.ConsoleSession():
+			// The session's sign-in was reported high; its page views
+			// are hundreds of reads.
+			f.Severity = min(f.Severity, SeverityMedium)
+			f.Headline += " (read-only, from a console session)"
+		case longTermKey(rec):
+			f.Headline += " (read-only) with a root access key"
+			f.Evidence = append(f.Evidence, Evidence{Label: "Root access key used", Text: rec.UserIdentity.AccessKeyID})
+		default:
+			f.Headline += " (read-only)"
+		}
+	}
 	return f, true
 }

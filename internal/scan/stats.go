@@ -268,7 +268,10 @@ func (r Report) WriteHTML(w io.Writer) error {
 		}
 		bars = append(bars, b)
 	}
-	type row struct{ ID, Severity, First, Last, Principals string; Count int }
+	type row struct {
+		ID, Severity, First, Last, Principals string
+		Count                                 int
+	}
 	var rows []row
 	for _, d := range r.Stats.sorted() {
 		rows = append(rows, row{ID: d.ID, Count: d.Count, Severity: severityText(d.Severities), First: stamp(d.First), Last: stamp(d.Last),
