@@ -17,7 +17,8 @@ func init() {
 			"this to keep access after the key is deactivated (the session survives it), to hide behind a new name, and to " +
 			"open the console through a sign-in token. Few workloads still need it. A token whose session policy passes " +
 			"permissions on (the policy or policy ARNs in the request, shown and rated) is high; one requested with no " +
-			"session policy has no permissions and is medium. A denied call is a low attempt. STS records the call in the " +
+			"session policy has no permissions and is medium, and so is a call whose caller shows neither a long-term " +
+			"key (AKIA...) nor the root user, which STS should not accept. A denied call is a low attempt. STS records the call in the " +
 			"region of the endpoint used, so the rule runs in every region. CloudTrail marks the call readOnly false, so " +
 			"the rule needs no read-only events. Users who legitimately broker federation belong in an allow-list " +
 			"(trailwatch:suppressions).",
