@@ -196,3 +196,29 @@ func TestInstanceDetectionsSurviveOddInput(t *testing.T) {
 		})
 	}
 }
+
+// FuzzInstanceDecisions feeds arbitrary request parameters and responses to
+// the decisions of execution on instances and new trust paths, whose
+// parsers read scripts, SSH keys, PEM bundles and SAML metadata.
+func FuzzInstanceDecisions(f *testing.F) {
+	f.Add("SendCommand", `{"instanceIds":["i-0123456789abcdef0"],"documentName":"AWS-RunShellScript","parameters":{"commands":["curl x | sh"]}}`, `{"command":{"commandId":"c"}}`)
+	f.Add("StartSession", `{"target":"mi-0123456789abcdef0","parameters":{"command":["iwr x | iex"]}}`, `{"sessionId":"s"}`)
+	f.Add("SendSSHPublicKey", `{"instanceId":"i-1","instanceOSUser":"root","sSHPublicKey":"ssh-ed25519 AAAA c"}`, ``)
+	f.Add("CreateTrustAnchor", `{"name":"a","source":{"sourceType":"CERTIFICATE_BUNDLE","sourceData":{"x509CertificateData":"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"}}}`, `{"trustAnchor":{"trustAnchorArn":"x"}}`)
+	f.Add("CreateSAMLProvider", `{"name":"p","sAMLMetadataDocument":"<EntityDescriptor entityID=\"e\"><X509Certificate>MIIB</X509Certificate></EntityDescriptor>"}`, ``)
+	f.Add("GetFederationToken", `{"name":"n","policy":"{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}}"}`, `{"federatedUser":{"arn":"a"}}`)
+	f.Fuzz(func(t *testing.T, name, params, response string) {
+		for _, id := range instanceIDs {
+			d := identityDetection(t, id)
+			for _, errorCode := range []string{"", "AccessDenied"} {
+				fd, ok := d.Evaluate(apiEvent(name, params, response, errorCode), &Env{})
+				if ok && (fd.Headline == "" || fd.Resource.Type == "" || !fd.Severity.Valid()) {
+					t.Errorf("%s: incomplete finding %+v", id, fd)
+				}
+				if ok && errorCode != "" && fd.Severity > SeverityLow {
+					t.Errorf("%s: a denied call came out %s", id, fd.Severity)
+				}
+			}
+		}
+	})
+}
