@@ -92,4 +92,6 @@ var Techniques = map[string]string{
 	"T1578":     "Modify Cloud Compute Infrastructure",
 	"T1578.002": "Modify Cloud Compute Infrastructure: Create Cloud Instance",
 	"T1651":     "Cloud Administration Command",
+	"T1021.004": "Remote Services: SSH",
+	"T1550.001": "Use Alternate Authentication Material: Application Access Token",
 }
