@@ -83,6 +83,7 @@ func init() {
 				{"events/trailwatch-rule-tampered-disable-rule-denied.json", SeverityLow},
 				{"lambda/trailwatch-function-tampered-update-code-denied.json", SeverityLow},
 				{"events/trailwatch-organization-tampered-delete-event-bus-denied.json", SeverityLow},
+				{"iam/trailwatch-member-role-tampered-lookup-delete-role-denied.json", SeverityMedium},
 				{"sqs/trailwatch-delivery-tampered-delete-queue-denied.json", SeverityLow},
 			},
 			Negative: []string{
