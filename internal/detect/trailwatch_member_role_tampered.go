@@ -56,8 +56,11 @@ func init() {
 			"look-ups), a boundary deleted from either role (the template sets none, so a guardrail someone else set is " +
 			"gone), another inline policy deleted, the look-up role's sessions made longer than one hour. Low: a managed " +
 			"policy detached (the template attaches none), descriptions and other session settings. A change CloudFormation " +
-			"makes (StackSets deploying or removing a stack instance) is low; a denied attempt is low. IAM events arrive in " +
-			"us-east-1, where the member stacks forward them from.",
+			"makes (StackSets deploying or removing a stack instance) is low; a denied attempt is low. IAM events reach " +
+			"EventBridge in us-east-1 only, so they travel through the us-east-1 stack instance's forwarding role: breaking " +
+			"that very role (deleted, its policy deleted, EventBridge shut out of its trust) may stop the event that reports " +
+			"it, and only a check that expects events from every account (the organization trail, a heartbeat) sees that " +
+			"for sure; the other regions' forwarding roles and the look-up role are reported through it.",
 		Severity: SeverityCritical,
 		Pattern: APICall([]string{iamSource},
 			"DeleteRole", "CreateRole", "UpdateAssumeRolePolicy", "PutRolePolicy", "DeleteRolePolicy",
