@@ -202,7 +202,9 @@ func (o *Organization) memberStackSet(stack awscdk.Stack, props *OrganizationPro
 		arns = append(arns, r.RoleArn())
 	}
 	p := &awscloudformation.CfnStackSetProps{
-		StackSetName: jsii.String(*stack.StackName() + "-Members"),
+		// The member roles' detection (trailwatch-member-role-tampered)
+		// knows the forwarding role by this name.
+		StackSetName: jsii.String(*stack.StackName() + detect.MemberStackSetSuffix),
 		Description: jsii.String(fmt.Sprintf("trailwatch member stacks: forward to %s's central bus, fleet CPU alarm, TrailwatchLookup role",
 			*stack.StackName())),
 		PermissionModel: jsii.String("SERVICE_MANAGED"),

@@ -110,7 +110,9 @@ const MaxOrganizationTargets = 50
 
 // LookupRoleName is the role every member account holds for the central
 // functions' look-ups, at arn:<partition>:iam::<account>:role/TrailwatchLookup.
-const LookupRoleName = "TrailwatchLookup"
+// The detection of tampering with it (trailwatch-member-role-tampered) holds
+// the name.
+const LookupRoleName = detect.MemberLookupRole
 
 // MinRetentionDays is the shortest trail log retention trailwatch accepts.
 const MinRetentionDays = 365

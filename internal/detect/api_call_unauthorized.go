@@ -96,6 +96,7 @@ func init() {
 				{"events/trailwatch-organization-tampered-delete-event-bus-denied.json", SeverityLow},
 				{"secretsmanager/secrets-harvested-denied.json", SeverityLow},
 				{"iam/permissions-enumerated-role-list-users.json", SeverityMedium},
+				{"iam/trailwatch-member-role-tampered-lookup-delete-role-denied.json", SeverityMedium},
 				{"sqs/trailwatch-delivery-tampered-delete-queue-denied.json", SeverityLow},
 			},
 			Negative: []string{

@@ -240,13 +240,16 @@ func evaluate(d *Detection, ev *event.Event, env *Env) (f Finding, ok bool, err 
 	return f, ok, nil
 }
 
-// SortFindings orders findings most severe first. At equal severity a
-// specific detection comes before a broad change monitor, which comes before
-// a noisy one (a denied call), so the alert leads with what matters most;
-// then by detection ID.
+// SortFindings orders findings most severe first. At equal severity
+// tampering with trailwatch itself (an Immediate detection: its runbook
+// restores trailwatch) comes first, then a specific detection, a broad
+// change monitor, and a noisy one (a denied call), so the alert leads with
+// what matters most; then by detection ID.
 func SortFindings(fs []Finding) {
 	rank := func(d *Detection) int {
 		switch {
+		case d.Immediate:
+			return -1
 		case d.Noisy:
 			return 2
 		case d.Broad:

@@ -61,6 +61,11 @@ func init() {
 				{"iam/iam-policy-changed-detach-role-policy.json", SeverityLow},
 				{"iam/iam-policy-changed-delete-user-policy.json", SeverityLow},
 				{"iam/iam-policy-changed-attach-admin-denied.json", SeverityLow},
+				// Changes to trailwatch's member roles are IAM policy changes too.
+				{"iam/trailwatch-member-role-tampered-lookup-attach-policy.json", SeverityHigh},
+				{"iam/trailwatch-member-role-tampered-lookup-put-policy.json", SeverityMedium},
+				{"iam/trailwatch-member-role-tampered-lookup-detach-policy.json", SeverityLow},
+				{"iam/trailwatch-member-role-tampered-forward-delete-policy.json", SeverityLow},
 			},
 			Negative: []string{
 				"iam/iam-policy-changed-get-policy-version.json",

@@ -97,6 +97,11 @@ func init() {
 				{"iam/role-trust-policy-changed-github-no-sub.json", SeverityHigh},
 				{"iam/role-trust-policy-changed-service.json", SeverityMedium},
 				{"iam/role-trust-policy-changed-malformed.json", SeverityLow},
+				// trailwatch's member roles, and a role named like them.
+				{"iam/trailwatch-member-role-tampered-lookup-trust.json", SeverityHigh},
+				{"iam/trailwatch-member-role-tampered-forward-trust-beside-events.json", SeverityHigh},
+				{"iam/trailwatch-member-role-tampered-forward-trust-without-events.json", SeverityMedium},
+				{"iam/trailwatch-member-role-tampered-other-stack-set-role.json", SeverityMedium},
 			},
 			Negative: []string{
 				"iam/role-trust-policy-changed-get-role.json",
