@@ -90,8 +90,16 @@ func compile(detections []*Detection, pattern func(*Detection) Pattern) *matcher
 				errs = append(errs, fmt.Errorf("detection %q: %w", d.ID, err))
 				continue
 			}
-			if err := q.AddPattern(d.ID, p); err != nil {
-				errs = append(errs, fmt.Errorf("detection %q: pattern not understood by the matcher: %w", d.ID, err))
+			plain, err := MatcherPatterns(p)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("detection %q: %w", d.ID, err))
+				continue
+			}
+			for _, p := range plain {
+				if err := q.AddPattern(d.ID, p); err != nil {
+					errs = append(errs, fmt.Errorf("detection %q: pattern not understood by the matcher: %w", d.ID, err))
+					break
+				}
 			}
 		}
 		if err := errors.Join(errs...); err != nil {

@@ -27,7 +27,8 @@ func init() {
 			"groups and AWS Batch launch through RunInstances too and are covered that way; CreateFleet and " +
 			"RequestSpotFleet calls themselves are not. DryRun requests are not reported: AWS only checks permissions for them.",
 		Severity: SeverityHigh,
-		Pattern:  ec2API("RunInstances"),
+		Pattern:  unusualInstancesPattern(nil),
+		Narrow:   narrowUnusualInstances,
 		Evaluate: evaluateUnusualInstances,
 		MITRE:    []string{"T1496.001", "T1535"},
 		Runbook: "Ask the principal (and the owner of the account) whether the launch was intended. List what was " +
@@ -58,6 +59,66 @@ func init() {
 			},
 		},
 	})
+}
+
+// usualInstanceTypes are common instance types the decision never reports
+// for their type (a test holds each to unusualInstanceType): launches of
+// only these types in an allowed region do not invoke the function. The
+// list is short because the pattern carries it twice within EventBridge's
+// size quota (MaxPatternChars); any type not listed still reaches the
+// decision.
+var usualInstanceTypes = []string{
+	"t2.nano", "t2.micro", "t2.small", "t2.medium", "t2.large", "t2.xlarge", "t2.2xlarge",
+	"t3.nano", "t3.micro", "t3.small", "t3.medium", "t3.large", "t3.xlarge", "t3.2xlarge",
+	"t3a.nano", "t3a.micro", "t3a.small", "t3a.medium", "t3a.large", "t3a.xlarge", "t3a.2xlarge",
+	"t4g.nano", "t4g.micro", "t4g.small", "t4g.medium", "t4g.large", "t4g.xlarge", "t4g.2xlarge",
+	"m5.large", "m5.xlarge", "m5.2xlarge", "m6i.large", "m6i.xlarge", "m6g.large", "m7i.large", "m7g.large",
+	"c5.large", "c5.xlarge", "c6i.large", "c6g.large", "c7g.large", "r5.large", "r6i.large", "r6g.large",
+}
+
+// unusualInstancesPattern matches the RunInstances calls the decision may
+// report: the requested type is not one of usualInstanceTypes, or one of
+// the launched instances' is (a launch template's type shows only there),
+// or, when the deployment lists its regions, the call is in another
+// region. A request that names a type launches instances of that type, so
+// a usual requested type with the region allowed is never reported; a
+// request without a type and without launched instances (a failed launch
+// from a template) is reported only for its region. anything-but matches
+// any other string, whatever its case or spaces, which the decision
+// normalises (the keys are CloudTrail's, never the caller's).
+func unusualInstancesPattern(allowedRegions []string) Pattern {
+	usual := make([]any, len(usualInstanceTypes))
+	for i, t := range usualInstanceTypes {
+		usual[i] = t
+	}
+	notUsual := map[string]any{"anything-but": usual}
+	alts := []map[string]any{
+		Cond("requestParameters.instanceType", notUsual),
+		Cond("responseElements.instancesSet.items.instanceType", notUsual),
+	}
+	if len(allowedRegions) > 0 {
+		regions := make([]any, len(allowedRegions))
+		for i, r := range allowedRegions {
+			regions[i] = r
+		}
+		alts = append(alts, Cond("awsRegion", map[string]any{"anything-but": regions}))
+	}
+	return ec2API("RunInstances").WhereAny(alts...)
+}
+
+// narrowUnusualInstances adds the deployment's regions to the pattern:
+// without AllowedRegions a launch is reported only for its type, so small
+// types need not invoke the function anywhere. With so many regions that
+// the pattern would pass EventBridge's size quota, every RunInstances call
+// reaches the decision.
+func narrowUnusualInstances(p Pattern, env *Env) Pattern {
+	if len(env.AllowedRegions) == 0 {
+		return p
+	}
+	if n := unusualInstancesPattern(env.AllowedRegions); n.fits() {
+		return n
+	}
+	return ec2API("RunInstances")
 }
 
 // acceleratedFamily matches instance families with GPUs, FPGAs or

@@ -162,3 +162,59 @@ func secretNamesOf(id string) []string {
 	}
 	return []string{name}
 }
+
+// unresolvedMarker begins what the CDK writes for a value CloudFormation
+// resolves only at deployment ("${Token[TOKEN.123]}"): the names of the
+// topic, queue and table the synthesis lists in OwnNames.
+const unresolvedMarker = "${Token["
+
+// ownContains returns EventBridge values that match every string holding
+// one of the settings' own names or prefixes (wildcards "*NAME*"), for
+// patterns narrowed to trailwatch's own resources. Decisions find the name
+// inside an ARN, URL or list (topicNameOf, queueNameOf, secretNamesOf...)
+// and compare it to OwnNames and OwnPrefixes, so a string that holds none
+// of them anywhere is never trailwatch's, however it is spelled around the
+// name. ok is false when the pattern cannot be narrowed and must stay as
+// it is: settings that name nothing (the convention compares "trailwatch"
+// in any case, which no pattern operator the matcher knows can express), or
+// a name with a wildcard's own characters (* and \).
+//
+// A name not yet known at synthesis (a CloudFormation reference, see
+// unresolvedMarker) is one CloudFormation generates for the stack, which
+// starts with the stack's name and so with a prefix of OwnPrefixes: the
+// prefix covers it. Without any prefix nothing would, and ok is false.
+func (e *Env) ownContains() (values []any, ok bool) {
+	if !e.configured() {
+		return nil, false
+	}
+	var prefixes, names []string
+	for _, p := range e.OwnPrefixes {
+		if p != "" {
+			prefixes = append(prefixes, p)
+		}
+	}
+	unresolved := false
+	for _, n := range e.OwnNames {
+		switch {
+		case strings.Contains(n, unresolvedMarker):
+			unresolved = true
+		case n != "" && !slices.ContainsFunc(prefixes, func(p string) bool { return strings.Contains(n, p) }):
+			// A name holding a prefix is matched by the prefix's wildcard.
+			names = append(names, n)
+		}
+	}
+	if unresolved && len(prefixes) == 0 {
+		return nil, false
+	}
+	seen := map[string]bool{}
+	for _, s := range append(prefixes, names...) {
+		if strings.ContainsAny(s, `*\`) {
+			return nil, false
+		}
+		if !seen[s] {
+			seen[s] = true
+			values = append(values, map[string]any{"wildcard": "*" + s + "*"})
+		}
+	}
+	return values, len(values) > 0
+}
