@@ -139,6 +139,12 @@ type Detection struct {
 	Kind Kind
 	// Source is the file a KindSigma detection was loaded from.
 	Source string
+	// Scheduled marks a detection that no EventBridge rule feeds: a
+	// scheduled check makes the event it decides (trailwatch-member-silent's
+	// report of a silent member, from the digest function's heartbeat
+	// check). infra makes no rule for it on any bus: a rule would match
+	// events that anyone allowed to put events on the bus could forge.
+	Scheduled bool
 }
 
 // Kind is how a detection decides.
