@@ -59,7 +59,9 @@ func TestHeartbeatCheck(t *testing.T) {
 		awstest.Recorded(t, "deliver", "secretsmanager-get-secret-value-local.json"), "__WEBHOOK_URL__", slack.URL+"/services/T/B/x", 1)})
 	srv.Handle(awstest.Action("Publish"), awstest.Response{Body: awstest.Recorded(t, "deliver", "sns-publish.xml")})
 	srv.Proxy(awstest.TargetPrefix("DynamoDB_20120810."), dynalite.URL(t))
-	rec := func(name string) awstest.Response { return awstest.Response{Body: awstest.Recorded(t, "heartbeat", name)} }
+	rec := func(name string) awstest.Response {
+		return awstest.Response{Body: awstest.Recorded(t, "heartbeat", name)}
+	}
 	srv.HandleRead(awstest.Target("AWSOrganizationsV20161128.DescribeOrganization"), rec("organizations-describe-organization.json"))
 	parent := func(op, id string) awstest.Matcher {
 		return func(r awstest.Request) bool {
