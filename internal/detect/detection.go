@@ -416,6 +416,7 @@ func (d *Detection) validateSigma() error {
 type Pattern struct {
 	Source     []any          `json:"source,omitempty"`
 	DetailType []string       `json:"detail-type,omitempty"`
+	Resources  []any          `json:"resources,omitempty"`
 	Detail     map[string]any `json:"detail,omitempty"`
 }
 
@@ -480,7 +481,7 @@ func withPath(m map[string]any, keys []string, values []any) map[string]any {
 
 // JSON renders the pattern as EventBridge expects it.
 func (p Pattern) JSON() (string, error) {
-	if len(p.Source) == 0 && len(p.DetailType) == 0 && len(p.Detail) == 0 {
+	if len(p.Source) == 0 && len(p.DetailType) == 0 && len(p.Resources) == 0 && len(p.Detail) == 0 {
 		return "", fmt.Errorf("empty pattern matches everything")
 	}
 	b, err := json.Marshal(p)
