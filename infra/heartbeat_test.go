@@ -17,7 +17,9 @@ import (
 var heartbeatActions = []string{"organizations:DescribeOrganization", "organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"}
 
 // heartbeatFixture is the recorded member heartbeat under events/.
-func heartbeatFixture(name string) bool { return name == "heartbeat/trailwatch-member-silent-heartbeat.json" }
+func heartbeatFixture(name string) bool {
+	return name == "heartbeat/trailwatch-member-silent-heartbeat.json"
+}
 
 // TestHeartbeats checks both ends of the heartbeat: the member template's
 // scheduled rule to the central bus through the forwarding role, and the
