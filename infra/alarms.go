@@ -56,7 +56,8 @@ func NewAlarms(scope constructs.Construct, id string, props *AlarmsProps) *Alarm
 		"The trailwatch CloudTrail function failed; Lambda retries, then the event goes to the dead-letter queue. "+
 			"See the function's log group.")
 	digestErrors := errorAlarm(this, "DigestErrors", props.Digest, period, action,
-		"The trailwatch digest function failed: digests of held-back repeats are delayed. See its log group.")
+		"The trailwatch digest function failed: digests of held-back repeats are delayed; in organization mode, members' "+
+			"heartbeats or the silent-member check failed too (e.g. Organizations refused to list the accounts). See its log group.")
 
 	a := &Alarms{Construct: this, DeadLetters: deadLetters, FunctionErrors: functionErrors, DigestErrors: digestErrors}
 	if props.Instance != nil {

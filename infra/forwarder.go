@@ -142,6 +142,9 @@ func addForwarding(scope constructs.Construct, props *forwardingProps) *forwardi
 	}
 	rules := make(map[string]awsevents.CfnRule, len(props.Detections))
 	for _, d := range props.Detections {
+		if d.Scheduled {
+			continue // no event on any bus feeds it (detect.Detection.Scheduled)
+		}
 		pattern, err := patternJSON(d.ID, patternFor(d))
 		if err != nil {
 			panic(err)

@@ -39,8 +39,8 @@ func TestForwarder(t *testing.T) {
 	queueID := logicalID(t, s.forwarder.Stack, s.forwarder.Notifications.DeadLetterQueue)
 
 	rules := resources(tmpl, "AWS::Events::Rule")
-	if len(rules) != len(s.existingCatalog.All()) {
-		t.Fatalf("%d forwarding rules for %d detections", len(rules), len(s.existingCatalog.All()))
+	if len(rules) != len(ruled(s.existingCatalog)) {
+		t.Fatalf("%d forwarding rules for %d detections with rules", len(rules), len(ruled(s.existingCatalog)))
 	}
 	for id, d := range s.forwarder.Rules {
 		r := props(rules[logicalID(t, s.forwarder.Stack, d)])

@@ -21,6 +21,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/cwalarm"
 	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/heartbeat"
 )
 
 // Names the member stacks give their resources, so that the central side
@@ -71,6 +72,10 @@ type MemberStack struct {
 	Rules map[string]awsevents.CfnRule
 	// DeadLetterRule forwards the state changes of DeadLetters.
 	DeadLetterRule awsevents.CfnRule
+	// HeartbeatRule puts a scheduled event on the central bus every
+	// heartbeat period, through ForwardRole: the home account learns of a
+	// member whose forwarding broke by its silence (internal/heartbeat).
+	HeartbeatRule awsevents.CfnRule
 	// ForwardRole lets EventBridge put events on the central bus.
 	ForwardRole awsiam.Role
 	// LookupRole is TrailwatchLookup, made in LookupRoleRegion only.
@@ -146,6 +151,21 @@ func NewMemberStack(scope constructs.Construct, id string, props *MemberStackPro
 		Description:  jsii.String("trailwatch forwards the state changes of " + memberDeadLettersAlarm + " to the organization's central bus"),
 		EventPattern: pattern,
 		State:        jsii.String(ruleEnabled),
+	}, busArn, s.ForwardRole, s.DeadLetterQueue)
+
+	// The heartbeat: a scheduled rule (only the default bus runs them)
+	// whose target is the central bus, like the forwarding rules', through
+	// the same role, retry policy and dead-letter queue. EventBridge's
+	// PutTargets lists "an event bus in a different account or Region" among
+	// the targets of any rule, and a target bus of an account that trusts
+	// the organization needs the target's RoleArn (EventBridge API
+	// reference, Target). The event arrives with source aws.events, which
+	// PutEvents cannot forge, and names this rule in its resources.
+	s.HeartbeatRule = forwardRule(stack, "Heartbeat", &awsevents.CfnRuleProps{
+		Name:               jsii.String(heartbeat.RuleName),
+		Description:        jsii.String("trailwatch: a heartbeat to the organization's central bus, which alerts when it stops"),
+		ScheduleExpression: jsii.String(rateExpression(heartbeat.DefaultPeriod)),
+		State:              jsii.String(ruleEnabled),
 	}, busArn, s.ForwardRole, s.DeadLetterQueue)
 
 	s.LookupRoleCondition = awscdk.NewCfnCondition(stack, jsii.String("LookupRoleRegion"), &awscdk.CfnConditionProps{

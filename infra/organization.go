@@ -76,6 +76,9 @@ type Organization struct {
 	// TemplateAsset is set when the member template is too large for
 	// TemplateBody.
 	TemplateAsset awss3assets.Asset
+	// Heartbeats records the members' heartbeats and checks for silent
+	// ones.
+	Heartbeats *Heartbeats
 }
 
 // NewOrganization creates the central side of organization mode.

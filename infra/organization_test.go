@@ -21,6 +21,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/fixture"
+	"github.com/trailwatch/trailwatch/internal/heartbeat"
 )
 
 // testMemberAccount is the member account the fixtures are moved to.
@@ -143,15 +144,16 @@ func TestOrganizationRules(t *testing.T) {
 	fnID := logicalID(t, st, s.org.Function.Function)
 	instanceID := logicalID(t, st, s.org.Instance.Function)
 	queueID := logicalID(t, st, s.org.Notifications.DeadLetterQueue)
-	all := s.orgDeployed.All()
+	all := ruled(s.orgDeployed)
 
 	home, central := busRules(s.orgJSON, ""), busRules(s.orgJSON, busID)
 	if len(home) != len(all) {
 		t.Errorf("%d rules on the default bus, want %d: the home account stays watched", len(home), len(all))
 	}
-	// One per detection plus the members' dead-letter alarms.
-	if len(central) != len(all)+1 {
-		t.Errorf("%d rules on the central bus, want %d", len(central), len(all)+1)
+	// One per detection plus the members' dead-letter alarms and their
+	// heartbeats.
+	if len(central) != len(all)+2 {
+		t.Errorf("%d rules on the central bus, want %d", len(central), len(all)+2)
 	}
 	byName := map[string]obj{}
 	for _, r := range central {
@@ -359,8 +361,11 @@ func TestOrganizationFunctions(t *testing.T) {
 	if !slices.ContainsFunc(digest, func(st policyStatement) bool { return equalJSON(st, wantOrgs) }) {
 		t.Errorf("digest function: no statement %+v (its routes need OU paths)", wantOrgs)
 	}
+	// Beyond naming accounts, the digest function lists the targets'
+	// accounts for the heartbeat check, and nothing else of Organizations
+	// or STS.
 	for a := range actionsOf(digest) {
-		if strings.HasPrefix(a, "sts:") {
+		if strings.HasPrefix(a, "sts:") || strings.HasPrefix(a, "organizations:") && !slices.Contains(heartbeatActions, a) && !slices.Contains(wantOrgs.Actions, a) {
 			t.Errorf("digest function may %s", a)
 		}
 	}
@@ -374,8 +379,8 @@ func memberRules(t *testing.T, s *synthesized) map[string]obj {
 	for id, r := range resources(s.member.Template, "AWS::Events::Rule") {
 		p := props(r)
 		name, _ := p["Name"].(string)
-		if name == memberDeadLettersRule {
-			continue
+		if name == memberDeadLettersRule || name == heartbeat.RuleName {
+			continue // TestMemberAlarms, TestHeartbeats
 		}
 		detectionID, ok := strings.CutPrefix(name, memberRulePrefix)
 		if !ok {
@@ -403,7 +408,7 @@ func TestMemberTemplate(t *testing.T) {
 	queueID := logicalID(t, m.Stack.Stack, m.Stack.DeadLetterQueue)
 
 	rules := memberRules(t, s)
-	all := s.orgDeployed.All()
+	all := ruled(s.orgDeployed)
 	if len(rules) != len(all) {
 		t.Errorf("%d member forwarding rules for %d detections", len(rules), len(all))
 	}
@@ -653,6 +658,9 @@ func compileRules(t *testing.T, what string, rules map[string]obj) *quamina.Quam
 		if inner, ok := r["Properties"].(obj); ok {
 			p = inner
 		}
+		if _, scheduled := p["ScheduleExpression"]; scheduled {
+			continue // a schedule matches no event (the member heartbeat)
+		}
 		b, err := json.Marshal(p["EventPattern"])
 		if err != nil {
 			t.Fatal(err)
@@ -705,7 +713,7 @@ func TestMemberRulesMatchFixtures(t *testing.T) {
 	centralQ := compileRules(t, "central", busRules(s.orgJSON, busID))
 
 	names := fixture.All(t)
-	matched, positives := 0, 0
+	matched, positives, heartbeats := 0, 0, 0
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			raw := asMember(t, fixture.Read(t, name))
@@ -719,7 +727,9 @@ func TestMemberRulesMatchFixtures(t *testing.T) {
 			}
 			var want []string
 			for _, d := range ds {
-				want = append(want, d.ID)
+				if !d.Scheduled { // no rule feeds it
+					want = append(want, d.ID)
+				}
 			}
 			for _, q := range []struct {
 				q      *quamina.Quamina
@@ -732,6 +742,15 @@ func TestMemberRulesMatchFixtures(t *testing.T) {
 				var ids []string
 				for _, x := range got {
 					id, _ := strings.CutPrefix(x.(string), q.prefix)
+					if id == "member-heartbeats" {
+						// The central heartbeat rule, which serves no
+						// detection: only the recorded heartbeat matches it.
+						if !heartbeatFixture(name) {
+							t.Errorf("the central heartbeat rule matches %s, which is no heartbeat", name)
+						}
+						heartbeats++
+						continue
+					}
 					ids = append(ids, id)
 				}
 				ids = slices.Compact(slices.Sorted(slices.Values(ids)))
@@ -745,7 +764,7 @@ func TestMemberRulesMatchFixtures(t *testing.T) {
 		})
 	}
 	// Every labelled positive fixture reaches its own detection.
-	for _, d := range s.orgDeployed.All() {
+	for _, d := range ruled(s.orgDeployed) {
 		for _, ex := range d.Tests.Positive {
 			positives++
 			got, err := memberQ.MatchesForEvent(asMember(t, fixture.Read(t, ex.File)))
@@ -756,6 +775,9 @@ func TestMemberRulesMatchFixtures(t *testing.T) {
 				t.Errorf("member rule for %s does not match its positive fixture %s (matched %v)", d.ID, ex.File, got)
 			}
 		}
+	}
+	if heartbeats != 1 {
+		t.Errorf("the central heartbeat rule matched %d fixtures, want the recorded heartbeat only", heartbeats)
 	}
 	t.Logf("%d fixtures through %d member and central rules; %d matched some detection; %d labelled positives reach their detection",
 		len(names), len(s.member.Stack.Rules)+1, matched, positives)

@@ -86,6 +86,9 @@ func NewDetectionRules(scope constructs.Construct, id string, props *DetectionRu
 		patternFor = func(d *detect.Detection) detect.Pattern { return d.Pattern }
 	}
 	for _, d := range props.Detections {
+		if d.Scheduled {
+			continue // no event on any bus feeds it (detect.Detection.Scheduled)
+		}
 		pattern, err := patternJSON(d.ID, patternFor(d))
 		if err != nil {
 			panic(err)

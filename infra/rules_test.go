@@ -62,7 +62,7 @@ func templateRules(t *testing.T, tmpl map[string]any, catalog *detect.Catalog) m
 
 func TestOneRulePerDetection(t *testing.T) {
 	s := synth(t)
-	all := s.catalog.All()
+	all := ruled(s.catalog)
 	assert(t, "rule count", func() {
 		// One per detection, plus the digest schedule.
 		s.template.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(float64(len(all)+1)))
@@ -129,7 +129,7 @@ func TestOneRulePerDetection(t *testing.T) {
 func TestReadOnlyDetectionGetsAllManagementEvents(t *testing.T) {
 	s := synth(t)
 	rules := templateRules(t, s.existingJSON, s.existingCatalog)
-	for _, d := range s.existingCatalog.All() {
+	for _, d := range ruled(s.existingCatalog) {
 		want := ruleEnabled
 		if d.NeedsReadOnly {
 			want = ruleEnabledAllManagementEvents

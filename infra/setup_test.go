@@ -356,6 +356,18 @@ func plainJSON(v *map[string]any) (map[string]any, error) {
 	return out, json.Unmarshal(b, &out)
 }
 
+// ruled are the catalog's detections that get EventBridge rules: all but
+// the Scheduled ones, which no rule ever feeds.
+func ruled(c *detect.Catalog) []*detect.Detection {
+	var out []*detect.Detection
+	for _, d := range c.All() {
+		if !d.Scheduled {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // assert runs an assertions call, which panics when it fails, and reports
 // the failure on t instead of ending the test binary.
 func assert(t *testing.T, what string, f func()) {

@@ -227,6 +227,14 @@ func (s *TrailwatchStack) newOrganization(cfg config.Config, member *MemberTempl
 		DeadLetterQueue:  s.Notifications.DeadLetterQueue,
 		Member:           member,
 	})
+	o.Heartbeats = NewHeartbeats(o.Construct, "Heartbeats", &HeartbeatsProps{
+		Config:          cfg,
+		Regions:         regions,
+		Bus:             o.Bus,
+		Digest:          s.Digest.Function,
+		DigestRole:      s.Digest.Role,
+		DeadLetterQueue: s.Notifications.DeadLetterQueue,
+	})
 	for _, m := range nagFindingMessages(member) {
 		awscdk.Annotations_Of(o.StackSet).AddError(jsii.String("member template: " + m))
 	}

@@ -313,7 +313,7 @@ func TestSpecificDetectionsLead(t *testing.T) {
 // selfDefense are the detections of tampering with trailwatch's own
 // delivery: their alerts must go out at once, never into a storm digest
 // that the function being deleted would have to send.
-var selfDefense = []string{"trailwatch-function-tampered", "trailwatch-rule-tampered", "trailwatch-delivery-tampered", "trailwatch-organization-tampered", "trailwatch-member-role-tampered"}
+var selfDefense = []string{"trailwatch-function-tampered", "trailwatch-rule-tampered", "trailwatch-delivery-tampered", "trailwatch-organization-tampered", "trailwatch-member-role-tampered", "trailwatch-member-silent"}
 
 // TestSelfDefenseIsImmediate: the self-defense detections, and only
 // detections of trailwatch's own resources, are Immediate (and Protected).

@@ -143,6 +143,12 @@ type Detection struct {
 	// Threshold, when set, makes the detection count its events and alert
 	// once a principal's window reaches the count (Kind KindThreshold).
 	Threshold *Threshold
+	// Scheduled marks a detection that no EventBridge rule feeds: a
+	// scheduled check makes the event it decides (trailwatch-member-silent's
+	// report of a silent member, from the digest function's heartbeat
+	// check). infra makes no rule for it on any bus: a rule would match
+	// events that anyone allowed to put events on the bus could forge.
+	Scheduled bool
 }
 
 // Kind is how a detection decides.
@@ -430,6 +436,7 @@ func (d *Detection) validateSigma() error {
 type Pattern struct {
 	Source     []any          `json:"source,omitempty"`
 	DetailType []string       `json:"detail-type,omitempty"`
+	Resources  []any          `json:"resources,omitempty"`
 	Detail     map[string]any `json:"detail,omitempty"`
 }
 
@@ -494,7 +501,7 @@ func withPath(m map[string]any, keys []string, values []any) map[string]any {
 
 // JSON renders the pattern as EventBridge expects it.
 func (p Pattern) JSON() (string, error) {
-	if len(p.Source) == 0 && len(p.DetailType) == 0 && len(p.Detail) == 0 {
+	if len(p.Source) == 0 && len(p.DetailType) == 0 && len(p.Resources) == 0 && len(p.Detail) == 0 {
 		return "", fmt.Errorf("empty pattern matches everything")
 	}
 	b, err := json.Marshal(p)

@@ -460,6 +460,21 @@ func (p *Pipeline) SendDigest(ctx context.Context, d alert.Digest, key string) (
 	return delivered, err
 }
 
+// SendAlert delivers an alert that no event carried (a member's silence,
+// which the heartbeat check found) to the channels of the alert's account
+// and severity, with a claim per channel under key: a key sent before is
+// not sent again, and a failed channel is released for the next try.
+func (p *Pipeline) SendAlert(ctx context.Context, a alert.Alert, key string) ([]string, error) {
+	b := budget.New(ctx, p.Now)
+	channels, ok := p.route(ctx, a.Where.AccountID, a.Severity, p.logger())
+	if !ok {
+		return nil, nil
+	}
+	claims := p.claim(ctx, b, key, channels)
+	delivered, already, _, err := p.deliver(ctx, b, claims, func(ch Channel) (Message, error) { return ch.Render(a) })
+	return append(delivered, already...), err
+}
+
 // Suppress applies the allow-lists to an event's findings: the kept ones,
 // and the silenced ones with the rule that silenced each. Every silenced
 // finding is logged with the rule and its reason; a rule that tries to

@@ -20,6 +20,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/fixture"
+	"github.com/trailwatch/trailwatch/internal/heartbeat"
 	"github.com/trailwatch/trailwatch/internal/render"
 	"github.com/trailwatch/trailwatch/internal/render/rendertest"
 )
@@ -52,6 +53,11 @@ func alertFor(t testing.TB, name string) (alert.Alert, bool) {
 	fs = slices.DeleteFunc(fs, func(f detect.Finding) bool { return f.Detection.Threshold != nil })
 	if len(fs) == 0 {
 		return alert.Alert{}, false
+	}
+	if ev.Envelope.Source == detect.SilenceSource {
+		// A silent member's report: the heartbeat check builds its alert,
+		// no event carried it.
+		return heartbeat.Alert(ev, fs, clock), true
 	}
 	a, err := (&enrich.Enricher{Offline: "golden test", Now: func() time.Time { return clock }}).Alert(context.Background(), ev, fs)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -314,6 +315,9 @@ func (o *Options) decideAlone(it eventfile.Item) (*Record, int) {
 		o.Log.Error("detection failed", "where", it.Where, "error", err)
 	}
 	findings, _ = o.Pipeline.Suppress(ev, findings, o.Log)
+	// Scheduled detections decide what a scheduled check makes, never a
+	// recorded event (replay leaves them out alike).
+	findings = slices.DeleteFunc(findings, func(f detect.Finding) bool { return f.Detection.Scheduled })
 	if len(findings) == 0 && !o.All {
 		return nil, decided
 	}
