@@ -127,9 +127,11 @@ func TestMemberAccountEvent(t *testing.T) {
 		{
 			name: "credentials about to expire are refreshed before the next alert",
 			assume: func(t *testing.T) []awstest.Response {
-				return []awstest.Response{assumed(t, "ASIAMEMBERFIRST001", 5*time.Minute+time.Second), assumed(t, "ASIAMEMBERSECOND01", time.Hour)}
+				// A margin of seconds: under the race detector setting up
+				// the environment and the first invocation take over 1 s.
+				return []awstest.Response{assumed(t, "ASIAMEMBERFIRST001", 5*time.Minute+4*time.Second), assumed(t, "ASIAMEMBERSECOND01", time.Hour)}
 			},
-			invocations: 2, sleep: 1100 * time.Millisecond, wantAssumes: 2, wantKeys: []string{"ASIAMEMBERFIRST001", "ASIAMEMBERSECOND01"},
+			invocations: 2, sleep: 4200 * time.Millisecond, wantAssumes: 2, wantKeys: []string{"ASIAMEMBERFIRST001", "ASIAMEMBERSECOND01"},
 			wantSlack: []string{"444455556666 (acme-prod)"},
 		},
 		{
