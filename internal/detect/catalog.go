@@ -241,12 +241,15 @@ func evaluate(d *Detection, ev *event.Event, env *Env) (f Finding, ok bool, err 
 }
 
 // SortFindings orders findings most severe first. At equal severity a
-// specific detection comes before a broad change monitor, which comes before
-// a noisy one (a denied call), so the alert leads with what matters most;
-// then by detection ID.
+// threshold detection comes first (when it crossed, its alert names the
+// whole burst; when it did not, the pipeline drops it), then a specific
+// detection, then a broad change monitor, then a noisy one (a denied call),
+// so the alert leads with what matters most; then by detection ID.
 func SortFindings(fs []Finding) {
 	rank := func(d *Detection) int {
 		switch {
+		case d.Threshold != nil:
+			return -1
 		case d.Noisy:
 			return 2
 		case d.Broad:
