@@ -431,6 +431,10 @@ func TestThresholdInReplay(t *testing.T) {
 	var lines []string
 	add := func(principal string, i int, secret string) {
 		ev := bytes.ReplaceAll(raw, []byte("build-runner/i-0f1e2d3c4b5a69788"), []byte(principal))
+		// From an address of AWS's (EC2, us-east-1): instance credentials
+		// from outside AWS would raise instance-credentials-outside-aws on
+		// every read, which is not what this test is about.
+		ev = bytes.ReplaceAll(ev, []byte(`"203.0.113.57"`), []byte(`"18.208.44.17"`))
 		ev = bytes.ReplaceAll(ev, []byte(`"prod/payments/stripe-api-key"`), []byte(strconv.Quote(secret)))
 		ev = bytes.ReplaceAll(ev, []byte("6d1f0b2c-51a4-4c8e-9d2e-0b5c3f7a9e11"), []byte(fmt.Sprintf("6d1f0b2c-51a4-4c8e-9d2e-%012d", i)))
 		ev = bytes.ReplaceAll(ev, []byte("2026-11-21T03:12:44Z"), []byte(time.Date(2026, 11, 21, 3, 12, 44, 0, time.UTC).Add(time.Duration(i)*4*time.Second).Format(time.RFC3339)))

@@ -260,6 +260,12 @@ type GuardDuty struct {
 	// Blocked says whether the query or connection was blocked. It means
 	// something only when Domain or Remote is set.
 	Blocked bool
+	// API is the AWS API call an IAM finding saw ("s3:ListBuckets"), with
+	// its error code when AWS refused it; Remote is then the caller's
+	// address and RemoteAccount the AWS account it called from, when
+	// GuardDuty names one (InstanceCredentialExfiltration.InsideAWS).
+	API           string
+	RemoteAccount string
 	// Process is the executable a runtime finding saw: its path (or name)
 	// and, when known, its SHA-256 ("/tmp/.cache/xmrig").
 	Process       string

@@ -66,6 +66,7 @@ func init() {
 				{"iam/access-key-created-for-another-user-role-session.json", SeverityHigh},
 				{"iam/access-key-created-for-another-user-limit-exceeded.json", SeverityLow},
 				{"iam/root-access-key-created-for-iam-user.json", SeverityHigh},
+				{"iam/instance-credentials-outside-aws-create-access-key.json", SeverityHigh},
 			},
 			Negative: []string{
 				"iam/access-key-created-for-another-user-self.json",

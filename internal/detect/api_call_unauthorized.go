@@ -75,6 +75,7 @@ func init() {
 				{"s3/put-bucket-public-access-block-denied.json", SeverityLow},
 				{"s3/put-bucket-public-access-block-hostile.json", SeverityLow},
 				// Denied attempts written for other groups' detections.
+				{"secretsmanager/instance-credentials-outside-aws-denied.json", SeverityLow},
 				{"cloudtrail/cloudtrail-config-changed-stop-logging-denied.json", SeverityMedium},
 				{"lambda/lambda-function-public-add-permission-denied.json", SeverityLow},
 				{"organizations/organization-left-leave-denied-by-scp.json", SeverityMedium},

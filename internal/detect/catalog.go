@@ -250,13 +250,17 @@ func evaluate(d *Detection, ev *event.Event, env *Env) (f Finding, ok bool, err 
 
 // SortFindings orders findings most severe first. At equal severity
 // tampering with trailwatch itself (an Immediate detection: its runbook
-// restores trailwatch) comes first, then a specific detection, a broad
-// change monitor, and a noisy one (a denied call), so the alert leads with
-// what matters most; then by detection ID.
+// restores trailwatch) comes first, then a threshold detection (when it
+// crossed, its alert names the whole burst; when it did not, the pipeline
+// drops it), then a specific detection, a broad change monitor, and a noisy
+// one (a denied call), so the alert leads with what matters most; then by
+// detection ID.
 func SortFindings(fs []Finding) {
 	rank := func(d *Detection) int {
 		switch {
 		case d.Immediate:
+			return -2
+		case d.Threshold != nil:
 			return -1
 		case d.Noisy:
 			return 2

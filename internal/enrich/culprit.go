@@ -115,6 +115,15 @@ func alarmTitle(al *alert.Alarm, instances []alert.Instance) string {
 func guardDutyTitle(g *alert.GuardDuty, in alert.Instance) string {
 	var did string
 	switch {
+	case g.API != "":
+		from := "elsewhere"
+		switch {
+		case g.RemoteAccount != "":
+			from = "AWS account " + strings.Fields(g.RemoteAccount)[0]
+		case g.Remote != nil:
+			from = g.Remote.IP
+		}
+		did = ": its role credentials used from " + from + " for " + g.API
 	case g.Domain != "":
 		kind := "domain "
 		if strings.Contains(g.Type, "Bitcoin") {

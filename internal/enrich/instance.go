@@ -108,6 +108,10 @@ func (e *Enricher) computeAlert(ctx context.Context, ev *event.Event, findings [
 		}
 		if d := g.Resource.InstanceDetails; d != nil && d.InstanceID != "" {
 			candidates = append(candidates, fromFinding(d))
+		} else if id := g.SessionInstanceID(); id != "" {
+			// An IAM finding about an instance's role credentials names
+			// the instance only as the session: EC2 describes it.
+			candidates = append(candidates, alert.Instance{ID: id})
 		}
 	}
 	if !e.Replay {
@@ -178,6 +182,25 @@ func guardDutyFacts(g *guardduty.Finding) *alert.GuardDuty {
 			Country: firstOf(r.Country.CountryName, r.Country.CountryCode), City: r.City.CityName,
 		}
 		f.Direction, f.Protocol, f.Blocked = strings.ToLower(n.ConnectionDirection), n.Protocol, n.Blocked
+	}
+	if c := act.AWSAPICallAction; c != nil {
+		if c.API != "" {
+			f.API = strings.TrimSuffix(c.ServiceName, ".amazonaws.com") + ":" + c.API
+			if c.ErrorCode != "" {
+				f.API += " (" + c.ErrorCode + ")"
+			}
+		}
+		if r := c.RemoteIPDetails; r.IP() != "" {
+			org := r.Organization
+			f.Remote = &alert.Remote{IP: r.IP(), ASN: org.Asn, Org: firstOf(org.AsnOrg, org.Org, org.Isp),
+				Country: firstOf(r.Country.CountryName, r.Country.CountryCode), City: r.City.CityName}
+		}
+		if ra := c.RemoteAccountDetails; ra != nil && ra.AccountID != "" {
+			f.RemoteAccount = ra.AccountID
+			if !ra.Affiliated {
+				f.RemoteAccount += " (not affiliated with your GuardDuty administrator)"
+			}
+		}
 	}
 	if rd := g.Service.RuntimeDetails; rd != nil && rd.Process != nil {
 		f.Process = firstOf(rd.Process.ExecutablePath, rd.Process.Name)

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -41,6 +42,21 @@ type Finding struct {
 type Resource struct {
 	ResourceType    string           `json:"resourceType"`
 	InstanceDetails *InstanceDetails `json:"instanceDetails"`
+	// AccessKeyDetails names the credentials of an IAM finding
+	// (resourceType "AccessKey").
+	AccessKeyDetails *AccessKeyDetails `json:"accessKeyDetails"`
+}
+
+// AccessKeyDetails are the credentials an IAM finding is about.
+type AccessKeyDetails struct {
+	AccessKeyID string `json:"accessKeyId"`
+	// PrincipalID is the caller's principal: "AROA...:i-0abc..." for an
+	// instance profile session.
+	PrincipalID string `json:"principalId"`
+	// UserName is the user's, or the role's for a role session.
+	UserName string `json:"userName"`
+	// UserType is IAMUser, AssumedRole, Root, FederatedUser, ...
+	UserType string `json:"userType"`
 }
 
 // InstanceDetails describes an EC2 instance as GuardDuty saw it.
@@ -109,6 +125,31 @@ type Action struct {
 	ActionType              string                   `json:"actionType"`
 	DNSRequestAction        *DNSRequestAction        `json:"dnsRequestAction"`
 	NetworkConnectionAction *NetworkConnectionAction `json:"networkConnectionAction"`
+	AWSAPICallAction        *AWSAPICallAction        `json:"awsApiCallAction"`
+}
+
+// AWSAPICallAction is an AWS API call GuardDuty saw (AWS_API_CALL).
+type AWSAPICallAction struct {
+	// API is the call's name ("ListBuckets"), ServiceName its service
+	// ("s3.amazonaws.com").
+	API         string `json:"api"`
+	ServiceName string `json:"serviceName"`
+	// CallerType is "Remote IP", "Remote account" or "Domain".
+	CallerType string `json:"callerType"`
+	// ErrorCode is set when AWS refused the call.
+	ErrorCode       string          `json:"errorCode"`
+	RemoteIPDetails RemoteIPDetails `json:"remoteIpDetails"`
+	// RemoteAccountDetails names the AWS account the call came from when
+	// it came from inside AWS (InstanceCredentialExfiltration.InsideAWS).
+	RemoteAccountDetails *RemoteAccountDetails `json:"remoteAccountDetails"`
+}
+
+// RemoteAccountDetails is the AWS account a call came from.
+type RemoteAccountDetails struct {
+	AccountID string `json:"accountId"`
+	// Affiliated says whether the account belongs to the same GuardDuty
+	// administrator (the organization) as the finding's account.
+	Affiliated bool `json:"affiliated"`
 }
 
 // DNSRequestAction is a DNS query the instance made.
@@ -203,6 +244,36 @@ func (f *Finding) InstanceID() string {
 	}
 	return f.Resource.InstanceDetails.InstanceID
 }
+
+// instanceSession is an instance profile session's principal: the role's
+// ID, a colon, and the instance ID EC2 names the session after.
+var instanceSession = regexp.MustCompile(`^[A-Z0-9]+:(i-[0-9a-f]{8,17})$`)
+
+// SessionInstanceID returns the instance whose instance profile
+// credentials an IAM finding is about (the session name of an
+// AssumedRole principal, when it is an instance ID), or "".
+func (f *Finding) SessionInstanceID() string {
+	k := f.Resource.AccessKeyDetails
+	if k == nil || k.UserType != "AssumedRole" {
+		return ""
+	}
+	if m := instanceSession.FindStringSubmatch(k.PrincipalID); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// IsInstanceCredentialExfiltration reports whether a finding type says an
+// instance's credentials were used elsewhere: UnauthorizedAccess:IAMUser/
+// InstanceCredentialExfiltration.OutsideAWS and .InsideAWS (and the type's
+// older name without a suffix).
+func IsInstanceCredentialExfiltration(findingType string) bool {
+	return strings.HasPrefix(findingType, InstanceCredentialExfiltration)
+}
+
+// InstanceCredentialExfiltration begins the finding types of instance
+// credentials used elsewhere.
+const InstanceCredentialExfiltration = "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration"
 
 // FirstSeen and LastSeen are the service's eventFirstSeen and eventLastSeen
 // in UTC; zero when absent or unreadable.

@@ -158,3 +158,56 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeAPICall reads an IAM finding about an instance's credentials:
+// the access key, the call, the caller's address and account.
+func TestDecodeAPICall(t *testing.T) {
+	f, err := guardduty.Decode(fixture.Detail(t, "guardduty/guardduty-instance-credential-exfiltration-inside-aws.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := f.Resource.AccessKeyDetails
+	if k == nil || *k != (guardduty.AccessKeyDetails{AccessKeyID: "ASIAYEXAMPLEBUILD01", PrincipalID: "AROAYEXAMPLEBUILD01:i-0f1e2d3c4b5a69788",
+		UserName: "build-runner", UserType: "AssumedRole"}) {
+		t.Errorf("accessKeyDetails = %+v", k)
+	}
+	c := f.Service.Action.AWSAPICallAction
+	if c == nil || c.API != "GetSecretValue" || c.ServiceName != "secretsmanager.amazonaws.com" || c.CallerType != "Remote account" ||
+		c.RemoteIPDetails.IP() != "18.208.91.3" || c.RemoteAccountDetails == nil ||
+		*c.RemoteAccountDetails != (guardduty.RemoteAccountDetails{AccountID: "444455556666", Affiliated: false}) {
+		t.Errorf("awsApiCallAction = %+v", c)
+	}
+	if !guardduty.IsInstanceCredentialExfiltration(f.Type) || f.InstanceID() != "" || f.SessionInstanceID() != "i-0f1e2d3c4b5a69788" {
+		t.Errorf("type %q, InstanceID %q, SessionInstanceID %q", f.Type, f.InstanceID(), f.SessionInstanceID())
+	}
+}
+
+func TestSessionInstanceID(t *testing.T) {
+	for _, tt := range []struct {
+		key  *guardduty.AccessKeyDetails
+		want string
+	}{
+		{&guardduty.AccessKeyDetails{PrincipalID: "AROAYEXAMPLE:i-0c3e7a1d9b5f24e68", UserType: "AssumedRole"}, "i-0c3e7a1d9b5f24e68"},
+		{&guardduty.AccessKeyDetails{PrincipalID: "AROAYEXAMPLE:i-0c3e7a1d", UserType: "AssumedRole"}, "i-0c3e7a1d"},
+		{&guardduty.AccessKeyDetails{PrincipalID: "AROAYEXAMPLE:dana", UserType: "AssumedRole"}, ""},
+		{&guardduty.AccessKeyDetails{PrincipalID: "AROAYEXAMPLE:i-0c3e7a1d9b5f24e68/x", UserType: "AssumedRole"}, ""},
+		{&guardduty.AccessKeyDetails{PrincipalID: "AIDAYEXAMPLE", UserType: "IAMUser"}, ""},
+		{&guardduty.AccessKeyDetails{PrincipalID: "AROAYEXAMPLE:i-0c3e7a1d9b5f24e68", UserType: "IAMUser"}, ""},
+		{nil, ""},
+	} {
+		f := &guardduty.Finding{Resource: guardduty.Resource{AccessKeyDetails: tt.key}}
+		if got := f.SessionInstanceID(); got != tt.want {
+			t.Errorf("SessionInstanceID(%+v) = %q, want %q", tt.key, got, tt.want)
+		}
+	}
+	for typ, want := range map[string]bool{
+		"UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS": true,
+		"UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.InsideAWS":  true,
+		"UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration":            true,
+		"UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom":                  false,
+	} {
+		if got := guardduty.IsInstanceCredentialExfiltration(typ); got != want {
+			t.Errorf("IsInstanceCredentialExfiltration(%q) = %v", typ, got)
+		}
+	}
+}

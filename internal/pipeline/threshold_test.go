@@ -110,3 +110,50 @@ func seq(session, n, step, every int, offset ...int) [][3]int {
 	}
 	return out
 }
+
+// TestCrossingAlertsBesideAnotherDetection: stolen instance credentials
+// harvesting secrets from outside AWS raise two detections of equal
+// severity on every read, each read reaching both rules (in either order).
+// Each read yields one message; the read that crosses the threshold leads
+// with the crossing, which names the burst, and carries the read's own
+// finding.
+func TestCrossingAlertsBesideAnotherDetection(t *testing.T) {
+	start := time.Date(2026, 11, 21, 3, 12, 0, 0, time.UTC)
+	for _, order := range [][2]string{
+		{"secrets-harvested", "instance-credentials-outside-aws"},
+		{"instance-credentials-outside-aws", "secrets-harvested"},
+	} {
+		t.Run(order[0]+" first", func(t *testing.T) {
+			rec := &recorder{name: "slack"}
+			p := newPipeline(t, rec)
+			p.Counter = state.NewMemory()
+			p.Ledger = state.NewMemory()
+			for i, r := range seq(0, 25, 1, 5) {
+				ev := secretRead(t, fmt.Sprintf("i-%017d", r[0]), fmt.Sprintf("prod/app-%02d/key", r[1]), i, start.Add(time.Duration(r[2])*time.Second))
+				for _, rule := range order {
+					if _, err := p.Process(context.Background(), ev, rule); err != nil {
+						t.Fatalf("read %d, rule %s: %v", i, rule, err)
+					}
+				}
+			}
+			var crossings, reads int
+			for _, a := range rec.sent {
+				switch a.Primary.Detection.ID {
+				case "secrets-harvested":
+					crossings++
+					if !strings.Contains(a.Title, "read 20 distinct secrets within 10 minutes") ||
+						len(a.Others) != 1 || a.Others[0].Detection.ID != "instance-credentials-outside-aws" {
+						t.Errorf("crossing alert %q, others %+v", a.Title, a.Others)
+					}
+				case "instance-credentials-outside-aws":
+					reads++
+				default:
+					t.Errorf("unexpected alert %s: %q", a.Primary.Detection.ID, a.Title)
+				}
+			}
+			if crossings != 1 || reads != 24 {
+				t.Errorf("sent %d crossing alerts and %d other read alerts, want 1 and 24", crossings, reads)
+			}
+		})
+	}
+}

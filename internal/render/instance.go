@@ -93,6 +93,14 @@ func guardDutyFacts(g *alert.GuardDuty) []fact {
 		out = append(out, fact{"Count", strconv.Itoa(g.Count)})
 	}
 	switch {
+	case g.API != "":
+		out = append(out, fact{"API call", g.API})
+		if g.Remote != nil {
+			out = append(out, fact{"Caller", remoteText(g.Remote)})
+		}
+		if g.RemoteAccount != "" {
+			out = append(out, fact{"Caller account", g.RemoteAccount})
+		}
 	case g.Domain != "":
 		out = append(out, fact{"Remote", "domain " + g.Domain})
 		out = append(out, fact{"Connection", strings.TrimSpace("DNS query " + over(g.Protocol))})
@@ -102,7 +110,7 @@ func guardDutyFacts(g *alert.GuardDuty) []fact {
 			out = append(out, fact{"Connection", c})
 		}
 	}
-	if g.Domain != "" || g.Remote != nil {
+	if g.API == "" && (g.Domain != "" || g.Remote != nil) {
 		out = append(out, fact{"Blocked", yesNo(g.Blocked)})
 	}
 	if g.Process != "" {
