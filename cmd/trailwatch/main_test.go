@@ -488,3 +488,75 @@ func TestThresholdInReplay(t *testing.T) {
 		t.Errorf("a principal that read two secrets was alerted:\n%s", out)
 	}
 }
+
+// TestRegionsBurstInReplay: one principal making changes in six regions
+// within minutes raises one regions-burst alert when the fifth region is
+// reached, high for the RunInstances that crosses it; another changing
+// four regions (and one of them twice) raises nothing.
+func TestRegionsBurstInReplay(t *testing.T) {
+	raw := fixture.Read(t, "ec2/regions-burst-create-tags.json")
+	dir := t.TempDir()
+	var lines []string
+	add := func(session string, i int, region, eventName string) {
+		ev := bytes.ReplaceAll(raw, []byte("botocore-session-1732416011"), []byte(session))
+		ev = bytes.ReplaceAll(ev, []byte(`"eu-central-1"`), []byte(strconv.Quote(region)))
+		ev = bytes.ReplaceAll(ev, []byte(`"CreateTags"`), []byte(strconv.Quote(eventName)))
+		ev = bytes.ReplaceAll(ev, []byte("f5c3d0e8-6b4a-4f2c-9d7e-1a3b5c7d9e02"), []byte(fmt.Sprintf("f5c3d0e8-6b4a-4f2c-9d7e-%012d", i)))
+		ev = bytes.ReplaceAll(ev, []byte("6c1f4d2b-8e35-4a9f-8b72-3d4e5f6a7b81"), []byte(fmt.Sprintf("6c1f4d2b-8e35-4a9f-8b72-%012d", i)))
+		ev = bytes.ReplaceAll(ev, []byte("2026-11-24T02:43:52Z"), []byte(time.Date(2026, 11, 24, 2, 43, 52, 0, time.UTC).Add(time.Duration(i)*40*time.Second).Format(time.RFC3339)))
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, ev); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, compact.String())
+	}
+	regions := []string{"us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1", "sa-east-1"}
+	for i, r := range regions {
+		name := "CreateTags"
+		if i == 4 {
+			name = "ImportKeyPair" // the crossing call creates access in the region
+		}
+		add("miner", i, r, name)
+	}
+	for i, r := range []string{"us-east-1", "us-west-2", "eu-west-1", "eu-west-1", "eu-central-1"} {
+		add("deployer", 100+i, r, "CreateTags")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "writes.jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, noAWS, "replay", "--format", "json", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	type alerted struct {
+		id       string
+		severity detect.Severity
+	}
+	var got []alerted
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var line replay.Line
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		for _, d := range line.Detections {
+			if d.ID == "regions-burst" {
+				got = append(got, alerted{line.ID, d.Severity})
+			}
+		}
+	}
+	if want := []alerted{{"6c1f4d2b-8e35-4a9f-8b72-000000000004", detect.SeverityHigh}}; !slices.Equal(got, want) {
+		t.Fatalf("regions-burst alerts = %v, want %v:\n%s", got, want, out)
+	}
+	code, out, _ = runCLI(t, noAWS, "replay", "--format", "email", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"made changes in 5 distinct regions within 15 minutes", "ap-southeast-1", "ec2:ImportKeyPair called in ap-southeast-1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the alert lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "app-deploy/deployer") {
+		t.Errorf("a principal that changed four regions was alerted:\n%s", out)
+	}
+}

@@ -229,7 +229,9 @@ func TestEvaluateSurvivesAPanickingDetection(t *testing.T) {
 	}
 	var ids []string
 	for _, f := range findings {
-		ids = append(ids, f.Detection.ID)
+		if f.Detection.Threshold == nil { // steps the pipeline counts first
+			ids = append(ids, f.Detection.ID)
+		}
 	}
 	if !slices.Equal(ids, []string{"s3-bucket-policy-public", "s3-bucket-config-changed"}) {
 		t.Errorf("the other detections must still report; got %v", ids)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/event"
@@ -12,13 +13,21 @@ import (
 func init() {
 	register(&Detection{
 		ID:    "cloudtrail-event-selectors-reduced",
-		Title: "CloudTrail trail stops recording management events",
+		Title: "CloudTrail trail stops recording management or data events",
 		Description: "PutEventSelectors replaced a trail's selectors with ones that no longer record all management events: no " +
 			"basic selector includes management events, the ones that do are limited to ReadOnly or WriteOnly, or they exclude " +
 			"event sources (KMS, RDS Data API); or advanced selectors without a selector for eventCategory Management, or whose " +
 			"management selectors are limited by readOnly or exclude event sources. Losing write events (the changes an intruder " +
 			"makes) is critical; losing only read events or the excluded sources is high. The trail keeps running, so this is " +
-			"quieter than StopLogging. Reductions of data event selectors and Insights selectors are not covered.",
+			"quieter than StopLogging. Data events: the event holds only the new selectors, not the ones they replace, so " +
+			"a removal of data event selectors (S3 object reads before an exfiltration, Lambda invocations) shows as new " +
+			"selectors that record all management events and no data events at all (no basic selector with a data " +
+			"resource that names values, no advanced selector for eventCategory Data); that is medium, and low when a " +
+			"CloudFormation stack made the call (a stack creating or updating a management-only trail, trailwatch's own " +
+			"included). A trail that never recorded data events looks the same, so setting management-only selectors on " +
+			"such a trail is reported too; narrowing data selectors (fewer buckets, reads only) while some remain is not " +
+			"reported, nor are Insights selectors. trailwatch's own trail records management events only, so there is no " +
+			"data selector of its own to compare with. Every finding lists the data events recorded now.",
 		Severity: SeverityCritical,
 		Pattern:  APICall([]string{srcCloudTrail}, "PutEventSelectors"),
 		Evaluate: evaluateEventSelectors,
@@ -26,7 +35,8 @@ func init() {
 		Runbook: "Check the selectors now in force (aws cloudtrail get-event-selectors --trail-name TRAIL_ARN) and restore " +
 			"management events, e.g. aws cloudtrail put-event-selectors --trail-name TRAIL_ARN --advanced-event-selectors " +
 			"'[{\"Name\":\"Management events\",\"FieldSelectors\":[{\"Field\":\"eventCategory\",\"Equals\":[\"Management\"]}]}]' " +
-			"(add back any data event selectors you need). Then look at what the principal did while events were not recorded, " +
+			"(add back any data event selectors you need: compare with the trail's infrastructure code or an earlier " +
+			"PutEventSelectors in event history). Then look at what the principal did while events were not recorded, " +
 			"from CloudTrail event history (aws cloudtrail lookup-events --lookup-attributes " +
 			"AttributeKey=Username,AttributeValue=PRINCIPAL_NAME), and deny cloudtrail:PutEventSelectors outside the deployment role with an SCP.",
 		References: []string{
@@ -37,6 +47,8 @@ func init() {
 		FalsePositives: []string{
 			"Cost reduction on a secondary trail (for example a data-events-only trail) while another trail records all management events.",
 			"Excluding KMS or RDS Data API events on purpose to cut volume.",
+			"Management-only selectors written on a trail that never recorded data events (a Terraform apply creating " +
+				"the trail), or data events moved to another trail or event data store.",
 		},
 		Protected: true,
 		Tests: Tests{
@@ -46,6 +58,8 @@ func init() {
 				{"cloudtrail/cloudtrail-event-selectors-reduced-write-only.json", SeverityHigh},
 				{"cloudtrail/cloudtrail-event-selectors-reduced-advanced-exclude-kms.json", SeverityHigh},
 				{"cloudtrail/cloudtrail-event-selectors-reduced-wrong-region.json", SeverityLow},
+				{"cloudtrail/cloudtrail-event-selectors-reduced-data-removed.json", SeverityMedium},
+				{"cloudtrail/cloudtrail-event-selectors-reduced-data-removed-cloudformation.json", SeverityLow},
 			},
 			Negative: []string{
 				"cloudtrail/cloudtrail-event-selectors-reduced-all-management.json",
@@ -62,6 +76,9 @@ type managementCoverage struct {
 	Reads, Writes bool
 	// Excluded are the event sources no management selector records.
 	Excluded []string
+	// Data are the data events the selectors record, each as the resource
+	// type and what the selector names ("AWS::S3::Object: arn:aws:s3").
+	Data []string
 }
 
 // parseSelectors reads the selectors of a PutEventSelectors request. ok is
@@ -99,8 +116,23 @@ func basicCoverage(selectors []json.RawMessage) managementCoverage {
 			ReadWriteType                 paramValue `json:"readWriteType"`
 			IncludeManagementEvents       paramValue `json:"includeManagementEvents"`
 			ExcludeManagementEventSources paramValue `json:"excludeManagementEventSources"`
+			DataResources                 paramValue `json:"dataResources"`
 		}
 		decodeInto(raw, &s)
+		for _, draw := range s.DataResources.Objects() {
+			var dr struct {
+				Type   paramValue `json:"type"`
+				Values paramValue `json:"values"`
+			}
+			decodeInto(draw, &dr)
+			typ, _ := dr.Type.Str()
+			values := slices.DeleteFunc(dr.Values.Strings(), func(v string) bool { return v == "" })
+			// A data resource without values names no resource: it
+			// records nothing.
+			if typ != "" && len(values) > 0 {
+				cov.Data = append(cov.Data, typ+": "+listPhrase(values))
+			}
+		}
 		if include, set := s.IncludeManagementEvents.Bool(); set && !include {
 			continue
 		}
@@ -128,10 +160,12 @@ func advancedCoverage(selectors []json.RawMessage) managementCoverage {
 	var excluded [][]string
 	for _, raw := range selectors {
 		var s struct {
+			Name           paramValue `json:"name"`
 			FieldSelectors paramValue `json:"fieldSelectors"`
 		}
 		decodeInto(raw, &s)
-		management := false
+		management, data := false, false
+		var resourceTypes []string
 		reads, writes := true, true
 		var notSources []string
 		for _, fraw := range s.FieldSelectors.Objects() {
@@ -145,6 +179,9 @@ func advancedCoverage(selectors []json.RawMessage) managementCoverage {
 			switch strings.ToLower(field) {
 			case "eventcategory":
 				management = slices.ContainsFunc(fs.Equals.Strings(), func(v string) bool { return strings.EqualFold(v, "Management") })
+				data = slices.ContainsFunc(fs.Equals.Strings(), func(v string) bool { return strings.EqualFold(v, "Data") })
+			case "resources.type":
+				resourceTypes = fs.Equals.Strings()
 			case "readonly":
 				vals := fs.Equals.Strings()
 				if len(vals) > 0 {
@@ -154,6 +191,16 @@ func advancedCoverage(selectors []json.RawMessage) managementCoverage {
 			case "eventsource":
 				notSources = fs.NotEquals.Strings()
 			}
+		}
+		if data {
+			what := "data events"
+			if len(resourceTypes) > 0 {
+				what = listPhrase(resourceTypes)
+			}
+			if name, _ := s.Name.Str(); name != "" {
+				what += " (selector " + strconv.Quote(name) + ")"
+			}
+			cov.Data = append(cov.Data, what)
 		}
 		if !management {
 			continue
@@ -246,12 +293,35 @@ func evaluateEventSelectors(ev *event.Event, _ *Env) (Finding, bool) {
 			"replace the event selectors of "+trail), true
 	}
 	lost, sev := cov.gaps()
-	if len(lost) == 0 {
-		return Finding{}, false
-	}
-	f.Severity = sev
 	f.Changes = []Change{{Setting: "Management events recorded", Before: NotRecorded, After: cov.String()}}
 	f.Evidence = []Evidence{{Label: "New event selectors", Text: raw.JSON()}}
+	if len(cov.Data) > 0 {
+		f.Changes = append(f.Changes, Change{Setting: "Data events recorded", Before: NotRecorded, After: strings.Join(cov.Data, "; ")})
+	} else {
+		f.Changes = append(f.Changes, Change{Setting: "Data events recorded", Before: NotRecorded, After: "none"})
+	}
+	if len(lost) == 0 {
+		if len(cov.Data) > 0 {
+			return Finding{}, false
+		}
+		// All management events, and no data events: whatever data
+		// events the trail recorded before are gone, or it never
+		// recorded any (the event does not say which).
+		f.Severity = SeverityMedium
+		done := fmt.Sprintf("Event selectors of %s replaced with selectors that record no data events (object reads and "+
+			"writes, function invocations); any data event selectors the trail had are removed", trail)
+		tried := "replace the event selectors of " + trail + " with selectors that record no data events"
+		if byCloudFormation(rec) && !rec.Failed() {
+			// A stack creating or updating a management-only trail.
+			f.Severity = SeverityLow
+			return outcome(f, rec, done+" by a CloudFormation stack operation", tried), true
+		}
+		return outcome(f, rec, done, tried), true
+	}
+	f.Severity = sev
+	if len(cov.Data) == 0 {
+		lost = append(lost, "no data events are recorded")
+	}
 	return outcome(f, rec,
 		fmt.Sprintf("Event selectors of %s changed: %s", trail, strings.Join(lost, "; ")),
 		fmt.Sprintf("change the event selectors of %s so that %s", trail, strings.Join(lost, "; "))), true

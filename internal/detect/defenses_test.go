@@ -231,6 +231,39 @@ func TestSelectorCoverage(t *testing.T) {
 	}
 }
 
+// TestSelectorDataCoverage: what the new selectors record of data events.
+func TestSelectorDataCoverage(t *testing.T) {
+	for _, tc := range []struct {
+		name, params string
+		want         []string
+	}{
+		{"basic without data resources", `{"eventSelectors":[{"readWriteType":"All"}]}`, nil},
+		{"basic empty data resources", `{"eventSelectors":[{"dataResources":[]}]}`, nil},
+		{"basic data resource without values", `{"eventSelectors":[{"dataResources":[{"type":"AWS::S3::Object","values":[]}]}]}`, nil},
+		{"basic data resource with an empty value", `{"eventSelectors":[{"dataResources":[{"type":"AWS::S3::Object","values":[""]}]}]}`, nil},
+		{"basic all buckets", `{"eventSelectors":[{"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3"]}]}]}`,
+			[]string{"AWS::S3::Object: arn:aws:s3"}},
+		{"basic data with management off", `{"eventSelectors":[{"includeManagementEvents":false,"dataResources":[{"type":"AWS::Lambda::Function","values":["arn:aws:lambda"]}]}]}`,
+			[]string{"AWS::Lambda::Function: arn:aws:lambda"}},
+		{"basic data resources of the wrong type", `{"eventSelectors":[{"dataResources":"all"}]}`, nil},
+		{"advanced management only", `{"advancedEventSelectors":[{"fieldSelectors":[{"field":"eventCategory","equals":["Management"]}]}]}`, nil},
+		{"advanced data", `{"advancedEventSelectors":[{"name":"S3","fieldSelectors":[{"field":"eventCategory","equals":["Data"]},{"field":"resources.type","equals":["AWS::S3::Object"]}]}]}`,
+			[]string{`AWS::S3::Object (selector "S3")`}},
+		{"advanced data of any type", `{"advancedEventSelectors":[{"fieldSelectors":[{"field":"eventCategory","equals":["Data"]}]}]}`,
+			[]string{"data events"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cov, _, ok := parseSelectors([]byte(tc.params))
+			if !ok {
+				t.Fatal("parseSelectors ok = false, want true")
+			}
+			if !slices.Equal(cov.Data, tc.want) {
+				t.Errorf("data = %q, want %q", cov.Data, tc.want)
+			}
+		})
+	}
+}
+
 func TestCoversCloudTrailLogs(t *testing.T) {
 	for _, tc := range []struct {
 		prefix string
