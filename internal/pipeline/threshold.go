@@ -26,7 +26,10 @@ var (
 
 // countTimeout bounds the counting of one event; past it, or when the
 // table fails, the execution environment's own memory counts instead.
-const countTimeout = 2 * time.Second
+// Every write is a step of regions-burst, so counting stands before most
+// alerts: a table that does not answer may hold each of them this long
+// (a count takes milliseconds when it answers).
+const countTimeout = time.Second
 
 // Counted says what counting did with a threshold finding below its
 // threshold (for logs and replay's summary).

@@ -1,0 +1,83 @@
+package detect_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/trailwatch/trailwatch/internal/detect"
+)
+
+// TestRegionsBurstSteps: which writes count towards regions-burst, the
+// region they count and the severity of the step. Event values are the
+// caller's to choose in replay: a malformed region or a missing readOnly
+// counts nothing.
+func TestRegionsBurstSteps(t *testing.T) {
+	const name = "ec2/regions-burst-create-tags.json"
+	for _, tt := range []struct {
+		name    string
+		replace []string
+		counted []string // nil: no step
+		sev     detect.Severity
+	}{
+		{"write", nil, []string{"eu-central-1"}, detect.SeverityMedium},
+		{"launch", []string{`"CreateTags"`, `"RunInstances"`}, []string{"eu-central-1"}, detect.SeverityHigh},
+		{"failed write still counts", []string{`"eventName"`, `"errorCode": "Client.OptInRequired", "eventName"`}, []string{"eu-central-1"}, detect.SeverityMedium},
+		{"long-term key", []string{`"type": "AssumedRole",`, `"type": "IAMUser",`, "ASIAYEXAMPLEAPPDEP01", "AKIAYEXAMPLEAPPDEP01"}, []string{"eu-central-1"}, detect.SeverityHigh},
+		{"another account", []string{`"accountId": "111122223333",`, `"accountId": "444455556666",`}, []string{"eu-central-1"}, detect.SeverityHigh},
+		{"read", []string{`"readOnly": false`, `"readOnly": true`}, nil, 0},
+		{"readOnly missing", []string{`"readOnly": false,`, ``}, nil, 0},
+		{"data event", []string{`"managementEvent": true`, `"managementEvent": false`}, nil, 0},
+		{"malformed region", []string{`"awsRegion": "eu-central-1"`, `"awsRegion": "eu-central-1\nus-east-1"`}, nil, 0},
+		{"empty region", []string{`"awsRegion": "eu-central-1"`, `"awsRegion": ""`}, nil, 0},
+		{"AWS service", []string{`"type": "AssumedRole",`, `"type": "AWSService",`}, nil, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, ok := findingOf(t, "regions-burst", name, tt.replace...)
+			if ok != (tt.counted != nil) {
+				t.Fatalf("step = %t (%+v), want %t", ok, f, tt.counted != nil)
+			}
+			if !ok {
+				return
+			}
+			if !slices.Equal(f.Counted, tt.counted) || f.Severity != tt.sev {
+				t.Errorf("counted %q at %s, want %q at %s", f.Counted, f.Severity, tt.counted, tt.sev)
+			}
+		})
+	}
+}
+
+// TestBedrockInvocationSteps: which model calls count towards
+// bedrock-invocation-burst, and as which item.
+func TestBedrockInvocationSteps(t *testing.T) {
+	const name = "bedrock/bedrock-invocation-burst-converse.json"
+	const model = "anthropic.claude-3-haiku-20240307-v1:0"
+	for _, tt := range []struct {
+		name    string
+		replace []string
+		counted []string // nil: no step
+		sev     detect.Severity
+	}{
+		{"converse", nil, []string{model + " in us-west-2"}, detect.SeverityHigh},
+		{"stream", []string{`"Converse"`, `"InvokeModelWithResponseStream"`}, []string{model + " in us-west-2"}, detect.SeverityHigh},
+		{"validation probe", []string{`"eventName"`, `"errorCode": "ValidationException", "eventName"`}, []string{model + " in us-west-2"}, detect.SeverityHigh},
+		{"instance credentials", []string{`"webIdFederationData": {},`, `"ec2RoleDelivery": "2.0",`}, []string{model + " in us-west-2"}, detect.SeverityCritical},
+		{"denied", []string{`"eventName"`, `"errorCode": "AccessDeniedException", "eventName"`}, nil, 0},
+		{"model not recorded", []string{`"modelId": "` + model + `"`, `"modelId": null`}, nil, 0},
+		{"model of another shape", []string{`"modelId": "` + model + `"`, `"modelId": "claude\nin us-east-1"`}, nil, 0},
+		{"model as a number", []string{`"modelId": "` + model + `"`, `"modelId": 7`}, nil, 0},
+		{"not an invocation", []string{`"Converse"`, `"ListFoundationModels"`}, nil, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, ok := findingOf(t, "bedrock-invocation-burst", name, tt.replace...)
+			if ok != (tt.counted != nil) {
+				t.Fatalf("step = %t (%+v), want %t", ok, f, tt.counted != nil)
+			}
+			if !ok {
+				return
+			}
+			if !slices.Equal(f.Counted, tt.counted) || f.Severity != tt.sev {
+				t.Errorf("counted %q at %s, want %q at %s", f.Counted, f.Severity, tt.counted, tt.sev)
+			}
+		})
+	}
+}
