@@ -489,20 +489,20 @@ func TestThresholdInReplay(t *testing.T) {
 	}
 }
 
-// TestRegionsBurstInReplay: one principal making changes in six regions
-// within minutes raises one regions-burst alert when the fifth region is
-// reached, high for the RunInstances that crosses it; another changing
-// four regions (and one of them twice) raises nothing.
+// TestRegionsBurstInReplay: one principal creating launch templates in six
+// regions within minutes raises one regions-burst alert when the fifth
+// region is reached, high for the ImportKeyPair that crosses it; another
+// creating them in four regions (and one of them twice) raises nothing.
 func TestRegionsBurstInReplay(t *testing.T) {
-	raw := fixture.Read(t, "ec2/regions-burst-create-tags.json")
+	raw := fixture.Read(t, "ec2/regions-burst-create-launch-template.json")
 	dir := t.TempDir()
 	var lines []string
 	add := func(session string, i int, region, eventName string) {
 		ev := bytes.ReplaceAll(raw, []byte("botocore-session-1732416011"), []byte(session))
 		ev = bytes.ReplaceAll(ev, []byte(`"eu-central-1"`), []byte(strconv.Quote(region)))
-		ev = bytes.ReplaceAll(ev, []byte(`"CreateTags"`), []byte(strconv.Quote(eventName)))
-		ev = bytes.ReplaceAll(ev, []byte("f5c3d0e8-6b4a-4f2c-9d7e-1a3b5c7d9e02"), []byte(fmt.Sprintf("f5c3d0e8-6b4a-4f2c-9d7e-%012d", i)))
-		ev = bytes.ReplaceAll(ev, []byte("6c1f4d2b-8e35-4a9f-8b72-3d4e5f6a7b81"), []byte(fmt.Sprintf("6c1f4d2b-8e35-4a9f-8b72-%012d", i)))
+		ev = bytes.ReplaceAll(ev, []byte(`"CreateLaunchTemplate"`), []byte(strconv.Quote(eventName)))
+		ev = bytes.ReplaceAll(ev, []byte("a6d4e1f9-7c5b-4d3a-8e2f-2b4c6d8e0f13"), []byte(fmt.Sprintf("a6d4e1f9-7c5b-4d3a-8e2f-%012d", i)))
+		ev = bytes.ReplaceAll(ev, []byte("9d2e5f3c-1a46-4b0e-9c83-4e5f6a7b8c92"), []byte(fmt.Sprintf("9d2e5f3c-1a46-4b0e-9c83-%012d", i)))
 		ev = bytes.ReplaceAll(ev, []byte("2026-11-24T02:43:52Z"), []byte(time.Date(2026, 11, 24, 2, 43, 52, 0, time.UTC).Add(time.Duration(i)*40*time.Second).Format(time.RFC3339)))
 		var compact bytes.Buffer
 		if err := json.Compact(&compact, ev); err != nil {
@@ -512,14 +512,14 @@ func TestRegionsBurstInReplay(t *testing.T) {
 	}
 	regions := []string{"us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1", "sa-east-1"}
 	for i, r := range regions {
-		name := "CreateTags"
+		name := "CreateLaunchTemplate"
 		if i == 4 {
 			name = "ImportKeyPair" // the crossing call creates access in the region
 		}
 		add("miner", i, r, name)
 	}
 	for i, r := range []string{"us-east-1", "us-west-2", "eu-west-1", "eu-west-1", "eu-central-1"} {
-		add("deployer", 100+i, r, "CreateTags")
+		add("deployer", 100+i, r, "CreateLaunchTemplate")
 	}
 	if err := os.WriteFile(filepath.Join(dir, "writes.jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -544,14 +544,14 @@ func TestRegionsBurstInReplay(t *testing.T) {
 			}
 		}
 	}
-	if want := []alerted{{"6c1f4d2b-8e35-4a9f-8b72-000000000004", detect.SeverityHigh}}; !slices.Equal(got, want) {
+	if want := []alerted{{"9d2e5f3c-1a46-4b0e-9c83-000000000004", detect.SeverityHigh}}; !slices.Equal(got, want) {
 		t.Fatalf("regions-burst alerts = %v, want %v:\n%s", got, want, out)
 	}
 	code, out, _ = runCLI(t, noAWS, "replay", "--format", "email", dir)
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"made changes in 5 distinct regions within 15 minutes", "ap-southeast-1", "ec2:ImportKeyPair called in ap-southeast-1"} {
+	for _, want := range []string{"launched compute or created access in 5 distinct regions within 15 minutes", "ap-southeast-1", "ec2:ImportKeyPair called in ap-southeast-1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the alert lacks %q:\n%s", want, out)
 		}

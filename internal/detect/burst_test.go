@@ -12,18 +12,23 @@ import (
 // caller's to choose in replay: a malformed region or a missing readOnly
 // counts nothing.
 func TestRegionsBurstSteps(t *testing.T) {
-	const name = "ec2/regions-burst-create-tags.json"
+	const name = "ec2/regions-burst-create-launch-template.json"
 	for _, tt := range []struct {
 		name    string
 		replace []string
 		counted []string // nil: no step
 		sev     detect.Severity
 	}{
-		{"write", nil, []string{"eu-central-1"}, detect.SeverityMedium},
-		{"launch", []string{`"CreateTags"`, `"RunInstances"`}, []string{"eu-central-1"}, detect.SeverityHigh},
-		{"failed write still counts", []string{`"eventName"`, `"errorCode": "Client.OptInRequired", "eventName"`}, []string{"eu-central-1"}, detect.SeverityMedium},
+		{"deployment call", nil, []string{"eu-central-1"}, detect.SeverityMedium},
+		{"launch", []string{`"CreateLaunchTemplate"`, `"RunInstances"`}, []string{"eu-central-1"}, detect.SeverityHigh},
+		{"key pair", []string{`"CreateLaunchTemplate"`, `"ImportKeyPair"`}, []string{"eu-central-1"}, detect.SeverityHigh},
+		{"Lambda", []string{`"ec2.amazonaws.com"`, `"lambda.amazonaws.com"`, `"CreateLaunchTemplate"`, `"CreateFunction20150331"`}, []string{"eu-central-1"}, detect.SeverityMedium},
+		{"failed call still counts", []string{`"eventName"`, `"errorCode": "Client.OptInRequired", "eventName"`}, []string{"eu-central-1"}, detect.SeverityMedium},
 		{"long-term key", []string{`"type": "AssumedRole",`, `"type": "IAMUser",`, "ASIAYEXAMPLEAPPDEP01", "AKIAYEXAMPLEAPPDEP01"}, []string{"eu-central-1"}, detect.SeverityHigh},
+		{"long-term key launching", []string{`"type": "AssumedRole",`, `"type": "IAMUser",`, "ASIAYEXAMPLEAPPDEP01", "AKIAYEXAMPLEAPPDEP01", `"CreateLaunchTemplate"`, `"RunInstances"`}, []string{"eu-central-1"}, detect.SeverityCritical},
 		{"another account", []string{`"accountId": "111122223333",`, `"accountId": "444455556666",`}, []string{"eu-central-1"}, detect.SeverityHigh},
+		{"another write", []string{`"CreateLaunchTemplate"`, `"CreateTags"`}, nil, 0},
+		{"a launch name of another service", []string{`"ec2.amazonaws.com"`, `"ecs.amazonaws.com"`}, nil, 0},
 		{"read", []string{`"readOnly": false`, `"readOnly": true`}, nil, 0},
 		{"readOnly missing", []string{`"readOnly": false,`, ``}, nil, 0},
 		{"data event", []string{`"managementEvent": true`, `"managementEvent": false`}, nil, 0},
