@@ -74,7 +74,9 @@ func TestOneRulePerDetection(t *testing.T) {
 	fnID := logicalID(t, s.stack.Stack, s.stack.Function.Function)
 	instanceID := logicalID(t, s.stack.Stack, s.stack.Instance.Function)
 	queueID := logicalID(t, s.stack.Stack, s.stack.Notifications.DeadLetterQueue)
-	deployed, err := s.catalog.WithEnv(s.cfg.Settings().Env)
+	// The rules are the patterns under the stack's settings (the
+	// configuration's plus its own names), as its functions decide.
+	deployed, err := s.catalog.WithEnv(s.stack.Settings.Env)
 	if err != nil {
 		t.Fatal(err)
 	}

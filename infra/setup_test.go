@@ -90,8 +90,16 @@ type synthesized struct {
 	orgCfg      config.Config
 	orgJSON     map[string]any
 	orgMessages []*cxapi.SynthesisMessage
-	// orgDeployed is the catalog under the org stack's settings.
+	// orgDeployed is the catalog under the org stack's settings (its
+	// Settings: the configuration's plus its own names), as its central and
+	// home rules and its functions decide.
 	orgDeployed *detect.Catalog
+	// memberDeployed is the catalog under the organization configuration's
+	// settings, which the member template's forwarding rules are built
+	// from (main.go builds the member template before the stack, from
+	// cfg.Settings()): patterns a detection narrows to trailwatch's own
+	// names stay broad there, and the central rules narrow them.
+	memberDeployed *detect.Catalog
 	// member is the member template the org stack's StackSet deploys.
 	member *MemberTemplate
 	// assetProbe holds a StackSet whose template is given as a file asset,
@@ -267,12 +275,12 @@ func buildTestApp() (*synthesized, error) {
 	if s.orgCfg, err = config.FromContext(func(k string) any { return orgCtx[k] }); err != nil {
 		return nil, err
 	}
-	if s.orgDeployed, err = catalog.WithEnv(s.orgCfg.Settings().Env); err != nil {
+	if s.memberDeployed, err = catalog.WithEnv(s.orgCfg.Settings().Env); err != nil {
 		return nil, err
 	}
 	// The member template is an app of its own (NewMemberTemplate): its
 	// synthesis is not the test app's.
-	if s.member, err = NewMemberTemplate(flags, memberStackProps(s.orgCfg, testHomeRegion, s.orgDeployed)); err != nil {
+	if s.member, err = NewMemberTemplate(flags, memberStackProps(s.orgCfg, testHomeRegion, s.memberDeployed)); err != nil {
 		return nil, err
 	}
 	tempDirs = append(tempDirs, s.member.Dir)
@@ -280,6 +288,9 @@ func buildTestApp() (*synthesized, error) {
 		StackProps: awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String(testHomeRegion), Account: jsii.String(testHomeAccount)}},
 		Config:     s.orgCfg, Catalog: catalog, FunctionsDir: dir, Member: s.member,
 	})
+	if s.orgDeployed, err = catalog.WithEnv(s.org.Settings.Env); err != nil {
+		return nil, err
+	}
 	s.assetProbe = awscdk.NewStack(app, jsii.String("TemplateAssetProbe"), nil)
 	probeProps := &awscloudformation.CfnStackSetProps{StackSetName: jsii.String("probe"), PermissionModel: jsii.String("SERVICE_MANAGED")}
 	s.assetProbeAsset = memberTemplateSource(s.assetProbe, s.member, 1, probeProps)

@@ -3,7 +3,7 @@
 // of them end with a finding: for each detection, the records its pattern
 // matched, the records its decision reported, and the share of matches that
 // ended with no finding. It is a development tool, not shipped with
-// trailwatch (docs/development.md, "Pattern coverage").
+// trailwatch (docs/performance.md, "Pattern coverage and attack techniques").
 //
 //	go run ./cmd/patterncoverage [flags] [path ...]
 //

@@ -132,6 +132,170 @@ func TestNarrowedPatternsNeverMissTheDecision(t *testing.T) {
 	}
 }
 
+// ownNamed are the detections whose patterns are narrowed to trailwatch's
+// own names, with the request parameters their calls name the resource in.
+var ownNamed = map[string][]string{
+	"trailwatch-delivery-tampered": deliveryFields,
+	"trailwatch-function-tampered": {functionField},
+}
+
+// ownNameVariants are values a caller may give the fields that name a
+// resource of trailwatch's (ownNamed) under the settings: their own names
+// and prefixes alone, inside the ARNs, URLs and lists of each service, in
+// other cases, with spaces and slashes around, and names that are not
+// trailwatch's. Names the synthesis has not resolved (unresolvedMarker)
+// are left out: CloudFormation resolves them before a function reads its
+// settings, and no topic, queue, table, secret or function can be called
+// that.
+func ownNameVariants(env Env) []string {
+	bases := []string{"", " ", "orders", "prod/stripe-api-key", "trailwatch", "Trailwatch", "TRAILWATCH-Topic-1", "alerts*"}
+	for _, n := range env.OwnNames {
+		if !strings.Contains(n, unresolvedMarker) {
+			bases = append(bases, n, n+"-x", "x-"+n)
+		}
+	}
+	for _, p := range env.OwnPrefixes {
+		bases = append(bases, p, p+"Topic-1", strings.ToLower(p)+"topic-1", strings.TrimSuffix(p, "-"), "x"+p+"y")
+	}
+	var out []string
+	for _, b := range bases {
+		out = append(out, b, " "+b+" ", b+"/", strings.ToUpper(b),
+			"arn:aws:sns:eu-west-1:111122223333:"+b,
+			"arn:aws:sns:eu-west-1:111122223333:"+b+":4f8e2b1c-9d3a-4e6f-8b7c-2a1d0e9f8c7b",
+			"https://sqs.eu-west-1.amazonaws.com/111122223333/"+b,
+			"https://sqs.eu-west-1.amazonaws.com/111122223333/"+b+"/",
+			"arn:aws:sqs:eu-west-1:111122223333:"+b,
+			"arn:aws:dynamodb:eu-west-1:111122223333:table/"+b,
+			"arn:aws:secretsmanager:eu-west-1:111122223333:secret:"+b+"-AbCdEf",
+			"arn:aws:secretsmanager:eu-west-1:111122223333:secret:"+b,
+			"arn:aws:lambda:eu-west-1:111122223333:function:"+b,
+			"arn:aws:lambda:eu-west-1:111122223333:function:"+b+":PROD",
+			"111122223333:function:"+b, b+":v1")
+	}
+	return out
+}
+
+// ownExamples are a detection's fixtures, positive and negative, each with
+// the fields (of fields) it names its resource in.
+func ownExamples(t testing.TB, d *Detection, fields []string) map[string][]string {
+	out := map[string][]string{}
+	names := d.Tests.Negative
+	for _, ex := range d.Tests.Positive {
+		names = append(names, ex.File)
+	}
+	for _, name := range names {
+		ev, err := event.Decode(fixture.Read(t, name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		rp := ev.RequestParams()
+		for _, f := range fields {
+			if field(rp, strings.TrimPrefix(f, "requestParameters.")) != nil {
+				out[name] = append(out[name], f)
+			}
+		}
+		if len(out[name]) == 0 {
+			t.Fatalf("%s names its resource in none of %v", name, fields)
+		}
+	}
+	return out
+}
+
+// ownVariant is a fixture with the field that names its resource set to
+// name (for alarmNames, a list of another alarm and name).
+func ownVariant(t *testing.T, file, path, name string) *event.Event {
+	var v any = name
+	if path == "requestParameters.alarmNames" {
+		v = []any{"orders-5xx", name}
+	}
+	return withDetail(t, file, map[string]any{path: v})
+}
+
+// TestOwnNarrowingNeverMissesTheDecision: for each detection narrowed to
+// trailwatch's own names and each deployment's settings, each of the
+// detection's fixtures with its resource renamed to each of
+// ownNameVariants is matched by the narrowed pattern whenever the decision
+// reports it; and where the settings name trailwatch's resources the
+// narrowing leaves some variants out, so the test does not pass on a
+// pattern left broad.
+func TestOwnNarrowingNeverMissesTheDecision(t *testing.T) {
+	for id, fields := range ownNamed {
+		d := detectionByID(t, id)
+		examples := ownExamples(t, d, fields)
+		for envName, env := range narrowEnvs {
+			t.Run(id+"/"+envName, func(t *testing.T) {
+				p := d.Narrow(d.Pattern, &env)
+				broad := reflectEqualJSON(t, p, d.Pattern)
+				reported, left := 0, 0
+				for file, paths := range examples {
+					for _, path := range paths {
+						for _, name := range ownNameVariants(env) {
+							ev := ownVariant(t, file, path, name)
+							matched := patternMatches(t, p, ev)
+							if !matched {
+								left++
+							}
+							if _, ok := d.Evaluate(ev, &env); ok {
+								reported++
+								if !matched {
+									t.Errorf("%s with %s %q: the decision reports it, the narrowed pattern does not match it", file, path, name)
+								}
+							}
+						}
+					}
+				}
+				if reported == 0 {
+					t.Error("no variant reported: the property was not exercised")
+				}
+				if _, narrows := env.ownContains(); narrows && broad {
+					t.Errorf("settings that name trailwatch's resources left the pattern broad (%d variants left out)", left)
+				}
+				t.Logf("%d variants reported, %d left out by the pattern", reported, left)
+			})
+		}
+	}
+}
+
+// FuzzOwnNarrowing holds the patterns narrowed to trailwatch's own names
+// (ownNamed) to their decisions for any name a caller gives the resource:
+// under each deployment's settings, a fixture with that name in its
+// resource's field that the decision reports is matched by the narrowed
+// pattern.
+func FuzzOwnNarrowing(f *testing.F) {
+	for _, s := range []string{"Trailwatch-NotificationsTopic-1", "trailwatch/slack-webhook", "alerts/slack-prod", "TrailwatchMember-x",
+		"arn:aws:secretsmanager:eu-west-1:111122223333:secret:trailwatch/slack-webhook-AbCdEf", "https://sqs.eu-west-1.amazonaws.com/1/Trailwatch-Dlq/",
+		"arn:aws:lambda:eu-west-1:111122223333:function:Trailwatch-CloudTrailFunction-1:PROD", "orders", "", "Trailwatch-x", "Tráilwatch-", "\xff"} {
+		f.Add(s)
+	}
+	type narrowed struct {
+		d        *Detection
+		examples map[string][]string
+	}
+	var all []narrowed
+	for id, fields := range ownNamed {
+		d := builtin[slices.IndexFunc(builtin, func(d *Detection) bool { return d.ID == id })]
+		all = append(all, narrowed{d, ownExamples(f, d, fields)})
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if strings.Contains(name, unresolvedMarker) {
+			t.Skip("a name CloudFormation resolves at deployment (see ownNameVariants)")
+		}
+		for _, n := range all {
+			for envName, env := range narrowEnvs {
+				p := n.d.Narrow(n.d.Pattern, &env)
+				for file, paths := range n.examples {
+					for _, path := range paths {
+						ev := ownVariant(t, file, path, name)
+						if _, ok := n.d.Evaluate(ev, &env); ok && !patternMatches(t, p, ev) {
+							t.Errorf("%s under %q settings, %s with %s %q: the decision reports it, the narrowed pattern does not match it", n.d.ID, envName, file, path, name)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 // withoutAlternatives is the pattern without its "$or" conditions: the
 // events a detection's decision is written for (its calls).
 func withoutAlternatives(p Pattern) Pattern {
@@ -149,11 +313,7 @@ func withoutAlternatives(p Pattern) Pattern {
 // pattern matches them, and for the others which the pattern matches.
 func decidedMatches(t *testing.T, d *Detection, env Env, ev *event.Event, wantMatch bool) {
 	t.Helper()
-	narrow := d.Narrow
-	if d.ID == "trailwatch-delivery-tampered" {
-		narrow = narrowDeliveryPattern
-	}
-	p := narrow(d.Pattern, &env)
+	p := d.Narrow(d.Pattern, &env)
 	matched := patternMatches(t, p, ev)
 	_, decided := d.Evaluate(ev, &env)
 	if decided && !matched {

@@ -28,9 +28,7 @@ func init() {
 			"DeleteTable",
 			"DeleteSecret", "PutSecretValue", "UpdateSecret",
 			"DeleteAlarms", "DisableAlarmActions"),
-		// narrowDeliveryPattern is not hooked up yet: infra's tests build
-		// catalogs under settings other than the stack's (see the branch
-		// narrow's notes); Narrow: narrowDeliveryPattern once they agree.
+		Narrow:   narrowDeliveryPattern,
 		Evaluate: evaluateDeliveryTampered,
 		MITRE:    []string{"T1562.001", "T1562.006"},
 		Runbook: "Find out who made the change and whether it was a planned trailwatch deployment (a CloudFormation stack " +

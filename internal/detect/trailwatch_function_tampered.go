@@ -29,6 +29,7 @@ func init() {
 			map[string]any{"prefix": "DeleteFunction"},
 			map[string]any{"prefix": "PutFunctionConcurrency"},
 			map[string]any{"prefix": "RemovePermission"}),
+		Narrow:   narrowFunctionPattern,
 		Evaluate: evaluateFunctionTampered,
 		MITRE:    []string{"T1562.001", "T1562.006"},
 		Runbook: "Find out who changed the function and whether it was a planned trailwatch deployment (a CloudFormation " +
@@ -71,6 +72,27 @@ func init() {
 			},
 		},
 	})
+}
+
+// functionField is the request parameter every call of the detection names
+// its function in (a name, ARN or partial ARN, see functionNameOf).
+const functionField = "requestParameters.functionName"
+
+// narrowFunctionPattern limits the rule to calls on trailwatch's own
+// functions when the settings name them: functionName holds one of
+// OwnPrefixes or OwnNames (see ownContains), which the decision requires
+// of the name it finds in it. Without it every change to any function of
+// the account invoked the function. Without names, or past EventBridge's
+// size quota, every call still reaches the decision.
+func narrowFunctionPattern(p Pattern, env *Env) Pattern {
+	values, ok := env.ownContains()
+	if !ok {
+		return p
+	}
+	if n := p.Where(functionField, values...); n.fits() {
+		return n
+	}
+	return p
 }
 
 func evaluateFunctionTampered(ev *event.Event, env *Env) (Finding, bool) {
