@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -227,6 +228,84 @@ func TestBadSettingsExitWithTheMessage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOversizedEnvironmentExitsWithTheMessage synthesizes the whole app
+// as cdk does, without a region (the forwarder warning's path), with more
+// allowed instance types than the functions' environment can hold at the
+// longest names CloudFormation may give: the synth ends with status 1 and
+// the message naming the key, no trace.
+func TestOversizedEnvironmentExitsWithTheMessage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("synthesizes the app")
+	}
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cdkJSON struct {
+		Context map[string]any `json:"context"`
+	}
+	b, err := os.ReadFile(filepath.Join(root, "cdk.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &cdkJSON)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "infra")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// A repository root of its own, with stand-in function executables.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module probe\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range requiredFunctions {
+		if err := os.MkdirAll(filepath.Join(dir, functionsDir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, functionsDir, name, "bootstrap"), []byte("probe"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	types := make([]any, 230)
+	for i := range types {
+		types[i] = fmt.Sprintf("p%d.48xlarge", i)
+	}
+	cdkJSON.Context[config.KeyAllowedInstanceTypes] = types
+	ctx, err := json.Marshal(cdkJSON.Context)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CDK_DEFAULT_REGION=") && !strings.HasPrefix(kv, "AWS_REGION=") && !strings.HasPrefix(kv, "AWS_DEFAULT_REGION=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+t.TempDir(),
+		"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20", "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	got := stderr.String()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want status 1; stderr:\n%s", err, got)
+	}
+	for _, w := range []string{"the environments of functions ", config.EnvSettings, "(from " + config.KeyAllowedInstanceTypes + ")", "shorten " + config.KeyAllowedInstanceTypes + " by at least"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("stderr does not say %q:\n%s", w, got)
+		}
+	}
+	for _, bad := range []string{"goroutine ", "panic:", "Runtime process exited abnormally"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("stderr holds %q:\n%s", bad, got)
+		}
 	}
 }
 
