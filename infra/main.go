@@ -288,6 +288,9 @@ func readConfig(node constructs.Node) (config.Config, error) {
 	if err == nil {
 		err = cfg.LoadSigma(sigma.Load) // the user's Sigma rules, as the functions' layer will hold them
 	}
+	if all, ok := node.GetAllContext(nil).(map[string]any); ok {
+		err = errors.Join(config.CheckKeys(all), err) // a misspelt key first: it may explain the rest
+	}
 	if err != nil {
 		return cfg, fmt.Errorf("invalid configuration in CDK context (cdk.json or -c):\n%w", err)
 	}

@@ -52,6 +52,11 @@ func TestReadConfig(t *testing.T) {
 			wantErr: config.KeyRetentionDays,
 		},
 		{
+			name:    "misspelt key",
+			context: map[string]any{"trailwatch:email": "a@example.com"},
+			wantErr: "did you mean " + config.KeyEmails,
+		},
+		{
 			name:    "webhook URL instead of secret name",
 			context: map[string]any{config.KeySlackSecretName: "https://hooks.slack.com/services/T000/B000/XXXX"},
 			wantErr: config.KeySlackSecretName,
@@ -197,6 +202,7 @@ func TestBadSettingsExitWithTheMessage(t *testing.T) {
 		{map[string]any{config.KeyAlarmNames: []any{"a*b", "c**"}}, []string{config.KeyAlarmNames, `"a*b"`, `"c**"`, "single *"}},
 		{map[string]any{config.KeyCPUAlarmGroups: "web asg,web-asg"}, []string{config.KeyCPUAlarmGroups, "same alarm name"}},
 		{map[string]any{config.KeyRetentionDays: float64(30)}, []string{config.KeyRetentionDays, "at least 365"}},
+		{map[string]any{"trailwatch:cpuThresold": float64(90)}, []string{"trailwatch:cpuThresold is not a trailwatch setting", "did you mean " + config.KeyCPUThreshold + "?"}},
 		{map[string]any{config.KeyEmails: map[string]any{"to": "a@example.com"}}, []string{config.KeyEmails, "got an object"}},
 		{map[string]any{config.KeyRoutes: `[{"name":"a","accounts":["111122223333"]}]`}, []string{config.KeyRoutes, "without " + config.KeyOrganizationID}},
 	} {

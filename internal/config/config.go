@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/mail"
 	"path"
 	"regexp"
@@ -16,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/agnivade/levenshtein"
 
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/route"
@@ -114,6 +117,33 @@ func Keys() []string {
 		KeySigmaSkipUnsupported, KeyStormWindowMinutes, KeyObjectLockMode, KeyOrganizationID,
 		KeyOrganizationTargets, KeyMemberRegions, KeyStackSetCallAs, KeyRoutes,
 	}
+}
+
+// CheckKeys refuses the keys of context (every CDK context value, as
+// Node().GetAllContext returns them) that start with "trailwatch:" but are
+// none of Keys: a misspelt key would otherwise be ignored, its setting
+// silently left at the default. It names the closest key.
+func CheckKeys(context map[string]any) error {
+	known := Keys()
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(context)) {
+		if !strings.HasPrefix(k, "trailwatch:") || slices.Contains(known, k) {
+			continue
+		}
+		name := func(key string) string { return strings.ToLower(strings.TrimPrefix(key, "trailwatch:")) }
+		best, dist := "", -1
+		for _, c := range known {
+			if d := levenshtein.ComputeDistance(name(k), name(c)); dist < 0 || d < dist {
+				best, dist = c, d
+			}
+		}
+		hint := "remove it, or give one of the keys docs/configuration.md lists"
+		if dist <= len(name(best))/3 {
+			hint = "did you mean " + best + "?"
+		}
+		errs = append(errs, fmt.Errorf("%s is not a trailwatch setting, so it would be ignored: %s", k, hint))
+	}
+	return errors.Join(errs...)
 }
 
 // Values of KeyStackSetCallAs, as CloudFormation's CallAs takes them.

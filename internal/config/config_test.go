@@ -578,3 +578,28 @@ func TestKeysListsEveryKey(t *testing.T) {
 		t.Errorf("Keys() = %v\nconfig.go defines %v", keys, slices.Compact(found))
 	}
 }
+
+// TestCheckKeys: a "trailwatch:" key that is none of Keys is refused,
+// naming the closest key when one is close; other context (CDK's feature
+// flags) is not this package's.
+func TestCheckKeys(t *testing.T) {
+	for _, tc := range []struct {
+		key  string
+		want string // "" for accepted
+	}{
+		{KeyCPUThreshold, ""},
+		{"@aws-cdk/core:checkSecretUsage", ""},
+		{"trailwatch:cpuThresold", "did you mean " + KeyCPUThreshold + "?"},
+		{"trailwatch:Emails", "did you mean " + KeyEmails + "?"},
+		{"trailwatch:alarmName", "did you mean " + KeyAlarmNames + "?"},
+		{"trailwatch:colour", "remove it, or give one of the keys docs/configuration.md lists"},
+	} {
+		err := CheckKeys(map[string]any{tc.key: "x"})
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.key, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.key+" is not a trailwatch setting") || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: error %v, want one naming it and saying %q", tc.key, err, tc.want)
+		}
+	}
+}
