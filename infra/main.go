@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -40,12 +41,53 @@ var requiredFunctions = []string{"cloudtrail", "digest", "instance"}
 
 func main() {
 	code := run(os.Stderr)
-	jsii.Close()
+	closeJSII()
 	os.Exit(code)
 }
 
-// configError is a setting the stacks cannot be built with (settings too
-// large for Lambda's environment, a rule name too long): the constructs
+// reapingRace is what jsii-runtime-go prints when its two waits for the
+// node process race (see closeJSII).
+const reapingRace = "Runtime process exited abnormally: waitid: no child processes"
+
+// closeJSII stops the jsii runtime's node process without the stray
+// "Runtime process exited abnormally: waitid: no child processes" that about
+// half the synths printed. jsii-runtime-go (v1.139.0,
+// internal/kernel/process/process.go) waits for that process twice at once:
+// the goroutine it starts with the process calls cmd.Wait and prints that
+// line to os.Stderr when Wait fails, and Close calls cmd.Wait too. Whichever
+// reaps the exited process first wins; the other's waitid fails with ECHILD.
+// Nothing went wrong (the process exited 0), so while Close runs os.Stderr
+// is a pipe that passes everything on but that one message, and a write
+// after Close returns goes nowhere. docs/development.md tells more.
+func closeJSII() {
+	r, w, err := os.Pipe()
+	if err != nil {
+		jsii.Close()
+		return
+	}
+	stderr := os.Stderr
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b, _ := io.ReadAll(r)
+		stderr.Write(dropReapingRace(b))
+	}()
+	os.Stderr = w
+	jsii.Close()
+	// os.Stderr stays the closed pipe: the losing wait may print after
+	// Close returns, and the process exits next.
+	w.Close()
+	<-done
+}
+
+// dropReapingRace removes jsii-runtime-go's reaping-race message (written
+// without a newline) from b.
+func dropReapingRace(b []byte) []byte {
+	return bytes.ReplaceAll(b, []byte(reapingRace), nil)
+}
+
+// configError is a setting the stacks cannot be built with (a rule name
+// too long for EventBridge): the constructs
 // stop with it, and run reports it as a message naming what to change, not
 // as a Go panic with its goroutine trace.
 type configError struct{ msg string }
@@ -57,17 +99,21 @@ func badConfig(format string, args ...any) {
 	panic(configError{msg: fmt.Sprintf(format, args...)})
 }
 
-func run(stderr io.Writer) (code int) {
-	defer func() {
-		if r := recover(); r != nil {
-			e, ok := r.(configError)
-			if !ok {
-				panic(r)
-			}
-			fmt.Fprintf(stderr, "trailwatch: invalid configuration in CDK context (cdk.json or -c):\n%v\n", e)
-			code = 1
+// stopOnConfigError, deferred, turns a configError panic into its message
+// on stderr and the exit code 1; any other panic goes on, with its trace.
+func stopOnConfigError(stderr io.Writer, code *int) {
+	if r := recover(); r != nil {
+		e, ok := r.(configError)
+		if !ok {
+			panic(r)
 		}
-	}()
+		fmt.Fprintf(stderr, "trailwatch: invalid configuration in CDK context (cdk.json or -c):\n%v\n", e)
+		*code = 1
+	}
+}
+
+func run(stderr io.Writer) (code int) {
+	defer stopOnConfigError(stderr, &code)
 	app := awscdk.NewApp(nil)
 	cfg, err := readConfig(app.Node())
 	if err != nil {
@@ -131,7 +177,7 @@ func run(stderr io.Writer) (code int) {
 		})
 	}
 	if home == "" && len(cfg.ForwardRegions) > 0 {
-		awscdk.Annotations_Of(mainStack).AddWarningV2(jsii.String("trailwatch:noForwarders"), jsii.String(
+		awscdk.Annotations_Of(mainStack.Stack).AddWarningV2(jsii.String("trailwatch:noForwarders"), jsii.String(
 			"the deployment region is unknown at synth (no AWS_REGION or profile region), so no forwarder stack was made: "+
 				"IAM, STS, sign-in and Organizations events reach EventBridge only in us-east-1. Synthesize with a region to get them."))
 	}
@@ -142,7 +188,23 @@ func run(stderr io.Writer) (code int) {
 			strings.Join(append([]string{home}, regions...), ", "), bootstrapCommand(accountOrPlaceholder(account), home, regions))
 	}
 	addNagChecks(app)
-	app.Synth(nil)
+	asm := app.Synth(nil)
+	// The functions' environments, measured in the templates, where every
+	// variable is set and every name CloudFormation will choose is a
+	// reference of a known type.
+	var errs []error
+	for _, st := range *asm.Stacks() {
+		template, ok := st.Template().(map[string]any)
+		if !ok {
+			fmt.Fprintf(stderr, "trailwatch: the template of %s is not a JSON object\n", *st.StackName())
+			return 1
+		}
+		errs = append(errs, checkEnvironments(template, setKeys(cfg)))
+	}
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintf(stderr, "trailwatch: invalid configuration in CDK context (cdk.json or -c):\n%v\n", err)
+		return 1
+	}
 	return 0
 }
 
@@ -225,6 +287,9 @@ func readConfig(node constructs.Node) (config.Config, error) {
 	cfg, err := config.FromContext(func(key string) any { return node.TryGetContext(jsii.String(key)) })
 	if err == nil {
 		err = cfg.LoadSigma(sigma.Load) // the user's Sigma rules, as the functions' layer will hold them
+	}
+	if all, ok := node.GetAllContext(nil).(map[string]any); ok {
+		err = errors.Join(config.CheckKeys(all), err) // a misspelt key first: it may explain the rest
 	}
 	if err != nil {
 		return cfg, fmt.Errorf("invalid configuration in CDK context (cdk.json or -c):\n%w", err)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/mail"
 	"path"
 	"regexp"
@@ -16,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/agnivade/levenshtein"
 
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/route"
@@ -55,6 +58,9 @@ const (
 	KeyCPUPeriodMinutes = "trailwatch:cpuPeriodMinutes"
 	// KeyCPUDatapoints is how many consecutive periods must breach.
 	KeyCPUDatapoints = "trailwatch:cpuDatapoints"
+	// KeyCPUDetailedMonitoring says the instances have detailed monitoring
+	// (a CPU datapoint every minute), which a 1-minute period needs.
+	KeyCPUDetailedMonitoring = "trailwatch:cpuDetailedMonitoring"
 	// KeyCPUAlarmInstances lists instances that get an alarm of their own.
 	KeyCPUAlarmInstances = "trailwatch:cpuAlarmInstances"
 	// KeyCPUAlarmGroups lists Auto Scaling groups that get an alarm of
@@ -98,6 +104,48 @@ const (
 	KeySigmaSkipUnsupported = "trailwatch:sigmaSkipUnsupported"
 )
 
+// Keys returns every CDK context key FromContext reads, in the order
+// docs/configuration.md lists them. A key added to the constants above
+// belongs here too (a test compares the two), so that the table-driven test
+// of bad values and the documentation test cover it.
+func Keys() []string {
+	return []string{
+		KeyEmails, KeySlackSecretName, KeyRetentionDays, KeyExistingTrail, KeyForwardRegions, KeyTrailBuckets,
+		KeyAllowedRegions, KeyAllowedInstanceTypes, KeySuppressions, KeyThresholds, KeyCPUThreshold,
+		KeyCPUPeriodMinutes, KeyCPUDatapoints, KeyCPUDetailedMonitoring, KeyCPUAlarmInstances, KeyCPUAlarmGroups,
+		KeyAlarmNames, KeyAlarmResolved, KeyAlarmInsufficientData, KeyMiningMinSeverity, KeySigmaRules,
+		KeySigmaSkipUnsupported, KeyStormWindowMinutes, KeyObjectLockMode, KeyOrganizationID,
+		KeyOrganizationTargets, KeyMemberRegions, KeyStackSetCallAs, KeyRoutes,
+	}
+}
+
+// CheckKeys refuses the keys of context (every CDK context value, as
+// Node().GetAllContext returns them) that start with "trailwatch:" but are
+// none of Keys: a misspelt key would otherwise be ignored, its setting
+// silently left at the default. It names the closest key.
+func CheckKeys(context map[string]any) error {
+	known := Keys()
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(context)) {
+		if !strings.HasPrefix(k, "trailwatch:") || slices.Contains(known, k) {
+			continue
+		}
+		name := func(key string) string { return strings.ToLower(strings.TrimPrefix(key, "trailwatch:")) }
+		best, dist := "", -1
+		for _, c := range known {
+			if d := levenshtein.ComputeDistance(name(k), name(c)); dist < 0 || d < dist {
+				best, dist = c, d
+			}
+		}
+		hint := "remove it, or give one of the keys docs/configuration.md lists"
+		if dist <= len(name(best))/3 {
+			hint = "did you mean " + best + "?"
+		}
+		errs = append(errs, fmt.Errorf("%s is not a trailwatch setting, so it would be ignored: %s", k, hint))
+	}
+	return errors.Join(errs...)
+}
+
 // Values of KeyStackSetCallAs, as CloudFormation's CallAs takes them.
 const (
 	CallAsSelf           = "SELF"
@@ -113,6 +161,11 @@ const MaxOrganizationTargets = 50
 // The detection of tampering with it (trailwatch-member-role-tampered) holds
 // the name.
 const LookupRoleName = detect.MemberLookupRole
+
+// MaxCPUWindowMinutes is the longest window (period × datapoints) the CPU
+// alarms take: the fleet alarm's Metrics Insights query sees the last 3
+// hours of metrics only.
+const MaxCPUWindowMinutes = 180
 
 // MinRetentionDays is the shortest trail log retention trailwatch accepts.
 const MinRetentionDays = 365
@@ -148,6 +201,9 @@ type Config struct {
 	CPUThreshold     int
 	CPUPeriodMinutes int
 	CPUDatapoints    int
+	// CPUDetailedMonitoring acknowledges that the instances report CPU
+	// every minute (detailed monitoring); a 1-minute period needs it.
+	CPUDetailedMonitoring bool
 	// CPUAlarmInstances and CPUAlarmGroups get alarms of their own.
 	CPUAlarmInstances []string
 	CPUAlarmGroups    []string
@@ -327,6 +383,7 @@ func FromContext(get func(key string) any) (Config, error) {
 	}{
 		{KeyAlarmResolved, &c.AlarmResolved},
 		{KeyAlarmInsufficientData, &c.AlarmInsufficientData},
+		{KeyCPUDetailedMonitoring, &c.CPUDetailedMonitoring},
 		{KeySigmaSkipUnsupported, &c.SigmaSkipUnsupported},
 	} {
 		if v := get(b.key); v != nil {
@@ -371,7 +428,7 @@ func FromContext(get func(key string) any) (Config, error) {
 		return c, err
 	}
 	if c.SigmaRules == "" && c.SigmaSkipUnsupported {
-		return c, fmt.Errorf("%s is set but %s names no folder", KeySigmaSkipUnsupported, KeySigmaRules)
+		return c, fmt.Errorf("%s is set but %s names no folder: set %s to the folder of your Sigma rules, or remove %s", KeySigmaSkipUnsupported, KeySigmaRules, KeySigmaRules, KeySigmaSkipUnsupported)
 	}
 	return c, c.Validate()
 }
@@ -391,7 +448,7 @@ func (c *Config) LoadSigma(load SigmaLoader) error {
 	}
 	loaded, refused, err := load(c.SigmaRules)
 	if err != nil {
-		return fmt.Errorf("%s: %w", KeySigmaRules, err)
+		return fmt.Errorf("%s: %w; give a folder of Sigma rules (.yml), relative to the repository root", KeySigmaRules, err)
 	}
 	if len(loaded) == 0 && len(refused) == 0 {
 		return fmt.Errorf("%s: no .yml or .yaml file in %s", KeySigmaRules, c.SigmaRules)
@@ -453,11 +510,11 @@ func (c Config) Validate() error {
 	for _, e := range c.Emails {
 		addr, err := mail.ParseAddress(e)
 		if err != nil || addr.Address != e || addr.Name != "" {
-			errs = append(errs, fmt.Errorf("%s: %q is not a plain email address", KeyEmails, e))
+			errs = append(errs, fmt.Errorf("%s: %q is not a plain email address; give the address alone (secops@example.com), without a display name", KeyEmails, e))
 			continue
 		}
 		if seen[strings.ToLower(e)] {
-			errs = append(errs, fmt.Errorf("%s: %q is listed twice", KeyEmails, e))
+			errs = append(errs, fmt.Errorf("%s: %q is listed twice; list each address once", KeyEmails, e))
 		}
 		seen[strings.ToLower(e)] = true
 	}
@@ -467,12 +524,27 @@ func (c Config) Validate() error {
 	if !slices.Contains([]int{1, 5, 10, 15, 30, 60}, c.CPUPeriodMinutes) {
 		errs = append(errs, fmt.Errorf("%s is %d; want 1, 5, 10, 15, 30 or 60 (CloudWatch alarm periods)", KeyCPUPeriodMinutes, c.CPUPeriodMinutes))
 	}
-	if c.CPUDatapoints < 1 || c.CPUPeriodMinutes*c.CPUDatapoints > 24*60 {
-		errs = append(errs, fmt.Errorf("%s is %d; want at least 1, and at most one day of periods", KeyCPUDatapoints, c.CPUDatapoints))
+	switch {
+	case c.CPUDatapoints < 1:
+		errs = append(errs, fmt.Errorf("%s is %d; want at least 1 period", KeyCPUDatapoints, c.CPUDatapoints))
+	case c.CPUPeriodMinutes*c.CPUDatapoints > MaxCPUWindowMinutes:
+		// The fleet alarm is a Metrics Insights query, which CloudWatch
+		// evaluates over the last 3 hours of data only: a longer window
+		// could never fill, and the alarm would never fire.
+		errs = append(errs, fmt.Errorf("%s × %s is %d × %d = %d minutes; the fleet CPU alarm is a Metrics Insights query, which CloudWatch evaluates over the last %d minutes only: lower %s or %s so that their product is at most %d",
+			KeyCPUPeriodMinutes, KeyCPUDatapoints, c.CPUPeriodMinutes, c.CPUDatapoints, c.CPUPeriodMinutes*c.CPUDatapoints, MaxCPUWindowMinutes,
+			KeyCPUDatapoints, KeyCPUPeriodMinutes, MaxCPUWindowMinutes))
+	}
+	if c.CPUPeriodMinutes == 1 && !c.CPUDetailedMonitoring {
+		// Basic monitoring sends one datapoint every 5 minutes: four of
+		// five 1-minute periods are missing, treated as not breaching, so
+		// consecutive breaching periods never happen.
+		errs = append(errs, fmt.Errorf("%s is 1, but under basic monitoring EC2 reports CPU every 5 minutes, so 1-minute periods are mostly empty (not breaching) and the alarms never fire: use 5, or turn detailed monitoring on for the instances and set %s=true",
+			KeyCPUPeriodMinutes, KeyCPUDetailedMonitoring))
 	}
 	for _, id := range c.CPUAlarmInstances {
 		if !instanceIDRe.MatchString(id) {
-			errs = append(errs, fmt.Errorf("%s: %q is not an EC2 instance ID", KeyCPUAlarmInstances, id))
+			errs = append(errs, fmt.Errorf("%s: %q is not an EC2 instance ID; give IDs such as i-0a1b2c3d4e5f60718 (i- and 8 or 17 hexadecimal digits)", KeyCPUAlarmInstances, id))
 		}
 	}
 	alarmOf := map[string]string{}
@@ -488,8 +560,16 @@ func (c Config) Validate() error {
 		alarmOf[name] = g
 	}
 	for _, n := range c.AlarmNames {
-		if !alarmNameRe.MatchString(n) {
-			errs = append(errs, fmt.Errorf("%s: %q is not a CloudWatch alarm name", KeyAlarmNames, n))
+		switch {
+		case !alarmNameRe.MatchString(n):
+			errs = append(errs, fmt.Errorf("%s: %q is not a CloudWatch alarm name (1 to 255 characters, no control characters)", KeyAlarmNames, n))
+		case n == "*":
+			errs = append(errs, fmt.Errorf("%s: \"*\" would report every alarm of the account as a CPU alarm; give the names, or prefixes ending in * (web-cpu-*), of the alarms that watch EC2 CPU", KeyAlarmNames))
+		case strings.Contains(strings.TrimSuffix(n, "*"), "*"):
+			// Names are exact, or prefixes with one trailing *: EventBridge
+			// matches a prefix, not a pattern, so "a*b" would be taken as
+			// the exact name and "c**" as the prefix "c*".
+			errs = append(errs, fmt.Errorf("%s: %q has a * other than one at the end; give an exact alarm name, or a prefix ending in a single * (web-cpu-*)", KeyAlarmNames, n))
 		}
 	}
 	if c.RetentionDays < MinRetentionDays {
@@ -499,11 +579,11 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s is %d; at most 36500 days (100 years)", KeyRetentionDays, c.RetentionDays))
 	}
 	if t := c.ExistingTrail; t != "" && !trailNameRe.MatchString(t) && !isTrailARN(t) {
-		errs = append(errs, fmt.Errorf("%s %q is neither a trail name nor a trail ARN", KeyExistingTrail, t))
+		errs = append(errs, fmt.Errorf("%s %q is neither a trail name nor a trail ARN; give the trail's name (3 to 128 letters, digits and ._-) or its ARN (arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME)", KeyExistingTrail, t))
 	}
 	for _, b := range c.TrailBuckets {
 		if !bucketRe.MatchString(b) {
-			errs = append(errs, fmt.Errorf("%s: %q is not an S3 bucket name", KeyTrailBuckets, b))
+			errs = append(errs, fmt.Errorf("%s: %q is not an S3 bucket name; give the bucket's name (3 to 63 lower-case letters, digits, dots and hyphens), not its ARN or URL", KeyTrailBuckets, b))
 		}
 	}
 	for _, l := range []struct {
@@ -512,7 +592,7 @@ func (c Config) Validate() error {
 	}{{KeyAllowedRegions, c.AllowedRegions}, {KeyForwardRegions, c.ForwardRegions}, {KeyMemberRegions, c.MemberRegions}} {
 		for _, r := range l.list {
 			if !RegionRe.MatchString(r) {
-				errs = append(errs, fmt.Errorf("%s: %q is not a region name", l.key, r))
+				errs = append(errs, fmt.Errorf("%s: %q is not a region name; give region names such as eu-west-1", l.key, r))
 			}
 		}
 	}
@@ -595,10 +675,10 @@ func (c Config) validateOrganization() []error {
 			roots++
 		case ouIDRe.MatchString(t):
 		default:
-			errs = append(errs, fmt.Errorf("%s: %q is neither a root ID (r-...) nor an OU ID (ou-...-...)", KeyOrganizationTargets, t))
+			errs = append(errs, fmt.Errorf("%s: %q is neither a root ID (r-...) nor an OU ID (ou-...-...); give the IDs `aws organizations list-roots` or `list-organizational-units-for-parent` print", KeyOrganizationTargets, t))
 		}
 		if seen[t] {
-			errs = append(errs, fmt.Errorf("%s: %q is listed twice", KeyOrganizationTargets, t))
+			errs = append(errs, fmt.Errorf("%s: %q is listed twice; list each target once", KeyOrganizationTargets, t))
 		}
 		seen[t] = true
 	}
@@ -647,7 +727,7 @@ func asJSON[T any](v any, want string) (T, error) {
 func asString(v any) (string, error) {
 	s, ok := v.(string)
 	if !ok {
-		return "", fmt.Errorf("want a string, got %T", v)
+		return "", fmt.Errorf("want a string, got %s", jsonType(v))
 	}
 	return strings.TrimSpace(s), nil
 }
@@ -661,7 +741,7 @@ func asList(v any) ([]string, error) {
 		for _, item := range x {
 			s, ok := item.(string)
 			if !ok {
-				return nil, fmt.Errorf("want a list of strings, found %T", item)
+				return nil, fmt.Errorf("want a list of strings, found %s in it", jsonType(item))
 			}
 			if s = strings.TrimSpace(s); s != "" {
 				out = append(out, s)
@@ -687,7 +767,7 @@ func asList(v any) ([]string, error) {
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("want a list or a comma-separated string, got %T", v)
+	return nil, fmt.Errorf("want a list or a comma-separated string, got %s", jsonType(v))
 }
 
 func toAny(in []string) []any {
@@ -702,7 +782,7 @@ func asInt(v any) (int, error) {
 	switch x := v.(type) {
 	case float64:
 		if x != float64(int(x)) {
-			return 0, fmt.Errorf("%v is not a whole number", x)
+			return 0, fmt.Errorf("%v is not a whole number; want a whole number", x)
 		}
 		return int(x), nil
 	case int:
@@ -710,11 +790,11 @@ func asInt(v any) (int, error) {
 	case string:
 		n, err := strconv.Atoi(strings.TrimSpace(x))
 		if err != nil {
-			return 0, fmt.Errorf("%q is not a whole number", x)
+			return 0, fmt.Errorf("%q is not a whole number; want a whole number", x)
 		}
 		return n, nil
 	}
-	return 0, fmt.Errorf("want a number, got %T", v)
+	return 0, fmt.Errorf("want a whole number, got %s", jsonType(v))
 }
 
 // Environment variable names the functions read. Values are names, ARNs
@@ -730,10 +810,6 @@ const (
 	EnvRoutes          = "TRAILWATCH_ROUTES"
 	EnvSigmaRules      = "TRAILWATCH_SIGMA_RULES"
 )
-
-// MaxSettingsBytes bounds the settings variable: Lambda allows 4 KB for
-// all environment variables together.
-const MaxSettingsBytes = 3072
 
 // Settings are what the detections and allow-lists need to decide.
 type Settings struct {
@@ -794,10 +870,6 @@ func (r Runtime) Env() (map[string]string, error) {
 	settings, err := json.Marshal(r.Settings)
 	if err != nil {
 		return nil, fmt.Errorf("encode settings: %w", err)
-	}
-	if len(settings) > MaxSettingsBytes {
-		return nil, fmt.Errorf("settings (%s, %s, %s, %s) take %d bytes once encoded; Lambda's environment allows about %d: shorten the lists",
-			KeyTrailBuckets, KeyAllowedRegions, KeyAllowedInstanceTypes, KeySuppressions, len(settings), MaxSettingsBytes)
 	}
 	env := map[string]string{EnvTopicARN: r.TopicARN, EnvSettings: string(settings)}
 	if r.SlackSecretName != "" {
@@ -899,7 +971,7 @@ func ParseSettings(data []byte) (Settings, error) {
 func asSeverity(v any) (detect.Severity, error) {
 	s, ok := v.(string)
 	if !ok {
-		return 0, fmt.Errorf("want a severity name (info, low, medium, high or critical), got %T", v)
+		return 0, fmt.Errorf("want a severity name (info, low, medium, high or critical), got %s", jsonType(v))
 	}
 	return detect.ParseSeverity(strings.TrimSpace(s))
 }
@@ -916,5 +988,25 @@ func asBool(v any) (bool, error) {
 		}
 		return b, nil
 	}
-	return false, fmt.Errorf("want true or false, got %T", v)
+	return false, fmt.Errorf("want true or false, got %s", jsonType(v))
+}
+
+// jsonType names the JSON type of a context value, as the user wrote it,
+// for errors (not Go's type names).
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "true or false"
+	case float64, int:
+		return "a number"
+	case []any, []string:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("a %T", v)
 }

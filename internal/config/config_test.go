@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,9 +55,9 @@ func TestFromContext(t *testing.T) {
 		},
 		{
 			name: "CPU alarms and alarm routing",
-			ctx: map[string]any{KeyCPUThreshold: "90", KeyCPUPeriodMinutes: float64(1), KeyCPUDatapoints: "10", KeyCPUAlarmInstances: "i-0a1b2c3d4e5f60718",
+			ctx: map[string]any{KeyCPUThreshold: "90", KeyCPUPeriodMinutes: float64(1), KeyCPUDatapoints: "10", KeyCPUDetailedMonitoring: "true", KeyCPUAlarmInstances: "i-0a1b2c3d4e5f60718",
 				KeyCPUAlarmGroups: []any{"batch-workers"}, KeyAlarmNames: "web-cpu-high", KeyAlarmResolved: "false", KeyAlarmInsufficientData: true},
-			want: Config{StormWindowMinutes: 5, RetentionDays: 365, ForwardRegions: []string{"us-east-1"}, CPUThreshold: 90, CPUPeriodMinutes: 1, CPUDatapoints: 10,
+			want: Config{StormWindowMinutes: 5, RetentionDays: 365, ForwardRegions: []string{"us-east-1"}, CPUThreshold: 90, CPUPeriodMinutes: 1, CPUDatapoints: 10, CPUDetailedMonitoring: true,
 				CPUAlarmInstances: []string{"i-0a1b2c3d4e5f60718"}, CPUAlarmGroups: []string{"batch-workers"}, AlarmNames: []string{"web-cpu-high"},
 				AlarmResolved: false, MiningMinSeverity: detect.SeverityHigh, AlarmInsufficientData: true},
 		},
@@ -245,11 +246,6 @@ func TestRuntimeEnvRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(back, r) {
 		t.Fatalf("RuntimeFromEnv(Env()) = %+v, %v; want %+v", back, err, r)
 	}
-	huge := r
-	huge.Settings.Env.AllowedInstanceTypes = make([]string, 1000)
-	if _, err := huge.Env(); err == nil || !strings.Contains(err.Error(), "shorten the lists") {
-		t.Errorf("oversized settings: error = %v", err)
-	}
 	if _, err := RuntimeFromEnv(func(k string) string {
 		if k == EnvSettings {
 			return `{"env":{},"suppressions":[{"detections":["*"],"reason":"r"}]}`
@@ -305,25 +301,23 @@ func TestNameLengths(t *testing.T) {
 }
 
 // TestEveryKeyDocumented: docs/configuration.md lists every context key
-// this package reads.
+// this package reads (Keys, which TestKeysListsEveryKey holds to
+// config.go), in the order of Keys.
 func TestEveryKeyDocumented(t *testing.T) {
-	src, err := os.ReadFile("config.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := regexp.MustCompile(`"(trailwatch:[A-Za-z]+)"`).FindAllStringSubmatch(string(src), -1)
-	keys = append(keys, []string{"", KeyMiningMinSeverity})
-	if len(keys) < 20 {
-		t.Fatalf("found %d keys in config.go", len(keys))
-	}
-	for _, k := range keys {
-		if !strings.Contains(string(doc), "`"+k[1]+"`") {
-			t.Errorf("docs/configuration.md does not document %s", k[1])
+	last := -1
+	for _, k := range Keys() {
+		at := strings.Index(string(doc), "| `"+k+"` |")
+		switch {
+		case at < 0:
+			t.Errorf("docs/configuration.md has no table row for %s", k)
+		case at < last:
+			t.Errorf("docs/configuration.md lists %s before the key Keys() puts before it", k)
 		}
+		last = max(last, at)
 	}
 }
 
@@ -429,5 +423,183 @@ func TestThresholdsKey(t *testing.T) {
 				t.Errorf("thresholds %v, want %v", c.Settings().Env.Thresholds, tc.want)
 			}
 		})
+	}
+}
+
+// TestEveryKeyRefusesBadValues: every context key FromContext reads
+// (Keys) has bad values here, and each is refused, without a panic, by an
+// error that names the key and says what to do. A key added to Keys
+// without a case here fails the test.
+func TestEveryKeyRefusesBadValues(t *testing.T) {
+	org := func(ctx map[string]any) map[string]any {
+		out := map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12"}
+		for k, v := range ctx {
+			out[k] = v
+		}
+		return out
+	}
+	type bad struct {
+		ctx map[string]any // besides the key's value: what makes the value reachable
+		val any
+		do  string // what the error tells to do
+	}
+	cases := map[string][]bad{
+		KeyEmails: {
+			{val: "Sec Ops <sec@example.com>", do: "give the address alone"},
+			{val: "a@example.com,a@example.com", do: "list each address once"},
+		},
+		KeySlackSecretName: {
+			{val: "https://hooks.slack.com/services/T0/B0/XXXX", do: "give the secret's name"},
+			{val: "my secret!", do: "letters, digits and /_+=.@- only"},
+		},
+		KeyRetentionDays: {
+			{val: "30", do: "at least 365 days"},
+			{val: "a year", do: "want a whole number"},
+			{val: float64(36501), do: "at most 36500"},
+		},
+		KeyExistingTrail:        {{val: "arn:aws:s3:::bucket", do: "give the trail's name"}},
+		KeyForwardRegions:       {{val: "europe", do: "such as eu-west-1"}},
+		KeyTrailBuckets:         {{val: "Org_Trail_Logs", do: "give the bucket's name"}},
+		KeyAllowedRegions:       {{val: "eu-west", do: "such as eu-west-1"}},
+		KeyAllowedInstanceTypes: {{val: "g5 large", do: "such as g5.*"}},
+		KeySuppressions: {
+			{val: `[{"detection":["x"],"reason":"r"}]`, do: "want a JSON list of rules"},
+			{val: `[{"detections":["*"],"reason":"r"}]`, do: "must say whose events"},
+		},
+		KeyThresholds: {
+			{val: `{"secrets-harvested":{"cont":3}}`, do: `want a JSON object {"DETECTION"`},
+			{val: `{"no-such-detection":{"count":3}}`, do: "threshold detections:"},
+		},
+		KeyCPUThreshold: {{val: "150", do: "want a CPU percentage from 1 to 100"}},
+		KeyCPUPeriodMinutes: {
+			{val: "7", do: "want 1, 5, 10, 15, 30 or 60"},
+			{val: "60", ctx: map[string]any{KeyCPUDatapoints: "24"}, do: "so that their product is at most 180"},
+			{val: "1", do: "use 5, or turn detailed monitoring on"},
+		},
+		KeyCPUDatapoints: {
+			{val: "0", do: "want at least 1"},
+			{val: float64(37), do: "so that their product is at most 180"},
+		},
+		KeyCPUDetailedMonitoring: {{val: "yes", do: "want true or false"}},
+		KeyCPUAlarmInstances:     {{val: "web-1", do: "give IDs such as i-0a1b2c3d4e5f60718"}},
+		KeyCPUAlarmGroups: {
+			{val: "web asg,web-asg", do: "list each group once"},
+			{val: "web|asg", do: "letters, digits, space and ._/-"},
+		},
+		KeyAlarmNames: {
+			{val: "a*b", do: "prefix ending in a single *"},
+			{val: "c**", do: "prefix ending in a single *"},
+			{val: "*", do: "give the names, or prefixes"},
+			{val: "bad\nname", do: "no control characters"},
+		},
+		KeyAlarmResolved:         {{val: "sometimes", do: "want true or false"}},
+		KeyAlarmInsufficientData: {{val: float64(1), do: "want true or false"}},
+		KeyMiningMinSeverity:     {{val: "severe", do: "want one of info, low, medium, high, critical"}},
+		KeySigmaRules:            {{val: filepath.Join(t.TempDir(), "missing"), do: "give a folder of Sigma rules"}},
+		KeySigmaSkipUnsupported:  {{val: true, do: "set " + KeySigmaRules + " to the folder"}},
+		KeyStormWindowMinutes:    {{val: "90", do: "want 1 to 60 minutes"}},
+		KeyObjectLockMode:        {{val: "legal-hold", do: "want governance"}},
+		KeyOrganizationID: {
+			{val: "a1b2c3d4e5", ctx: map[string]any{KeyOrganizationTargets: "r-ab12"}, do: "as `aws organizations describe-organization` prints it"},
+		},
+		KeyOrganizationTargets: {
+			{val: "r-ab12", do: "set the organization ID (o-...) to turn organization mode on, or remove"},
+			{val: "111122223333", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5"}, do: "give the IDs"},
+		},
+		KeyMemberRegions: {
+			{val: "eu-west-1", do: "set the organization ID"},
+			{val: "eu-west", ctx: org(nil), do: "such as eu-west-1"},
+		},
+		KeyStackSetCallAs: {{val: "ADMIN", ctx: org(nil), do: "want DELEGATED_ADMIN"}},
+		KeyRoutes: {
+			{val: `[{"name":"a","ou":["ou-ab12-11111111"]}]`, ctx: org(nil), do: "want a JSON list of routes"},
+			{val: `[{"name":"a","accounts":["111122223333"],"topicArn":"arn:aws:sns:eu-west-1:111122223333:x"}]`, ctx: org(nil), do: "give the route's emails instead"},
+		},
+	}
+	keys := Keys()
+	for _, k := range keys {
+		if len(cases[k]) == 0 {
+			t.Errorf("%s has no bad value in this test", k)
+		}
+		// Every key also refuses a value of the wrong JSON type.
+		cases[k] = append(cases[k], bad{val: []any{float64(1)}, do: "want "})
+	}
+	for k := range cases {
+		if !slices.Contains(keys, k) {
+			t.Errorf("%s is tested but not in Keys()", k)
+		}
+	}
+	for k, list := range cases {
+		for i, b := range list {
+			t.Run(fmt.Sprintf("%s/%d", k, i), func(t *testing.T) {
+				ctx := map[string]any{k: b.val}
+				for kk, v := range b.ctx {
+					ctx[kk] = v
+				}
+				var err error
+				func() {
+					defer func() {
+						if r := recover(); r != nil {
+							t.Fatalf("panic on %s=%v: %v", k, b.val, r)
+						}
+					}()
+					var c Config
+					if c, err = FromContext(func(key string) any { return ctx[key] }); err == nil {
+						err = c.LoadSigma(sigma.Load)
+					}
+				}()
+				if err == nil {
+					t.Fatalf("%s=%#v is accepted", k, b.val)
+				}
+				for _, w := range []string{k, b.do} {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("%s=%#v: error %q does not say %q", k, b.val, err, w)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestKeysListsEveryKey: Keys holds every "trailwatch:..." key of
+// config.go, so that TestEveryKeyRefusesBadValues covers a new key.
+func TestKeysListsEveryKey(t *testing.T) {
+	src, err := os.ReadFile("config.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := []string{KeyMiningMinSeverity} // defined in internal/detect
+	for _, m := range regexp.MustCompile(`"(trailwatch:[A-Za-z]+)"`).FindAllStringSubmatch(string(src), -1) {
+		found = append(found, m[1])
+	}
+	slices.Sort(found)
+	keys := slices.Sorted(slices.Values(Keys()))
+	if !slices.Equal(slices.Compact(found), keys) {
+		t.Errorf("Keys() = %v\nconfig.go defines %v", keys, slices.Compact(found))
+	}
+}
+
+// TestCheckKeys: a "trailwatch:" key that is none of Keys is refused,
+// naming the closest key when one is close; other context (CDK's feature
+// flags) is not this package's.
+func TestCheckKeys(t *testing.T) {
+	for _, tc := range []struct {
+		key  string
+		want string // "" for accepted
+	}{
+		{KeyCPUThreshold, ""},
+		{"@aws-cdk/core:checkSecretUsage", ""},
+		{"trailwatch:cpuThresold", "did you mean " + KeyCPUThreshold + "?"},
+		{"trailwatch:Emails", "did you mean " + KeyEmails + "?"},
+		{"trailwatch:alarmName", "did you mean " + KeyAlarmNames + "?"},
+		{"trailwatch:colour", "remove it, or give one of the keys docs/configuration.md lists"},
+	} {
+		err := CheckKeys(map[string]any{tc.key: "x"})
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.key, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.key+" is not a trailwatch setting") || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: error %v, want one naming it and saying %q", tc.key, err, tc.want)
+		}
 	}
 }
