@@ -15,7 +15,8 @@ func init() {
 		Title: "CloudTrail trail stopped, deleted or weakened",
 		Description: "A trail was created, updated or deleted, or its logging was started or stopped (CreateTrail, UpdateTrail, " +
 			"DeleteTrail, StartLogging, StopLogging): the CIS 4.5 monitoring of CloudTrail configuration changes. StopLogging and " +
-			"DeleteTrail blind the audit trail and are critical. UpdateTrail is high when it weakens the trail (single-region, " +
+			"DeleteTrail blind the audit trail and are critical; a failed attempt at either is medium (other failed changes are low): " +
+			"whatever stopped it, the principal set out to blind the log. UpdateTrail is high when it weakens the trail (single-region, " +
 			"no log file validation, no global service events, KMS encryption removed, logs sent to a bucket that is not a known " +
 			"trail bucket, organization trail turned into an account trail, CloudWatch Logs delivery removed) and medium otherwise; " +
 			"CreateTrail and StartLogging are low. Event selector changes are left to cloudtrail-event-selectors-reduced, CloudTrail " +
@@ -52,7 +53,7 @@ func init() {
 				{"cloudtrail/cloudtrail-config-changed-update-trail-known-bucket.json", SeverityMedium},
 				{"cloudtrail/cloudtrail-config-changed-create-trail.json", SeverityLow},
 				{"cloudtrail/cloudtrail-config-changed-start-logging.json", SeverityLow},
-				{"cloudtrail/cloudtrail-config-changed-stop-logging-denied.json", SeverityLow},
+				{"cloudtrail/cloudtrail-config-changed-stop-logging-denied.json", SeverityMedium},
 			},
 			Negative: []string{
 				"cloudtrail/cloudtrail-config-changed-get-trail-status.json",
@@ -124,11 +125,11 @@ func evaluateTrailChange(ev *event.Event, env *Env) (Finding, bool) {
 	case "StopLogging":
 		f.Severity = SeverityCritical
 		f.Changes = []Change{{Setting: "Logging", Before: NotRecorded, After: "stopped"}}
-		return outcome(f, rec, "Logging stopped on "+trail, "stop logging on "+trail), true
+		return blindingAttempt(outcome(f, rec, "Logging stopped on "+trail, "stop logging on "+trail)), true
 	case "DeleteTrail":
 		f.Severity = SeverityCritical
 		f.Changes = []Change{{Setting: "Trail", Before: "exists", After: "deleted"}}
-		return outcome(f, rec, trail+" deleted", "delete "+trail), true
+		return blindingAttempt(outcome(f, rec, trail+" deleted", "delete "+trail)), true
 	case "StartLogging":
 		f.Severity = SeverityLow
 		f.Changes = []Change{{Setting: "Logging", Before: NotRecorded, After: "started"}}
@@ -217,4 +218,14 @@ func trailWeakenings(rp trailParams, env *Env) []string {
 		weak = append(weak, fmt.Sprintf("logs now go to bucket %s, which is not a known trail bucket", b))
 	}
 	return weak
+}
+
+// blindingAttempt keeps a failed attempt to stop or delete a trail at
+// medium: whatever stopped it (permissions, a wrong name or region), the
+// principal set out to blind the account's audit log.
+func blindingAttempt(f Finding) Finding {
+	if f.Attempt {
+		return raiseAttempt(f, "stopping or deleting a trail is an attempt to blind the audit log")
+	}
+	return f
 }

@@ -25,7 +25,10 @@ func init() {
 			"the request, or from the launched instances when it came from a launch template; a launch-template " +
 			"request that failed records no type and fires only for its region. Spot fleets, EC2 Fleet, Auto Scaling " +
 			"groups and AWS Batch launch through RunInstances too and are covered that way; CreateFleet and " +
-			"RequestSpotFleet calls themselves are not. DryRun requests are not reported: AWS only checks permissions for them.",
+			"RequestSpotFleet calls themselves are not. DryRun requests are not reported: AWS only checks permissions for them. " +
+			"A failed launch is low, except one refused by a vCPU or instance quota or by capacity (VcpuLimitExceeded, " +
+			"InstanceLimitExceeded, MaxSpotInstanceCountExceeded, InsufficientInstanceCapacity), which is medium: IAM " +
+			"allowed it, and the principal can try another region or type.",
 		Severity: SeverityHigh,
 		Pattern:  unusualInstancesPattern(nil),
 		Narrow:   narrowUnusualInstances,
@@ -51,7 +54,7 @@ func init() {
 				{"ec2/ec2-instance-unusual-gpu-fleet.json", SeverityHigh},
 				{"ec2/ec2-instance-unusual-unused-region.json", SeverityHigh},
 				{"ec2/ec2-instance-unusual-metal-launch-template.json", SeverityHigh},
-				{"ec2/ec2-instance-unusual-gpu-vcpu-limit.json", SeverityLow},
+				{"ec2/ec2-instance-unusual-gpu-vcpu-limit.json", SeverityMedium},
 			},
 			Negative: []string{
 				"ec2/ec2-instance-unusual-t3-micro.json",
@@ -319,5 +322,22 @@ func evaluateUnusualInstances(ev *event.Event, env *Env) (Finding, bool) {
 		done = fmt.Sprintf("%s launched in unused region %s", what, region)
 	}
 	done = ec2UpperFirst(done)
-	return outcome(f, rec, done, fmt.Sprintf("launch %s in %s", what, ec2OrUnknown(region, "region"))), true
+	sev := f.Severity
+	f = outcome(f, rec, done, fmt.Sprintf("launch %s in %s", what, ec2OrUnknown(region, "region")))
+	if quotaRefusal(rec.ErrorCode) && sev > SeverityLow {
+		// IAM allowed the launch; only capacity or a quota stopped it, and
+		// the principal can try another region, type or hour.
+		f = raiseAttempt(f, rec.ErrorCode+" is a quota or capacity refusal, so the principal is allowed to launch these instances")
+	}
+	return f, true
+}
+
+// quotaRefusal reports the EC2 errors of a launch that permissions allowed
+// and capacity or a quota refused.
+func quotaRefusal(code string) bool {
+	switch strings.TrimPrefix(strings.TrimPrefix(code, "Client."), "Server.") {
+	case "VcpuLimitExceeded", "InstanceLimitExceeded", "MaxSpotInstanceCountExceeded", "InsufficientInstanceCapacity":
+		return true
+	}
+	return false
 }

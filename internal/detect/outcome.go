@@ -23,6 +23,24 @@ func Partition(region string) string {
 	return "aws"
 }
 
+// attemptRaisedNote opens the severity note of a failed attempt kept above
+// low; the rest of the note says why.
+const attemptRaisedNote = "medium, not low as for other failed attempts: "
+
+// raiseAttempt keeps a failed attempt at medium, for why.
+func raiseAttempt(f Finding, why string) Finding {
+	f.Severity = SeverityMedium
+	f.SeverityNote = attemptRaisedNote + why
+	return f
+}
+
+// AttemptRaised reports a failed attempt that its detection keeps at
+// medium, and says why in the severity note: the few attempts that show
+// intent or a permission whatever stopped them. Every other attempt is low.
+func AttemptRaised(f Finding) bool {
+	return f.Attempt && f.Severity == SeverityMedium && strings.HasPrefix(f.SeverityNote, attemptRaisedNote)
+}
+
 // outcome picks the headline for what happened: done when the call
 // succeeded, "Failed attempt to <tried>" when AWS rejected it, in which case
 // the finding is a low-severity attempt whatever it would have done.

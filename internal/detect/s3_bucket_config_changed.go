@@ -3,9 +3,11 @@ package detect
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/s3access"
 )
 
 // bucketConfigs describes each bucket configuration call the detection
@@ -37,7 +39,9 @@ func init() {
 			"and their Delete counterparts (DeleteBucketPolicy, DeleteBucketCors, DeleteBucketLifecycle, DeleteBucketReplication). " +
 			"Every change is reported at low severity; a deleted bucket policy (which may have held Deny guardrails such as " +
 			"TLS-only or VPC-only access) and replication to a bucket in another account (Destination.Account differs from the " +
-			"bucket's account: a standing copy of every new object leaves the account) are medium. Whether a policy or ACL makes " +
+			"bucket's account: a standing copy of every new object leaves the account) are medium, as is a bucket policy whose " +
+			"Allow statements name principals of another account (an account ID, or an IAM or STS ARN of that account: a " +
+			"backdoor for reading the data out), high when they may write, delete or change permissions. Whether a policy or ACL makes " +
 			"the bucket public is judged by s3-bucket-policy-public and s3-bucket-acl-public, which fire beside this one; " +
 			"shortened retention of the CloudTrail bucket by cloudtrail-bucket-retention-shortened. Not covered: object-level " +
 			"ACLs (data events), Block Public Access, encryption, versioning, logging, website and ownership settings, and " +
@@ -72,6 +76,9 @@ func init() {
 				{"s3/s3-bucket-config-changed-delete-bucket-policy.json", SeverityMedium},
 				{"s3/s3-bucket-config-changed-replication-cross-account.json", SeverityMedium},
 				{"s3/s3-bucket-config-changed-replication-same-account.json", SeverityLow},
+				{"s3/s3-bucket-config-changed-policy-other-account-read.json", SeverityMedium},
+				{"s3/s3-bucket-config-changed-policy-other-account-write.json", SeverityHigh},
+				{"s3/s3-bucket-config-changed-policy-own-account.json", SeverityLow},
 				{"s3/s3-bucket-config-changed-put-bucket-cors.json", SeverityLow},
 				{"s3/s3-bucket-config-changed-put-bucket-lifecycle.json", SeverityLow},
 				{"s3/s3-bucket-config-changed-delete-bucket-replication-denied.json", SeverityLow},
@@ -188,7 +195,57 @@ func evaluateBucketConfigChange(ev *event.Event, _ *Env) (Finding, bool) {
 			tried = fmt.Sprintf("replicate %s to another account (%s)", b.label(), strings.Join(external, ", "))
 		}
 	}
+	if rec.EventName == "PutBucketPolicy" && hasContent(newConfig) {
+		if policy, err := s3access.ParsePolicy(newConfig); err == nil {
+			if grants := s3access.OtherAccounts(policy, rec.Account()); len(grants) > 0 {
+				var who string
+				f, who = otherAccountsFinding(f, grants)
+				done = fmt.Sprintf("Policy of %s lets %s", b.label(), who)
+				tried = fmt.Sprintf("let %s through the policy of %s", who, b.label())
+			}
+		}
+	}
 	return outcome(f, rec, done, tried), true
+}
+
+// otherAccountsFinding reports a bucket policy that lets other accounts in:
+// a backdoor for reading data out as much as a deliberate share, medium,
+// high when they may write, delete or change permissions.
+// who names the accounts and what they may do ("account X read objects").
+func otherAccountsFinding(f Finding, grants []s3access.AccountStatement) (_ Finding, who string) {
+	var accounts []string
+	var max s3access.Access
+	f.Evidence = nil
+	for _, g := range grants {
+		for _, a := range g.Accounts {
+			if !slices.Contains(accounts, a) {
+				accounts = append(accounts, a)
+			}
+		}
+		max = maxAccess(max, g.Access)
+		f.Evidence = append(f.Evidence, Evidence{
+			Label: fmt.Sprintf("Statement %d lets account %s %s", g.Index, strings.Join(g.Accounts, ", "), g.Access),
+			Text:  compactJSON(g.Statement.Raw),
+		})
+	}
+	f.Severity = SeverityMedium
+	if max >= s3access.AccessWrite {
+		f.Severity = SeverityHigh
+	}
+	noun := "account "
+	if len(accounts) > 1 {
+		noun = "accounts "
+	}
+	who = noun + strings.Join(accounts, ", ") + " " + max.String()
+	f.Changes = []Change{{Setting: "Bucket policy", After: "lets " + who}}
+	return f, who
+}
+
+func maxAccess(a, b s3access.Access) s3access.Access {
+	if b > a {
+		return b
+	}
+	return a
 }
 
 // hasContent reports whether a request parameter carries a value: CloudTrail

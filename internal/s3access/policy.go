@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -301,4 +302,64 @@ func statementAccess(st iampolicy.Statement) Access {
 		}
 	}
 	return best
+}
+
+// AccountStatement is an Allow statement that names principals of other
+// accounts: the bucket is not public, but someone outside the account can
+// reach it.
+type AccountStatement struct {
+	Index     int // 1-based position in the policy
+	Statement iampolicy.Statement
+	Accounts  []string // the other accounts, in the order named
+	Access    Access
+}
+
+// OtherAccounts lists the Allow statements whose AWS principals belong to
+// accounts other than own: a 12-digit account ID, or an IAM or STS ARN of
+// another account. Statements open to everyone are AnalyzePolicy's; service
+// principals and federated identities are not accounts.
+func OtherAccounts(p *iampolicy.Policy, own string) []AccountStatement {
+	var out []AccountStatement
+	for i, st := range p.Statements {
+		if st.Effect != "Allow" || st.NotPrincipal != nil || st.Principal == nil || st.Principal.Anyone() {
+			continue
+		}
+		var accounts []string
+		for _, id := range st.Principal.IDs["AWS"] {
+			acct := principalAccount(id)
+			if acct != "" && acct != own && !slices.Contains(accounts, acct) {
+				accounts = append(accounts, acct)
+			}
+		}
+		if len(accounts) > 0 {
+			out = append(out, AccountStatement{Index: i + 1, Statement: st, Accounts: accounts, Access: statementAccess(st)})
+		}
+	}
+	return out
+}
+
+// principalAccount is the account of an AWS principal: the ID itself, or
+// the account field of an arn:PARTITION:iam:: or arn:PARTITION:sts:: ARN;
+// "" for anything else.
+func principalAccount(id string) string {
+	if isAccountID(id) {
+		return id
+	}
+	parts := strings.SplitN(id, ":", 6)
+	if len(parts) == 6 && parts[0] == "arn" && strings.HasPrefix(parts[1], "aws") && (parts[2] == "iam" || parts[2] == "sts") && parts[3] == "" && isAccountID(parts[4]) {
+		return parts[4]
+	}
+	return ""
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
