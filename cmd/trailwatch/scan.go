@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,9 +45,23 @@ func scanCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loadA
 	workers := fs.Int("workers", 0, "objects read and decided side by side (default: one per CPU)")
 	progress := fs.Bool("progress", false, "show progress on stderr even when it is not a terminal")
 	verbose := fs.Bool("verbose", false, "log to stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the scan to this file (go tool pprof reads it)")
 	inputs, err := parse(fs, args)
 	if err != nil {
 		return exitUsage
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "trailwatch scan: --cpuprofile: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "trailwatch scan: --cpuprofile: %v\n", err)
+			return exitUsage
+		}
+		defer pprof.StopCPUProfile()
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "trailwatch scan: "+format+"\n", a...)

@@ -294,7 +294,7 @@ func FromRecord(rec *cloudtrail.Record) (*Event, error) {
 		}
 		env.Detail = raw
 	}
-	data, err := json.Marshal(env)
+	data, err := appendEnvelope(make([]byte, 0, len(env.Detail)+256), &env)
 	if err != nil {
 		return nil, fmt.Errorf("encode envelope: %w", err)
 	}
@@ -302,6 +302,56 @@ func FromRecord(rec *cloudtrail.Record) (*Event, error) {
 		return nil, fmt.Errorf("%w: %d bytes once wrapped, EventBridge's limit is %d", ErrTooLarge, len(data), MaxSize)
 	}
 	return &Event{Envelope: env, JSON: data, CloudTrail: rec}, nil
+}
+
+// appendEnvelope appends what json.Marshal makes of an envelope with no ID
+// and no resources, except that the detail is written as it is rather
+// than compacted: it comes from a record a decoder has read, so it is
+// valid JSON, and re-encoding it would read every byte of the record a
+// second time (most of a scan's time, measured). Strings are
+// encoding/json's (HTML escaping included).
+func appendEnvelope(b []byte, env *Envelope) ([]byte, error) {
+	b = append(b, `{"version":`...)
+	b = appendString(b, env.Version)
+	b = append(b, `,"id":`...)
+	b = appendString(b, env.ID)
+	b = append(b, `,"detail-type":`...)
+	b = appendString(b, env.DetailType)
+	b = append(b, `,"source":`...)
+	b = appendString(b, env.Source)
+	b = append(b, `,"account":`...)
+	b = appendString(b, env.Account)
+	b = append(b, `,"time":`...)
+	t, err := env.Time.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, t...)
+	b = append(b, `,"region":`...)
+	b = appendString(b, env.Region)
+	b = append(b, `,"resources":`...)
+	r, err := json.Marshal(env.Resources)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, r...)
+	b = append(b, `,"detail":`...)
+	b = append(b, bytes.TrimSpace(env.Detail)...)
+	return append(b, '}'), nil
+}
+
+// appendString appends s as json.Marshal writes a string: plain printable
+// ASCII as it is, anything else through encoding/json.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // DetailTypeFor maps a CloudTrail eventType to the EventBridge detail-type.

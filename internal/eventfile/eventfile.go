@@ -24,6 +24,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/jsonscan"
 )
 
 // MaxFileBytes bounds how much one file may expand to once decompressed, so
@@ -36,6 +37,28 @@ type Item struct {
 	Where string
 	Event *event.Event
 	Err   error
+	// raw is a CloudTrail record ReadLazy left for Decode.
+	raw []byte
+}
+
+// Decode completes an item ReadLazy passed on undecoded: it decodes the
+// record, setting Event or Err. Items already decoded are left as they are.
+// Items of one file may be decoded side by side, in any order.
+func (it *Item) Decode() {
+	if it.raw == nil {
+		return
+	}
+	it.Event, it.Err = decodeRecord(it.raw)
+	it.raw = nil
+}
+
+// ReadLazy is Read, except that a CloudTrail record (most of a log file)
+// is passed to fn undecoded, its kind told by a probe that allocates
+// nothing: the caller calls Decode, perhaps on another goroutine, so the
+// records of one file are decoded on every core. Other items come
+// decoded.
+func ReadLazy(name string, r io.Reader, fn func(Item) error) error {
+	return read(name, r, fn, true)
 }
 
 // ReadPaths reads every path in order; folders are walked (sorted, hidden
@@ -74,6 +97,10 @@ func ReadFile(path string, fn func(Item) error) error {
 // its magic bytes; JSON Lines by a .jsonl or .ndjson name (line by line, so a
 // bad line does not stop the file).
 func Read(name string, r io.Reader, fn func(Item) error) error {
+	return read(name, r, fn, false)
+}
+
+func read(name string, r io.Reader, fn func(Item) error, lazy bool) error {
 	br := getReader(r)
 	defer putReader(br)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -89,7 +116,7 @@ func Read(name string, r io.Reader, fn func(Item) error) error {
 	defer putReader(br)
 	skipBOM(br)
 	base := strings.TrimSuffix(strings.ToLower(name), ".gz")
-	s := &stream{name: name, fn: fn}
+	s := &stream{name: name, fn: fn, lazy: lazy}
 	var err error
 	if strings.HasSuffix(base, ".jsonl") || strings.HasSuffix(base, ".ndjson") {
 		err = s.lines(br)
@@ -120,6 +147,7 @@ func putReader(br *bufio.Reader) {
 }
 
 type stream struct {
+	lazy  bool
 	name  string
 	fn    func(Item) error
 	count int
@@ -127,10 +155,16 @@ type stream struct {
 
 func (s *stream) where() string { return fmt.Sprintf("%s#%d", s.name, s.count) }
 
-// emit classifies one JSON object and hands it to fn.
-func (s *stream) emit(raw []byte) error {
+// emit classifies one JSON object and hands it to fn; with owned, raw is
+// a copy no one else uses, which the event may keep.
+func (s *stream) emit(raw []byte, owned bool) error {
 	s.count++
-	ev, err := Classify(raw)
+	if s.lazy && owned && len(raw) <= event.MaxSize {
+		if p, ok := scanProbe(raw); ok && p.isRecord() {
+			return s.fn(Item{Where: s.where(), raw: raw})
+		}
+	}
+	ev, err := classify(raw, owned)
 	if err == errLogFile {
 		s.count--
 		return s.logFile(raw)
@@ -187,7 +221,7 @@ func (s *stream) array(dec *json.Decoder) error {
 		if err := dec.Decode(&raw); err != nil {
 			return s.fail(syntaxError(err, dec))
 		}
-		if err := s.emit(raw); err != nil {
+		if err := s.emit(raw, true); err != nil {
 			return err
 		}
 	}
@@ -245,7 +279,7 @@ func (s *stream) object(dec *json.Decoder) error {
 		return nil
 	}
 	buf.WriteByte('}')
-	return s.emit(buf.Bytes())
+	return s.emit(buf.Bytes(), true)
 }
 
 // logFile handles a {"Records":[...]} object met inside an array or a line.
@@ -258,7 +292,7 @@ func (s *stream) logFile(raw []byte) error {
 		return s.fn(Item{Where: s.where(), Err: fmt.Errorf("log file: %w", err)})
 	}
 	for _, rec := range lf.Records {
-		if err := s.emit(rec); err != nil {
+		if err := s.emit(rec, true); err != nil {
 			return err
 		}
 	}
@@ -309,10 +343,10 @@ func (s *stream) line(n int, text []byte) error {
 			if err != nil {
 				break
 			}
-			err = inner.emit(it)
+			err = inner.emit(it, true)
 		}
 	} else {
-		err = inner.emit(text)
+		err = inner.emit(text, true)
 	}
 	s.count = inner.count
 	return err
@@ -322,9 +356,118 @@ var errLogFile = errors.New("cloudtrail log file")
 
 // Classify decodes one JSON object as an EventBridge event (it has a
 // detail-type), a trailwatch rule's input ({"detection": ..., "event": ...})
-// or a raw CloudTrail record (it has eventName or eventSource).
+// or a raw CloudTrail record (it has eventName or eventSource). The event
+// does not keep raw: the caller may reuse it.
 func Classify(raw []byte) (*event.Event, error) {
-	var probe struct {
+	return classify(raw, false)
+}
+
+// classify is Classify; with owned, raw is the caller's to give away (the
+// stream's own copy of an element) and the event keeps slices of it
+// instead of a copy.
+func classify(raw []byte, owned bool) (*event.Event, error) {
+	p, ok := scanProbe(raw)
+	if !ok {
+		var err error
+		if p, err = unmarshalProbe(raw); err != nil {
+			return nil, err
+		}
+	}
+	tooLarge := len(raw) > event.MaxSize
+	switch {
+	case p.detailType:
+		return event.Decode(raw)
+	case p.detection && p.event:
+		// What a trailwatch rule sends the function, and so what its
+		// dead-letter queue keeps.
+		inv, err := event.DecodeInvocation(raw)
+		return inv.Event, err
+	case p.record && tooLarge:
+		return nil, fmt.Errorf("%w: %d bytes, EventBridge's limit is %d", event.ErrTooLarge, len(raw), event.MaxSize)
+	case p.record:
+		if !owned {
+			raw = append([]byte(nil), raw...)
+		}
+		return decodeRecord(raw)
+	case p.records:
+		return nil, errLogFile
+	default:
+		return nil, fmt.Errorf("%w: neither an EventBridge event (no detail-type) nor a CloudTrail record (no eventName)", event.ErrMalformed)
+	}
+}
+
+// decodeRecord decodes a raw CloudTrail record the event may keep.
+func decodeRecord(own []byte) (*event.Event, error) {
+	rec, err := cloudtrail.DecodeShared(own)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", event.ErrMalformed, err)
+	}
+	return event.FromRecord(rec)
+}
+
+// probe says which of the members that tell the kinds of input apart an
+// object has, as encoding/json would decode them into pointers and raw
+// messages: a string member counts, null does not; Records and event count
+// whatever their value.
+type probe struct {
+	detailType, record, detection, event, records bool
+}
+
+// isRecord reports whether classify decodes the object as a CloudTrail
+// record (when it is not too large).
+func (p probe) isRecord() bool {
+	return p.record && !p.detailType && !(p.detection && p.event)
+}
+
+var probeKeys = []string{"detail-type", "eventName", "eventSource", "Records", "detection", "event"}
+
+// scanProbe reads the probe's members without reflection or allocation
+// (jsonscan skips the other values), which is most of the cost of a
+// record otherwise: ok is false for an object it cannot read exactly as
+// encoding/json does (a syntax error, keys matching case-insensitively or
+// with escapes, a member of another type than string or null), and
+// unmarshalProbe then decides.
+func scanProbe(raw []byte) (p probe, ok bool) {
+	d := jsonscan.NewSparse(raw)
+	var eventName, eventSource bool
+	str := func(set *bool) bool {
+		switch d.Kind() {
+		case 'n':
+			*set = false
+			return d.Null()
+		case '"':
+			*set = true
+			return d.Skip()
+		}
+		return d.Fail()
+	}
+	d.Object(func(key []byte) bool {
+		switch string(key) {
+		case "detail-type":
+			return str(&p.detailType)
+		case "eventName":
+			return str(&eventName)
+		case "eventSource":
+			return str(&eventSource)
+		case "detection":
+			return str(&p.detection)
+		case "Records":
+			p.records = true
+			return d.Skip()
+		case "event":
+			p.event = true
+			return d.Skip()
+		}
+		return d.Unknown(key, probeKeys)
+	})
+	p.record = eventName || eventSource
+	return p, d.End()
+}
+
+// unmarshalProbe is scanProbe with encoding/json, for every object: a
+// member of the wrong type is as good as absent.
+func unmarshalProbe(raw []byte) (probe, error) {
+	var v struct {
 		DetailType  *string         `json:"detail-type"`
 		EventName   *string         `json:"eventName"`
 		EventSource *string         `json:"eventSource"`
@@ -332,34 +475,19 @@ func Classify(raw []byte) (*event.Event, error) {
 		Detection   *string         `json:"detection"`
 		Event       json.RawMessage `json:"event"`
 	}
-	if err := json.Unmarshal(raw, &probe); err != nil {
+	if err := json.Unmarshal(raw, &v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if !errors.As(err, &typeErr) {
-			return nil, fmt.Errorf("%w: %w", event.ErrMalformed, err)
+			return probe{}, fmt.Errorf("%w: %w", event.ErrMalformed, err)
 		}
 	}
-	tooLarge := len(raw) > event.MaxSize
-	switch {
-	case probe.DetailType != nil:
-		return event.Decode(raw)
-	case probe.Detection != nil && probe.Event != nil:
-		// What a trailwatch rule sends the function, and so what its
-		// dead-letter queue keeps.
-		inv, err := event.DecodeInvocation(raw)
-		return inv.Event, err
-	case (probe.EventName != nil || probe.EventSource != nil) && tooLarge:
-		return nil, fmt.Errorf("%w: %d bytes, EventBridge's limit is %d", event.ErrTooLarge, len(raw), event.MaxSize)
-	case probe.EventName != nil || probe.EventSource != nil:
-		rec, err := cloudtrail.Decode(raw)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", event.ErrMalformed, err)
-		}
-		return event.FromRecord(rec)
-	case probe.Records != nil:
-		return nil, errLogFile
-	default:
-		return nil, fmt.Errorf("%w: neither an EventBridge event (no detail-type) nor a CloudTrail record (no eventName)", event.ErrMalformed)
-	}
+	return probe{
+		detailType: v.DetailType != nil,
+		record:     v.EventName != nil || v.EventSource != nil,
+		detection:  v.Detection != nil,
+		event:      v.Event != nil,
+		records:    v.Records != nil,
+	}, nil
 }
 
 // Expand lists the event files of path: the file itself, or a folder's

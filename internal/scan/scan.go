@@ -1,15 +1,17 @@
 // Package scan backtests archives of CloudTrail logs: every record of
 // local files or S3 prefixes through the detection catalog, allow-lists
 // and threshold windows the functions use, without enrichment or delivery.
-// Objects are read and decided in parallel (one object per worker, every
-// core busy) and the results come out in input order, so a scan prints the
-// same lines whatever the number of workers.
+// Objects are read in parallel and their records decoded and decided in
+// batches on every core (a single large log file too); the results come
+// out in input order, so a scan prints the same lines whatever the number
+// of workers, and memory stays bounded by the batches in flight.
 package scan
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"log/slog"
 	"runtime"
@@ -93,12 +95,31 @@ type Summary struct {
 	Interrupted bool
 }
 
-// objectResult is what a worker made of one object.
-type objectResult struct {
+// Batches bound what a scan holds: an object's records are read into
+// batches of batchSize, decoded and decided on the workers side by side
+// (so one large log file uses every core too), and at most batchesAhead
+// batches of an object wait for the output before its reader stops.
+const (
+	batchSize    = 128
+	batchesAhead = 4
+)
+
+// batch is a run of an object's items and, once a worker decided them,
+// what it made of them.
+type batch struct {
+	items              []eventfile.Item
 	records            []Record
-	count, bytes       int64
-	unreadable         int64
+	count              int64
 	outOfRange, others int64
+	done               chan struct{}
+}
+
+// objectRun is one object's batches in input order, then its totals.
+type objectRun struct {
+	batches chan *batch
+	// Set before batches is closed.
+	bytes, unreadable int64
+	failure           *Record
 }
 
 // Run scans the objects list yields and calls out for each record to
@@ -116,13 +137,14 @@ func Run(ctx context.Context, list Lister, o Options, out func(Record) error) (S
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	type job struct {
-		obj  Object
-		done chan objectResult
+		obj Object
+		run *objectRun
 	}
 	jobs := make(chan job)
+	decode := make(chan *batch, workers)
 	// order holds the objects in input order; its capacity bounds how far
-	// the workers may run ahead of the output (and so the memory held).
-	order := make(chan chan objectResult, 4*workers)
+	// the listing may run ahead of the output.
+	order := make(chan *objectRun, 2*workers)
 	var listed atomic.Int64
 	listingDone := atomic.Bool{}
 	var listErr error
@@ -132,60 +154,85 @@ func Run(ctx context.Context, list Lister, o Options, out func(Record) error) (S
 		defer close(order)
 		defer close(jobs)
 		listErr = list(ctx, func(obj Object) error {
-			done := make(chan objectResult, 1)
+			run := &objectRun{batches: make(chan *batch, batchesAhead)}
 			select {
-			case order <- done:
+			case order <- run:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 			listed.Add(1)
 			if obj.Err != nil {
-				done <- objectResult{records: []Record{{Where: obj.Name, Err: obj.Err}}, unreadable: 1}
+				run.unreadable = 1
+				run.failure = &Record{Where: obj.Name, Err: obj.Err}
+				close(run.batches)
 				return nil
 			}
 			select {
-			case jobs <- job{obj: obj, done: done}:
+			case jobs <- job{obj: obj, run: run}:
 				return nil
 			case <-ctx.Done():
-				done <- objectResult{}
+				close(run.batches)
 				return ctx.Err()
 			}
 		})
 		listingDone.Store(true)
 	}()
-	var wg sync.WaitGroup
+	// Readers gunzip and split objects into batches; deciders decode and
+	// decide the batches. A reader waits for the output (batchesAhead),
+	// a decider never does, so the oldest batch is always being decided.
+	var readers, deciders sync.WaitGroup
 	for range workers {
-		wg.Go(func() {
+		readers.Go(func() {
 			for j := range jobs {
-				j.done <- o.read(ctx, j.obj)
+				o.read(ctx, j.obj, j.run, decode)
+			}
+		})
+		deciders.Go(func() {
+			for b := range decode {
+				o.decideBatch(b)
 			}
 		})
 	}
+	go func() {
+		readers.Wait()
+		close(decode)
+	}()
 	sum := Summary{}
-	seen := map[string]bool{}
+	seen := newRecent(maxRecentIDs)
 	var outErr error
-	for done := range order {
-		r := <-done
-		sum.Objects++
-		sum.Records += r.count
-		sum.Bytes += r.bytes
-		sum.Unreadable += r.unreadable
-		sum.OutOfRange += r.outOfRange
-		sum.Filtered += r.others
-		for _, rec := range r.records {
-			if outErr != nil {
-				break
-			}
-			if rec.Err == nil && len(rec.Findings) > 0 {
-				rec.Findings = o.decide(ctx, rec, seen, &sum)
-				if len(rec.Findings) == 0 && !o.All {
-					continue
+	for run := range order {
+		for b := range run.batches {
+			<-b.done
+			sum.Records += b.count
+			sum.OutOfRange += b.outOfRange
+			sum.Filtered += b.others
+			for _, rec := range b.records {
+				if outErr != nil {
+					break
 				}
+				if rec.Err != nil {
+					sum.Unreadable++
+				}
+				if rec.Err == nil && len(rec.Findings) > 0 {
+					rec.Findings = o.decide(ctx, rec, seen, &sum)
+					if len(rec.Findings) == 0 && !o.All {
+						continue
+					}
+				}
+				if rec.Err == nil && len(rec.Findings) > 0 {
+					sum.Flagged++
+				}
+				outErr = out(rec)
 			}
-			if rec.Err == nil && len(rec.Findings) > 0 {
-				sum.Flagged++
+			if outErr != nil {
+				cancel()
 			}
-			outErr = out(rec)
+		}
+		sum.Objects++
+		sum.Bytes += run.bytes
+		sum.Unreadable += run.unreadable
+		if run.failure != nil && outErr == nil {
+			outErr = out(*run.failure)
 		}
 		if o.Progress != nil {
 			o.Progress(Progress{Objects: sum.Objects, Records: sum.Records, Bytes: sum.Bytes, Listed: listed.Load(), Started: started, ListingDone: listingDone.Load()})
@@ -194,7 +241,7 @@ func Run(ctx context.Context, list Lister, o Options, out func(Record) error) (S
 			cancel()
 		}
 	}
-	wg.Wait()
+	deciders.Wait()
 	sum.Duration = time.Since(started)
 	if outErr != nil {
 		return sum, outErr
@@ -206,17 +253,52 @@ func Run(ctx context.Context, list Lister, o Options, out func(Record) error) (S
 	return sum, listErr
 }
 
+// maxRecentIDs bounds the eventIDs of flagged records a scan remembers to
+// recognize duplicates (organization trails deliver a record to each
+// trail's bucket): a duplicate farther than this many flagged records from
+// its first copy is reported again. It keeps a scan's memory flat however
+// long the archive; 64-bit hashes keep it a few MB.
+const maxRecentIDs = 1 << 17
+
+// recent is a set of the last IDs added, by a 64-bit hash of each: a
+// collision (odds about n²/2⁶⁵) would drop one flagged record as a
+// duplicate.
+type recent struct {
+	seed maphash.Seed
+	set  map[uint64]struct{}
+	ring []uint64
+	next int
+}
+
+func newRecent(n int) *recent {
+	return &recent{seed: maphash.MakeSeed(), set: make(map[uint64]struct{}), ring: make([]uint64, 0, n)}
+}
+
+// add adds id and reports whether it was there already.
+func (r *recent) add(id string) bool {
+	h := maphash.String(r.seed, id)
+	if _, ok := r.set[h]; ok {
+		return true
+	}
+	if len(r.ring) < cap(r.ring) {
+		r.ring = append(r.ring, h)
+	} else {
+		delete(r.set, r.ring[r.next])
+		r.ring[r.next] = h
+		r.next = (r.next + 1) % len(r.ring)
+	}
+	r.set[h] = struct{}{}
+	return false
+}
+
 // decide applies what depends on the records before this one, in input
 // order: one result per eventID, threshold windows, then the detection
 // and severity filters.
-func (o *Options) decide(ctx context.Context, rec Record, seen map[string]bool, sum *Summary) []detect.Finding {
+func (o *Options) decide(ctx context.Context, rec Record, seen *recent, sum *Summary) []detect.Finding {
 	ev := rec.Event
-	if ev.CloudTrail != nil && ev.CloudTrail.EventID != "" {
-		if seen[ev.CloudTrail.EventID] {
-			sum.Duplicates++
-			return nil
-		}
-		seen[ev.CloudTrail.EventID] = true
+	if ev.CloudTrail != nil && ev.CloudTrail.EventID != "" && seen.add(ev.CloudTrail.EventID) {
+		sum.Duplicates++
+		return nil
 	}
 	findings, counted := o.Pipeline.CountThresholds(ctx, ev, rec.Findings, o.Log)
 	sum.Counted += int64(len(counted))
@@ -233,48 +315,87 @@ func (o *Options) decide(ctx context.Context, rec Record, seen map[string]bool, 
 	return kept
 }
 
-// read reads and decides one object's records.
-func (o *Options) read(ctx context.Context, obj Object) objectResult {
-	var r objectResult
+// read splits one object into batches, handing each to the deciders and,
+// in order, to the output (run.batches, closed at the end).
+func (o *Options) read(ctx context.Context, obj Object, run *objectRun, decode chan<- *batch) {
+	defer close(run.batches)
 	if ctx.Err() != nil {
-		return r
+		return
 	}
 	body, err := obj.Open(ctx)
 	if err != nil {
-		r.unreadable = 1
-		r.records = []Record{{Where: obj.Name, Err: err}}
-		return r
+		run.unreadable = 1
+		run.failure = &Record{Where: obj.Name, Err: err}
+		return
 	}
 	defer body.Close()
 	cr := &countingReader{r: body}
-	err = eventfile.Read(obj.Name, cr, func(it eventfile.Item) error {
+	cur := &batch{}
+	flush := func() error {
+		if len(cur.items) == 0 {
+			return nil
+		}
+		b := cur
+		cur = &batch{}
+		b.done = make(chan struct{})
+		// The output's slot first: the deciders never wait for it.
+		select {
+		case run.batches <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case decode <- b:
+			return nil
+		case <-ctx.Done():
+			close(b.done)
+			return ctx.Err()
+		}
+	}
+	err = eventfile.ReadLazy(obj.Name, cr, func(it eventfile.Item) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if it.Err != nil {
-			r.unreadable++
-			r.records = append(r.records, Record{Where: it.Where, Err: it.Err})
-			return nil
-		}
-		r.count++
-		rec, why := o.decideAlone(it)
-		switch why {
-		case outOfRange:
-			r.outOfRange++
-		case filtered:
-			r.others++
-		}
-		if rec != nil {
-			r.records = append(r.records, *rec)
+		cur.items = append(cur.items, it)
+		if len(cur.items) == batchSize {
+			return flush()
 		}
 		return nil
 	})
-	r.bytes = cr.n
-	if err != nil && !errors.Is(err, context.Canceled) {
-		r.unreadable++
-		r.records = append(r.records, Record{Where: obj.Name, Err: err})
+	if err == nil {
+		err = flush()
 	}
-	return r
+	run.bytes = cr.n
+	if err != nil && !errors.Is(err, context.Canceled) {
+		run.unreadable++
+		run.failure = &Record{Where: obj.Name, Err: err}
+	}
+}
+
+// decideBatch decodes a batch's items and makes the decisions that need
+// only the record.
+func (o *Options) decideBatch(b *batch) {
+	defer close(b.done)
+	for i := range b.items {
+		it := &b.items[i]
+		it.Decode()
+		if it.Err != nil {
+			b.records = append(b.records, Record{Where: it.Where, Err: it.Err})
+			continue
+		}
+		b.count++
+		rec, why := o.decideAlone(*it)
+		switch why {
+		case outOfRange:
+			b.outOfRange++
+		case filtered:
+			b.others++
+		}
+		if rec != nil {
+			b.records = append(b.records, *rec)
+		}
+	}
+	b.items = nil
 }
 
 // skipped reports whether the event falls outside the time range.

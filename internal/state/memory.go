@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -38,9 +39,14 @@ func NewMemory() *Memory {
 func (m *Memory) Record(_ context.Context, w Window, o Occurrence, account, region string) (Tally, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// What a window keeps outlives the event: its strings are cloned, as
+	// an event's strings are slices of the whole decoded record, which a
+	// scan of millions of records would otherwise keep alive by the
+	// window's IDs.
+	o = Occurrence{EventID: strings.Clone(o.EventID), Time: strings.Clone(o.Time), Resource: strings.Clone(o.Resource), Headline: strings.Clone(o.Headline)}
 	mw := m.windows[w.Key()]
 	if mw == nil {
-		mw = &memWindow{w: w, account: account, region: region, first: o.EventID, ids: map[string]bool{}, occurrences: map[string]Occurrence{}}
+		mw = &memWindow{w: w, account: strings.Clone(account), region: strings.Clone(region), first: o.EventID, ids: map[string]bool{}, occurrences: map[string]Occurrence{}}
 		m.windows[w.Key()] = mw
 	}
 	if mw.digested && !mw.ids[o.EventID] {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -155,7 +156,9 @@ func (m *Memory) CountTowards(_ context.Context, c Count) (Crossing, error) {
 	}
 	mc := m.counts[c.Key()]
 	if mc == nil {
-		mc = &memCount{items: map[string]bool{}, firstEvent: c.EventID, firstTime: c.Time}
+		// Cloned: the event's strings are slices of its whole record (see
+		// Record).
+		mc = &memCount{items: map[string]bool{}, firstEvent: strings.Clone(c.EventID), firstTime: c.Time}
 		m.counts[c.Key()] = mc
 	}
 	cr := func() Crossing {
@@ -172,17 +175,20 @@ func (m *Memory) CountTowards(_ context.Context, c Count) (Crossing, error) {
 	}
 	added := false
 	for _, it := range c.Items {
-		if it != "" {
-			mc.items[it] = true
-			added = true
+		if it == "" {
+			continue
 		}
+		if !mc.items[it] {
+			mc.items[strings.Clone(it)] = true
+		}
+		added = true
 	}
 	if !added {
 		return Crossing{}, errors.New("count " + c.Key() + ": no items")
 	}
 	out := cr()
 	if out.N >= c.Threshold {
-		mc.crossedBy = c.EventID
+		mc.crossedBy = strings.Clone(c.EventID)
 		out.Crossed = true
 	}
 	return out, nil
