@@ -20,7 +20,7 @@ var bedrockModelID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]*$`)
 func bedrockModelResource(rec *cloudtrail.Record, modelID string) Resource {
 	r := Resource{Type: "Bedrock model", Name: modelID, Region: rec.AWSRegion}
 	switch {
-	case modelID == "" || len(modelID) > 256 || !bedrockModelID.MatchString(modelID):
+	case !validModelID(modelID):
 	case strings.HasPrefix(modelID, "arn:"):
 		r.ARN = modelID
 	case !strings.Contains(modelID, "/"):
@@ -42,4 +42,19 @@ func bedrockCaller(rec *cloudtrail.Record) string {
 		return "with the credentials of an EC2 instance"
 	}
 	return ""
+}
+
+// validModelID reports a model ID or ARN of Bedrock's form, at most 256
+// characters.
+func validModelID(id string) bool {
+	return id != "" && len(id) <= 256 && bedrockModelID.MatchString(id)
+}
+
+// isBedrockInvocation reports the calls that run a model.
+func isBedrockInvocation(eventName string) bool {
+	switch eventName {
+	case "InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream":
+		return true
+	}
+	return false
 }

@@ -71,13 +71,11 @@ func evaluateBedrockInvocation(ev *event.Event, _ *Env) (Finding, bool) {
 	if rec == nil || rec.Failed() && rec.ErrorCode != "ValidationException" {
 		return Finding{}, false
 	}
-	switch rec.EventName {
-	case "InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream":
-	default:
+	if !isBedrockInvocation(rec.EventName) {
 		return Finding{}, false
 	}
 	model := jsonString(field(ev.RequestParams(), "modelId"))
-	if !bedrockModelID.MatchString(model) || !awsRegionName.MatchString(rec.AWSRegion) {
+	if !validModelID(model) || !awsRegionName.MatchString(rec.AWSRegion) {
 		return Finding{}, false
 	}
 	f := Finding{Severity: SeverityHigh, Counted: []string{model + " in " + rec.AWSRegion}, Resource: bedrockModelResource(rec, model),

@@ -62,9 +62,7 @@ func evaluateBedrockLongTermKey(ev *event.Event, _ *Env) (Finding, bool) {
 	if rec == nil || rec.UserIdentity.Type != identityIAMUser || !longTermKey(rec) {
 		return Finding{}, false
 	}
-	switch rec.EventName {
-	case "InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream":
-	default:
+	if !isBedrockInvocation(rec.EventName) {
 		return Finding{}, false
 	}
 	model := jsonString(field(ev.RequestParams(), "modelId"))

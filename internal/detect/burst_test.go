@@ -2,6 +2,7 @@ package detect_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/trailwatch/trailwatch/internal/detect"
@@ -69,6 +70,7 @@ func TestBedrockInvocationSteps(t *testing.T) {
 		{"denied", []string{`"eventName"`, `"errorCode": "AccessDeniedException", "eventName"`}, nil, 0},
 		{"model not recorded", []string{`"modelId": "` + model + `"`, `"modelId": null`}, nil, 0},
 		{"model of another shape", []string{`"modelId": "` + model + `"`, `"modelId": "claude\nin us-east-1"`}, nil, 0},
+		{"model ID over 256 characters", []string{`"modelId": "` + model + `"`, `"modelId": "` + strings.Repeat("m", 257) + `"`}, nil, 0},
 		{"model as a number", []string{`"modelId": "` + model + `"`, `"modelId": 7`}, nil, 0},
 		{"not an invocation", []string{`"Converse"`, `"ListFoundationModels"`}, nil, 0},
 	} {

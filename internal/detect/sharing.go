@@ -15,6 +15,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/iampolicy"
 	"github.com/trailwatch/trailwatch/internal/jsonscan"
+	"github.com/trailwatch/trailwatch/internal/s3access"
 )
 
 const (
@@ -135,17 +136,7 @@ func clip(s string, n int) string {
 }
 
 // isAccountID reports whether s is a 12-digit AWS account ID.
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
+func isAccountID(s string) bool { return s3access.IsAccountID(s) }
 
 // resourceARN is name when it already is an ARN, else the ARN built from
 // the parts.

@@ -342,17 +342,18 @@ func OtherAccounts(p *iampolicy.Policy, own string) []AccountStatement {
 // the account field of an arn:PARTITION:iam:: or arn:PARTITION:sts:: ARN;
 // "" for anything else.
 func principalAccount(id string) string {
-	if isAccountID(id) {
+	if IsAccountID(id) {
 		return id
 	}
 	parts := strings.SplitN(id, ":", 6)
-	if len(parts) == 6 && parts[0] == "arn" && strings.HasPrefix(parts[1], "aws") && (parts[2] == "iam" || parts[2] == "sts") && parts[3] == "" && isAccountID(parts[4]) {
+	if len(parts) == 6 && parts[0] == "arn" && strings.HasPrefix(parts[1], "aws") && (parts[2] == "iam" || parts[2] == "sts") && parts[3] == "" && IsAccountID(parts[4]) {
 		return parts[4]
 	}
 	return ""
 }
 
-func isAccountID(s string) bool {
+// IsAccountID reports whether s is a 12-digit AWS account ID.
+func IsAccountID(s string) bool {
 	if len(s) != 12 {
 		return false
 	}
