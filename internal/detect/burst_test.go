@@ -38,16 +38,7 @@ func TestRegionsBurstSteps(t *testing.T) {
 		{"AWS service", []string{`"type": "AssumedRole",`, `"type": "AWSService",`}, nil, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			f, ok := findingOf(t, "regions-burst", name, tt.replace...)
-			if ok != (tt.counted != nil) {
-				t.Fatalf("step = %t (%+v), want %t", ok, f, tt.counted != nil)
-			}
-			if !ok {
-				return
-			}
-			if !slices.Equal(f.Counted, tt.counted) || f.Severity != tt.sev {
-				t.Errorf("counted %q at %s, want %q at %s", f.Counted, f.Severity, tt.counted, tt.sev)
-			}
+			checkStep(t, "regions-burst", name, tt.replace, tt.counted, tt.sev)
 		})
 	}
 }
@@ -75,16 +66,23 @@ func TestBedrockInvocationSteps(t *testing.T) {
 		{"not an invocation", []string{`"Converse"`, `"ListFoundationModels"`}, nil, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			f, ok := findingOf(t, "bedrock-invocation-burst", name, tt.replace...)
-			if ok != (tt.counted != nil) {
-				t.Fatalf("step = %t (%+v), want %t", ok, f, tt.counted != nil)
-			}
-			if !ok {
-				return
-			}
-			if !slices.Equal(f.Counted, tt.counted) || f.Severity != tt.sev {
-				t.Errorf("counted %q at %s, want %q at %s", f.Counted, f.Severity, tt.counted, tt.sev)
-			}
+			checkStep(t, "bedrock-invocation-burst", name, tt.replace, tt.counted, tt.sev)
 		})
+	}
+}
+
+// checkStep evaluates detection id on the fixture name with replace applied
+// and checks the step it counts: counted nil means no step.
+func checkStep(t *testing.T, id, name string, replace, counted []string, sev detect.Severity) {
+	t.Helper()
+	f, ok := findingOf(t, id, name, replace...)
+	if ok != (counted != nil) {
+		t.Fatalf("step = %t (%+v), want %t", ok, f, counted != nil)
+	}
+	if !ok {
+		return
+	}
+	if !slices.Equal(f.Counted, counted) || f.Severity != sev {
+		t.Errorf("counted %q at %s, want %q at %s", f.Counted, f.Severity, counted, sev)
 	}
 }
