@@ -102,6 +102,13 @@ const (
 	// KeySigmaSkipUnsupported deploys the rules of the folder that load
 	// and names the others, instead of failing synth on them.
 	KeySigmaSkipUnsupported = "trailwatch:sigmaSkipUnsupported"
+	// KeyScanArchive deploys the distributed scan (docs/scan.md) over an
+	// archive of CloudTrail logs: s3://bucket/prefix, or "trail" for the
+	// bucket of the trail trailwatch creates.
+	KeyScanArchive = "trailwatch:scanArchive"
+	// KeyScanMaxConcurrency is how many children of the distributed scan
+	// run at once (the Distributed Map's MaxConcurrency).
+	KeyScanMaxConcurrency = "trailwatch:scanMaxConcurrency"
 )
 
 // Keys returns every CDK context key FromContext reads, in the order
@@ -115,7 +122,8 @@ func Keys() []string {
 		KeyCPUPeriodMinutes, KeyCPUDatapoints, KeyCPUDetailedMonitoring, KeyCPUAlarmInstances, KeyCPUAlarmGroups,
 		KeyAlarmNames, KeyAlarmResolved, KeyAlarmInsufficientData, KeyMiningMinSeverity, KeySigmaRules,
 		KeySigmaSkipUnsupported, KeyStormWindowMinutes, KeyObjectLockMode, KeyOrganizationID,
-		KeyOrganizationTargets, KeyMemberRegions, KeyStackSetCallAs, KeyRoutes,
+		KeyOrganizationTargets, KeyMemberRegions, KeyStackSetCallAs, KeyRoutes, KeyScanArchive,
+		KeyScanMaxConcurrency,
 	}
 }
 
@@ -244,6 +252,40 @@ type Config struct {
 	Sigma []*detect.Detection
 	// SigmaWarnings name the rules left out under SigmaSkipUnsupported.
 	SigmaWarnings []string
+	// ScanArchive, when set, deploys the distributed scan over this
+	// archive: s3://bucket/prefix, or ScanArchiveTrail (see ScanSource).
+	ScanArchive string
+	// ScanMaxConcurrency bounds the distributed scan's children running
+	// at once.
+	ScanMaxConcurrency int
+}
+
+// ScanArchiveTrail as KeyScanArchive scans the bucket of the trail
+// trailwatch creates.
+const ScanArchiveTrail = "trail"
+
+// Bounds of KeyScanMaxConcurrency: Step Functions runs at most 10,000
+// children of a Distributed Map at once; the default leaves most of an
+// account's default Lambda concurrency (1,000) to everything else.
+const (
+	MaxScanConcurrency     = 10000
+	DefaultScanConcurrency = 100
+)
+
+// ScanSource returns where the distributed scan reads: the archive's
+// bucket and key prefix, or trail set for the trail bucket trailwatch
+// creates (bucket and prefix empty then). ok is false when no
+// distributed scan is configured.
+func (c Config) ScanSource() (bucket, prefix string, trail, ok bool) {
+	switch {
+	case c.ScanArchive == "":
+		return "", "", false, false
+	case c.ScanArchive == ScanArchiveTrail:
+		return "", "", true, true
+	}
+	rest, _ := strings.CutPrefix(c.ScanArchive, "s3://")
+	bucket, prefix, _ = strings.Cut(rest, "/")
+	return bucket, prefix, false, true
 }
 
 // ObjectLock returns the trail bucket's Object Lock mode.
@@ -292,7 +334,8 @@ func (c Config) MemberRegionsFor(home string) []string {
 // Default is the configuration when no context is given.
 func Default() Config {
 	return Config{RetentionDays: MinRetentionDays, ForwardRegions: []string{"us-east-1"}, StormWindowMinutes: 5,
-		CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh}
+		CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh,
+		ScanMaxConcurrency: DefaultScanConcurrency}
 }
 
 // FromContext reads the configuration through get, which returns a context
@@ -311,6 +354,7 @@ func FromContext(get func(key string) any) (Config, error) {
 		{KeyStackSetCallAs, &c.StackSetCallAs},
 		{KeyObjectLockMode, &c.ObjectLockMode},
 		{KeySigmaRules, &c.SigmaRules},
+		{KeyScanArchive, &c.ScanArchive},
 	} {
 		if v := get(k.key); v != nil {
 			s, err := asString(v)
@@ -367,6 +411,7 @@ func FromContext(get func(key string) any) (Config, error) {
 		{KeyCPUThreshold, &c.CPUThreshold},
 		{KeyCPUPeriodMinutes, &c.CPUPeriodMinutes},
 		{KeyCPUDatapoints, &c.CPUDatapoints},
+		{KeyScanMaxConcurrency, &c.ScanMaxConcurrency},
 	} {
 		if v := get(n.key); v != nil {
 			i, err := asInt(v)
@@ -426,6 +471,9 @@ func FromContext(get func(key string) any) (Config, error) {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return c, err
+	}
+	if get(KeyScanMaxConcurrency) != nil && c.ScanArchive == "" {
+		return c, fmt.Errorf("%s is set without %s: give the archive to scan (s3://bucket/prefix, or %s), or remove %s", KeyScanMaxConcurrency, KeyScanArchive, ScanArchiveTrail, KeyScanMaxConcurrency)
 	}
 	if c.SigmaRules == "" && c.SigmaSkipUnsupported {
 		return c, fmt.Errorf("%s is set but %s names no folder: set %s to the folder of your Sigma rules, or remove %s", KeySigmaSkipUnsupported, KeySigmaRules, KeySigmaRules, KeySigmaSkipUnsupported)
@@ -623,7 +671,34 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s is %q; want governance (administrators allowed to bypass it can still delete log files) or compliance (nobody can, not even the root user, until the retention ends)", KeyObjectLockMode, c.ObjectLockMode))
 	}
 	errs = append(errs, c.validateOrganization()...)
+	errs = append(errs, c.validateScan()...)
 	return errors.Join(errs...)
+}
+
+// validateScan checks the distributed scan's keys: an archive as
+// s3://bucket/prefix (or "trail" when trailwatch creates the trail), and
+// a concurrency Step Functions accepts (FromContext refuses it without an
+// archive).
+func (c Config) validateScan() []error {
+	var errs []error
+	bucket, prefix, trail, ok := c.ScanSource()
+	switch {
+	case !ok:
+		return nil
+	case trail && c.ExistingTrail != "":
+		errs = append(errs, fmt.Errorf("%s is %q, but with %s trailwatch creates no trail bucket: give the existing trail's archive as s3://bucket/prefix", KeyScanArchive, ScanArchiveTrail, KeyExistingTrail))
+	case trail:
+	case !strings.HasPrefix(c.ScanArchive, "s3://"):
+		errs = append(errs, fmt.Errorf("%s is %q; give the archive as s3://bucket/prefix (such as s3://org-trail-logs/AWSLogs/o-a1b2c3d4e5/), or %s for the bucket of the trail trailwatch creates", KeyScanArchive, c.ScanArchive, ScanArchiveTrail))
+	case !bucketRe.MatchString(bucket):
+		errs = append(errs, fmt.Errorf("%s: %q is not an S3 bucket name; give s3://bucket/prefix with the bucket's name (3 to 63 lower-case letters, digits, dots and hyphens)", KeyScanArchive, bucket))
+	case strings.ContainsAny(prefix, "*?\x00") || strings.HasPrefix(prefix, "/"):
+		errs = append(errs, fmt.Errorf("%s: the prefix %q is not a key prefix; give the folder the logs are under, without wildcards or a leading /", KeyScanArchive, prefix))
+	}
+	if c.ScanMaxConcurrency < 1 || c.ScanMaxConcurrency > MaxScanConcurrency {
+		errs = append(errs, fmt.Errorf("%s is %d; want 1 to %d children at once (Step Functions' limit), within the account's Lambda concurrency", KeyScanMaxConcurrency, c.ScanMaxConcurrency, MaxScanConcurrency))
+	}
+	return errs
 }
 
 var (
@@ -809,6 +884,11 @@ const (
 	EnvLookupRole      = "TRAILWATCH_LOOKUP_ROLE"
 	EnvRoutes          = "TRAILWATCH_ROUTES"
 	EnvSigmaRules      = "TRAILWATCH_SIGMA_RULES"
+	// The scan function's (docs/scan.md, "The distributed scan"): the
+	// bucket it reads the archive from and the bucket it writes findings
+	// and summaries to.
+	EnvScanArchiveBucket = "TRAILWATCH_SCAN_ARCHIVE_BUCKET"
+	EnvScanResultsBucket = "TRAILWATCH_SCAN_RESULTS_BUCKET"
 )
 
 // Settings are what the detections and allow-lists need to decide.

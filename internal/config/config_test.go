@@ -29,14 +29,14 @@ func TestFromContext(t *testing.T) {
 		{
 			name: "strings as -c passes them",
 			ctx:  map[string]any{KeySlackSecretName: "trailwatch/slack-webhook", KeyEmails: "sec@example.com, ops@example.com", KeyRetentionDays: "400", KeyExistingTrail: "org-trail"},
-			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, SlackSecretName: "trailwatch/slack-webhook", Emails: []string{"sec@example.com", "ops@example.com"}, RetentionDays: 400, ExistingTrail: "org-trail", ForwardRegions: []string{"us-east-1"}},
+			want: Config{ScanMaxConcurrency: DefaultScanConcurrency, StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, SlackSecretName: "trailwatch/slack-webhook", Emails: []string{"sec@example.com", "ops@example.com"}, RetentionDays: 400, ExistingTrail: "org-trail", ForwardRegions: []string{"us-east-1"}},
 		},
 		{
 			name: "JSON values from cdk.json",
 			ctx:  map[string]any{KeyEmails: []any{"sec@example.com"}, KeyRetentionDays: float64(730), KeyExistingTrail: "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail"},
-			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, Emails: []string{"sec@example.com"}, RetentionDays: 730, ExistingTrail: "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail", ForwardRegions: []string{"us-east-1"}},
+			want: Config{ScanMaxConcurrency: DefaultScanConcurrency, StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, Emails: []string{"sec@example.com"}, RetentionDays: 730, ExistingTrail: "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail", ForwardRegions: []string{"us-east-1"}},
 		},
-		{name: "JSON list in a string", ctx: map[string]any{KeyEmails: `["a@example.com","b@example.com"]`}, want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, Emails: []string{"a@example.com", "b@example.com"}, RetentionDays: 365, ForwardRegions: []string{"us-east-1"}}},
+		{name: "JSON list in a string", ctx: map[string]any{KeyEmails: `["a@example.com","b@example.com"]`}, want: Config{ScanMaxConcurrency: DefaultScanConcurrency, StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, Emails: []string{"a@example.com", "b@example.com"}, RetentionDays: 365, ForwardRegions: []string{"us-east-1"}}},
 		{name: "retention too short", ctx: map[string]any{KeyRetentionDays: "90"}, wantErr: []string{"at least 365 days"}},
 		{name: "retention not a number", ctx: map[string]any{KeyRetentionDays: "a year"}, wantErr: []string{KeyRetentionDays, "whole number"}},
 		{name: "webhook URL instead of a secret name", ctx: map[string]any{KeySlackSecretName: "https://hooks.slack.com/services/T0/B0/XXXX"}, wantErr: []string{"looks like a webhook URL"}},
@@ -49,7 +49,7 @@ func TestFromContext(t *testing.T) {
 			ctx: map[string]any{KeyAllowedRegions: "eu-west-1,us-east-1", KeyAllowedInstanceTypes: []any{"g5.*"}, KeyTrailBuckets: "org-trail-logs",
 				KeyForwardRegions: "us-east-1,eu-central-1",
 				KeySuppressions:   `[{"detections":["security-group-changed"],"principals":["ci-deploy"],"reason":"Terraform owns security groups"}]`},
-			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, RetentionDays: 365, AllowedRegions: []string{"eu-west-1", "us-east-1"}, AllowedInstanceTypes: []string{"g5.*"},
+			want: Config{ScanMaxConcurrency: DefaultScanConcurrency, StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, RetentionDays: 365, AllowedRegions: []string{"eu-west-1", "us-east-1"}, AllowedInstanceTypes: []string{"g5.*"},
 				TrailBuckets: []string{"org-trail-logs"}, ForwardRegions: []string{"us-east-1", "eu-central-1"},
 				Suppressions: []suppress.Rule{{Detections: []string{"security-group-changed"}, Principals: []string{"ci-deploy"}, Reason: "Terraform owns security groups"}}},
 		},
@@ -57,7 +57,7 @@ func TestFromContext(t *testing.T) {
 			name: "CPU alarms and alarm routing",
 			ctx: map[string]any{KeyCPUThreshold: "90", KeyCPUPeriodMinutes: float64(1), KeyCPUDatapoints: "10", KeyCPUDetailedMonitoring: "true", KeyCPUAlarmInstances: "i-0a1b2c3d4e5f60718",
 				KeyCPUAlarmGroups: []any{"batch-workers"}, KeyAlarmNames: "web-cpu-high", KeyAlarmResolved: "false", KeyAlarmInsufficientData: true},
-			want: Config{StormWindowMinutes: 5, RetentionDays: 365, ForwardRegions: []string{"us-east-1"}, CPUThreshold: 90, CPUPeriodMinutes: 1, CPUDatapoints: 10, CPUDetailedMonitoring: true,
+			want: Config{ScanMaxConcurrency: DefaultScanConcurrency, StormWindowMinutes: 5, RetentionDays: 365, ForwardRegions: []string{"us-east-1"}, CPUThreshold: 90, CPUPeriodMinutes: 1, CPUDatapoints: 10, CPUDetailedMonitoring: true,
 				CPUAlarmInstances: []string{"i-0a1b2c3d4e5f60718"}, CPUAlarmGroups: []string{"batch-workers"}, AlarmNames: []string{"web-cpu-high"},
 				AlarmResolved: false, MiningMinSeverity: detect.SeverityHigh, AlarmInsufficientData: true},
 		},
@@ -69,7 +69,7 @@ func TestFromContext(t *testing.T) {
 		{name: "group listed twice", ctx: map[string]any{KeyCPUAlarmGroups: "batch,batch"}, wantErr: []string{KeyCPUAlarmGroups, "same alarm name"}},
 		{name: "bad boolean", ctx: map[string]any{KeyAlarmResolved: "sometimes"}, wantErr: []string{KeyAlarmResolved, "true or false"}},
 		{name: "mining severity", ctx: map[string]any{KeyMiningMinSeverity: "Critical"},
-			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, RetentionDays: 365,
+			want: Config{ScanMaxConcurrency: DefaultScanConcurrency, StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, RetentionDays: 365,
 				ForwardRegions: []string{"us-east-1"}, MiningMinSeverity: detect.SeverityCritical}},
 		{name: "mining severity off the scale", ctx: map[string]any{KeyMiningMinSeverity: "severe"}, wantErr: []string{KeyMiningMinSeverity, `unknown severity "severe"`, "info, low, medium, high, critical"}},
 		{name: "mining severity as a number", ctx: map[string]any{KeyMiningMinSeverity: float64(7)}, wantErr: []string{KeyMiningMinSeverity, "severity name"}},
@@ -81,13 +81,13 @@ func TestFromContext(t *testing.T) {
 		{
 			name: "organization mode",
 			ctx:  map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyMemberRegions: "us-east-1,eu-west-1,ap-southeast-2"},
-			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, RetentionDays: 365,
+			want: Config{ScanMaxConcurrency: DefaultScanConcurrency, StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, RetentionDays: 365,
 				ForwardRegions: []string{"us-east-1"}, OrganizationID: "o-a1b2c3d4e5", OrganizationTargets: []string{"r-ab12"}, MemberRegions: []string{"us-east-1", "eu-west-1", "ap-southeast-2"}},
 		},
 		{
 			name: "organization mode with OUs from cdk.json",
 			ctx:  map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: []any{"ou-ab12-11111111", "ou-ab12-22222222"}},
-			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, RetentionDays: 365,
+			want: Config{ScanMaxConcurrency: DefaultScanConcurrency, StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, RetentionDays: 365,
 				ForwardRegions: []string{"us-east-1"}, OrganizationID: "o-a1b2c3d4e5", OrganizationTargets: []string{"ou-ab12-11111111", "ou-ab12-22222222"}},
 		},
 		{name: "organization without targets", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5"}, wantErr: []string{KeyOrganizationTargets, "required in organization mode"}},
@@ -99,21 +99,24 @@ func TestFromContext(t *testing.T) {
 			name: "routes",
 			ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12",
 				KeyRoutes: `[{"name":"prod","ous":["ou-ab12-11111111"],"minSeverity":"medium","slackSecretName":"trailwatch/slack-prod"},{"name":"sandbox","ous":["ou-ab12-22222222"],"minSeverity":"high"}]`},
-			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, RetentionDays: 365,
+			want: Config{ScanMaxConcurrency: DefaultScanConcurrency, StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, RetentionDays: 365,
 				ForwardRegions: []string{"us-east-1"}, OrganizationID: "o-a1b2c3d4e5", OrganizationTargets: []string{"r-ab12"},
 				Routes: route.Table{{Name: "prod", OUs: []string{"ou-ab12-11111111"}, MinSeverity: "medium", SlackSecretName: "trailwatch/slack-prod"}, {Name: "sandbox", OUs: []string{"ou-ab12-22222222"}, MinSeverity: "high"}}},
 		},
 		{name: "route with a topic ARN", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyRoutes: `[{"name":"a","accounts":["111122223333"],"topicArn":"arn:aws:sns:eu-west-1:111122223333:x"}]`}, wantErr: []string{KeyRoutes, "which the stack sets"}},
 		{name: "object lock mode", ctx: map[string]any{KeyObjectLockMode: "Compliance"},
-			want: Config{StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, RetentionDays: 365,
+			want: Config{ScanMaxConcurrency: DefaultScanConcurrency, StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, RetentionDays: 365,
 				ForwardRegions: []string{"us-east-1"}, ObjectLockMode: ObjectLockCompliance}},
 		{name: "object lock mode unknown", ctx: map[string]any{KeyObjectLockMode: "legal-hold"}, wantErr: []string{KeyObjectLockMode, `"legal-hold"`, "governance", "compliance"}},
 		{name: "routes without organization", ctx: map[string]any{KeyRoutes: `[{"name":"a","accounts":["111122223333"]}]`}, wantErr: []string{KeyRoutes, "without " + KeyOrganizationID}},
 		{name: "route with a typo", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyRoutes: `[{"name":"a","ou":["ou-ab12-11111111"]}]`}, wantErr: []string{KeyRoutes, "unknown field"}},
 		{name: "invalid route", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyRoutes: `[{"name":"a","minSeverity":"urgent"}]`}, wantErr: []string{KeyRoutes, "no ous or accounts", "minSeverity"}},
 		{name: "call as the management account", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyStackSetCallAs: "self"},
-			want: Config{RetentionDays: 365, StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh,
+			want: Config{ScanMaxConcurrency: DefaultScanConcurrency, RetentionDays: 365, StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh,
 				ForwardRegions: []string{"us-east-1"}, OrganizationID: "o-a1b2c3d4e5", OrganizationTargets: []string{"r-ab12"}, StackSetCallAs: CallAsSelf}},
+		{name: "distributed scan", ctx: map[string]any{KeyScanArchive: "s3://org-trail-logs/AWSLogs/o-a1b2c3d4e5/", KeyScanMaxConcurrency: "500"},
+			want: Config{ScanMaxConcurrency: 500, ScanArchive: "s3://org-trail-logs/AWSLogs/o-a1b2c3d4e5/", StormWindowMinutes: 5, CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh, RetentionDays: 365,
+				ForwardRegions: []string{"us-east-1"}}},
 		{name: "bad call as", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: "r-ab12", KeyStackSetCallAs: "ADMIN"}, wantErr: []string{KeyStackSetCallAs, `"ADMIN"; want DELEGATED_ADMIN`}},
 		{name: "call as without organization", ctx: map[string]any{KeyStackSetCallAs: "SELF"}, wantErr: []string{KeyStackSetCallAs, "without " + KeyOrganizationID}},
 		{name: "too many OUs", ctx: map[string]any{KeyOrganizationID: "o-a1b2c3d4e5", KeyOrganizationTargets: func() string {
@@ -515,6 +518,18 @@ func TestEveryKeyRefusesBadValues(t *testing.T) {
 			{val: `[{"name":"a","ou":["ou-ab12-11111111"]}]`, ctx: org(nil), do: "want a JSON list of routes"},
 			{val: `[{"name":"a","accounts":["111122223333"],"topicArn":"arn:aws:sns:eu-west-1:111122223333:x"}]`, ctx: org(nil), do: "give the route's emails instead"},
 		},
+		KeyScanArchive: {
+			{val: "org-trail-logs/AWSLogs/", do: "give the archive as s3://bucket/prefix"},
+			{val: "s3://Org_Trail_Logs/AWSLogs/", do: "with the bucket's name"},
+			{val: "s3://org-trail-logs/AWSLogs/*/", do: "without wildcards"},
+			{val: "trail", ctx: map[string]any{KeyExistingTrail: "org-trail"}, do: "give the existing trail's archive as s3://bucket/prefix"},
+		},
+		KeyScanMaxConcurrency: {
+			{val: "100", do: "give the archive to scan"},
+			{val: "0", ctx: map[string]any{KeyScanArchive: "trail"}, do: "want 1 to 10000 children"},
+			{val: float64(20000), ctx: map[string]any{KeyScanArchive: "s3://org-trail-logs/AWSLogs/"}, do: "want 1 to 10000 children"},
+			{val: "many", ctx: map[string]any{KeyScanArchive: "trail"}, do: "want a whole number"},
+		},
 	}
 	keys := Keys()
 	for _, k := range keys {
@@ -600,6 +615,24 @@ func TestCheckKeys(t *testing.T) {
 			t.Errorf("%s: %v", tc.key, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.key+" is not a trailwatch setting") || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%s: error %v, want one naming it and saying %q", tc.key, err, tc.want)
+		}
+	}
+}
+
+func TestScanSource(t *testing.T) {
+	for _, tc := range []struct {
+		archive        string
+		bucket, prefix string
+		trail, ok      bool
+	}{
+		{"", "", "", false, false},
+		{"trail", "", "", true, true},
+		{"s3://org-trail-logs", "org-trail-logs", "", false, true},
+		{"s3://org-trail-logs/AWSLogs/o-a1b2c3d4e5/", "org-trail-logs", "AWSLogs/o-a1b2c3d4e5/", false, true},
+	} {
+		b, p, tr, ok := Config{ScanArchive: tc.archive}.ScanSource()
+		if b != tc.bucket || p != tc.prefix || tr != tc.trail || ok != tc.ok {
+			t.Errorf("ScanSource(%q) = %q, %q, %v, %v; want %q, %q, %v, %v", tc.archive, b, p, tr, ok, tc.bucket, tc.prefix, tc.trail, tc.ok)
 		}
 	}
 }
