@@ -12,7 +12,6 @@ import (
 	"maps"
 	"net/mail"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/agnivade/levenshtein"
 
 	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 	"github.com/trailwatch/trailwatch/internal/route"
 	"github.com/trailwatch/trailwatch/internal/suppress"
 )
@@ -513,20 +513,20 @@ func (c *Config) LoadSigma(load SigmaLoader) error {
 }
 
 var (
-	instanceIDRe = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
+	instanceIDRe = lazyre.New(`^i-[0-9a-f]{8,17}$`)
 	// Long names are bounded by length, not by a counted repetition: a
 	// repetition of up to 512 compiles to 512 copies of its class, which
 	// cost the functions 1 MB and 2 ms at every cold start.
-	asgNameRe    = bounded{regexp.MustCompile(`^[A-Za-z0-9 ._/-]+$`), 1, 200}
-	alarmNameRe  = bounded{regexp.MustCompile(`^[^\x00-\x1f]+$`), 1, 255}
-	secretNameRe = bounded{regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]+$`), 1, 512}
-	trailNameRe  = bounded{regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]+$`), 3, 128}
-	trailARNRe   = regexp.MustCompile(`^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:trail/([A-Za-z0-9._-]+)$`)
+	asgNameRe    = bounded{lazyre.New(`^[A-Za-z0-9 ._/-]+$`), 1, 200}
+	alarmNameRe  = bounded{lazyre.New(`^[^\x00-\x1f]+$`), 1, 255}
+	secretNameRe = bounded{lazyre.New(`^[A-Za-z0-9/_+=.@-]+$`), 1, 512}
+	trailNameRe  = bounded{lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._-]+$`), 3, 128}
+	trailARNRe   = lazyre.New(`^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:trail/([A-Za-z0-9._-]+)$`)
 )
 
 // bounded is a regular expression for names of min to max characters.
 type bounded struct {
-	re       *regexp.Regexp
+	re       *lazyre.Regexp
 	min, max int
 }
 
@@ -702,10 +702,10 @@ func (c Config) validateScan() []error {
 }
 
 var (
-	organizationIDRe = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
-	rootIDRe         = regexp.MustCompile(`^r-[0-9a-z]{4,32}$`)
-	ouIDRe           = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
-	roleNameRe       = bounded{regexp.MustCompile(`^[\w+=,.@-]+$`), 1, 64}
+	organizationIDRe = lazyre.New(`^o-[a-z0-9]{10,32}$`)
+	rootIDRe         = lazyre.New(`^r-[0-9a-z]{4,32}$`)
+	ouIDRe           = lazyre.New(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
+	roleNameRe       = bounded{lazyre.New(`^[\w+=,.@-]+$`), 1, 64}
 )
 
 // validateOrganization checks the organization-mode keys: an organization
@@ -770,10 +770,10 @@ func (c Config) validateOrganization() []error {
 }
 
 var (
-	bucketRe       = bounded{regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*[a-z0-9]$`), 3, 63}
-	instanceTypeRe = regexp.MustCompile(`^[a-z0-9*?]+\.[a-z0-9*?-]+$`)
+	bucketRe       = bounded{lazyre.New(`^[a-z0-9][a-z0-9.-]*[a-z0-9]$`), 3, 63}
+	instanceTypeRe = lazyre.New(`^[a-z0-9*?]+\.[a-z0-9*?-]+$`)
 	// RegionRe matches AWS region names.
-	RegionRe = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+	RegionRe = lazyre.New(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
 )
 
 // asSuppressions reads the allow-list: a JSON list (cdk.json) or a string

@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/awslookup"
 	"github.com/trailwatch/trailwatch/internal/budget"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 // Defaults for the zero values of Accounts' settings.
@@ -99,7 +99,7 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-var accountRe = regexp.MustCompile(`^[0-9]{12}$`)
+var accountRe = lazyre.New(`^[0-9]{12}$`)
 
 // RoleARN is the look-up role's ARN in account.
 func (a *Accounts[L]) RoleARN(account string) string {

@@ -1,10 +1,10 @@
 package detect
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 // Helpers of the Bedrock detections (model abuse, "LLMjacking": stolen
@@ -14,7 +14,7 @@ import (
 // provisioned model ID, or of its ARN, that the alert may name in an ARN
 // (at most 256 characters, checked beside it: a counted repetition such as
 // {0,255} costs 0.2 ms to compile at every cold start).
-var bedrockModelID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]*$`)
+var bedrockModelID = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._:/-]*$`)
 
 // bedrockModelResource is the model a request names (requestParameters.modelId).
 func bedrockModelResource(rec *cloudtrail.Record, modelID string) Resource {

@@ -340,3 +340,28 @@ func TestSelfDefenseIsImmediate(t *testing.T) {
 		}
 	}
 }
+
+// TestBuiltinDetectionsValidate: every built-in detection passes Validate
+// (Builtin trusts them, so the functions' cold start does not check them
+// again), and a broken copy of one does not, through BuiltinWith, which
+// validates what it adds.
+func TestBuiltinDetectionsValidate(t *testing.T) {
+	c, err := detect.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := c.All()
+	if len(all) == 0 {
+		t.Fatal("no built-in detection")
+	}
+	for _, d := range all {
+		if err := d.Validate(); err != nil {
+			t.Error(err)
+		}
+	}
+	broken := *all[0]
+	broken.ID, broken.Description = "Not-Kebab", ""
+	if _, err := detect.BuiltinWith(&broken); err == nil || !strings.Contains(err.Error(), "not lower-case kebab case") {
+		t.Errorf("BuiltinWith(a broken detection) = %v, want the validation error", err)
+	}
+}

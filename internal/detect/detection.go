@@ -11,11 +11,11 @@ package detect
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 // Severity ranks findings. The zero value is invalid.
@@ -304,11 +304,11 @@ type Evidence struct {
 }
 
 var (
-	idPattern         = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
-	monitoringControl = regexp.MustCompile(`^4\.([1-9]|1[0-5])$`)
+	idPattern         = lazyre.New(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	monitoringControl = lazyre.New(`^4\.([1-9]|1[0-5])$`)
 	// techniqueID is the form of an ATT&CK technique ID; a Sigma rule may
 	// cite techniques Techniques does not name.
-	techniqueID = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
+	techniqueID = lazyre.New(`^T[0-9]{4}(\.[0-9]{3})?$`)
 )
 
 // Validate checks that the detection is complete: the catalog refuses

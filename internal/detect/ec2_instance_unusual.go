@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 func init() {
@@ -128,11 +128,11 @@ func narrowUnusualInstances(p Pattern, env *Env) Pattern {
 // machine-learning accelerators: the family is the part of the type before
 // the dot, its generation's suffix letters included ("p4de", "g4dn",
 // "trn1n", "p6-b200").
-var acceleratedFamily = regexp.MustCompile(`^(p[2-6]|g[3-6]|gr6|inf[12]|trn[12]|dl1|dl2q|vt1|f[12])([a-z]*)(-.*)?$`)
+var acceleratedFamily = lazyre.New(`^(p[2-6]|g[3-6]|gr6|inf[12]|trn[12]|dl1|dl2q|vt1|f[12])([a-z]*)(-.*)?$`)
 
 // xlargeSize matches sizes of 24xlarge and up, and bare-metal sizes
 // ("metal", "metal-48xl").
-var xlargeSize = regexp.MustCompile(`^(\d+)xlarge$`)
+var xlargeSize = lazyre.New(`^(\d+)xlarge$`)
 
 // unusualInstanceType says why an instance type is unusual: "GPU or
 // accelerator family p4d", "very large size 24xlarge", or "" when it is not.

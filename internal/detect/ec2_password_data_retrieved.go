@@ -3,10 +3,10 @@ package detect
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 func init() {
@@ -51,7 +51,7 @@ func init() {
 
 // instanceSession matches the session name EC2 gives instance profile
 // credentials: the instance ID.
-var instanceSession = regexp.MustCompile(`:i-[0-9a-f]{8,17}$`)
+var instanceSession = lazyre.New(`:i-[0-9a-f]{8,17}$`)
 
 // instanceCredentials reports whether the caller used the credentials of an
 // EC2 instance profile.

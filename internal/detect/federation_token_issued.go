@@ -2,10 +2,10 @@ package detect
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 func init() {
@@ -57,7 +57,7 @@ func init() {
 }
 
 // federatedUserARN matches the ARN STS returns for a federated user.
-var federatedUserARN = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:sts::[0-9]{12}:federated-user/[\w+=,.@-]{2,32}$`)
+var federatedUserARN = lazyre.New(`^arn:aws(-cn|-us-gov)?:sts::[0-9]{12}:federated-user/[\w+=,.@-]{2,32}$`)
 
 func evaluateFederationToken(ev *event.Event, _ *Env) (Finding, bool) {
 	rec := ev.CloudTrail

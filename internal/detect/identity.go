@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -15,6 +14,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/iampolicy"
 	"github.com/trailwatch/trailwatch/internal/jsonscan"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 // Event sources of the identity detections.
@@ -421,7 +421,7 @@ func trustHasConditionKey(cond map[string]map[string][]string, key string) bool 
 	return false
 }
 
-var awsAccountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+var awsAccountIDPattern = lazyre.New(`^[0-9]{12}$`)
 
 // iamPrincipalAccount is the account of an AWS principal given as an account
 // ID or an IAM or STS ARN; "" when it cannot be told (a unique ID such as

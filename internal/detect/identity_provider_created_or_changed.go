@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/xml"
-	"regexp"
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 func init() {
@@ -67,7 +67,7 @@ func init() {
 // ARNs reach the alert's resource. The names' lengths (SAML up to 128,
 // OIDC up to 255) are checked in identityProviderARNValid: counted
 // repetitions of that size cost 0.36 ms to compile at every cold start.
-var identityProviderARN = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(saml-provider/[A-Za-z0-9._-]+|oidc-provider/[A-Za-z0-9./:_-]+)$`)
+var identityProviderARN = lazyre.New(`^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(saml-provider/[A-Za-z0-9._-]+|oidc-provider/[A-Za-z0-9./:_-]+)$`)
 
 func identityProviderARNValid(arn string) bool {
 	m := identityProviderARN.FindStringSubmatch(arn)

@@ -3,10 +3,10 @@ package detect
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 // Event sources of the detections of commands and sessions on instances.
@@ -40,7 +40,7 @@ func riskyCaller(rec *cloudtrail.Record) (why string, ev Evidence) {
 
 // managedNodeID matches the IDs of nodes SSM can reach: EC2 instances
 // (i-...) and hybrid managed nodes (mi-...).
-var managedNodeID = regexp.MustCompile(`^m?i-[0-9a-f]{8,17}$`)
+var managedNodeID = lazyre.New(`^m?i-[0-9a-f]{8,17}$`)
 
 // managedNodeResource is the instance or managed node an event names. An ID
 // of another form is still shown, but no ARN is built from it.
@@ -91,13 +91,13 @@ var shellDocuments = map[string]bool{
 // downloadAndRun matches commands that fetch a script and run it at once:
 // curl or wget piped or substituted into a shell, PowerShell downloading a
 // string or file and invoking it. These are what droppers and miners use.
-var downloadAndRun = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)\b(curl|wget)\b[^|;&\n]*\|\s*(sudo\s+)?(\S*/)?(ba|z|k|da|c|tc)?sh\b`),
-	regexp.MustCompile(`(?i)\b(curl|wget)\b[^|;&\n]*\|\s*(sudo\s+)?(\S*/)?(python[0-9.]*|perl|ruby|php)\b`),
-	regexp.MustCompile(`(?i)\b(ba|z|k|da)?sh\s+(-c\s+)?["']?\s*(<\(|\$\()\s*(curl|wget)\b`),
-	regexp.MustCompile(`(?i)\b(invoke-webrequest|iwr|invoke-restmethod|irm|curl|wget)\b[^|;\n]*\|\s*(iex|invoke-expression)\b`),
-	regexp.MustCompile(`(?i)\b(iex|invoke-expression)\b\s*\(?\s*(\(?\s*new-object\s+(system\.)?net\.webclient\s*\)?\s*\.\s*download(string|data)|\(?\s*(invoke-webrequest|iwr|invoke-restmethod|irm)\b)`),
-	regexp.MustCompile(`(?i)\bnew-object\s+(system\.)?net\.webclient\s*\)?\s*\.\s*downloadstring\b[^;\n]*\|\s*(iex|invoke-expression)\b`),
+var downloadAndRun = []*lazyre.Regexp{
+	lazyre.New(`(?i)\b(curl|wget)\b[^|;&\n]*\|\s*(sudo\s+)?(\S*/)?(ba|z|k|da|c|tc)?sh\b`),
+	lazyre.New(`(?i)\b(curl|wget)\b[^|;&\n]*\|\s*(sudo\s+)?(\S*/)?(python[0-9.]*|perl|ruby|php)\b`),
+	lazyre.New(`(?i)\b(ba|z|k|da)?sh\s+(-c\s+)?["']?\s*(<\(|\$\()\s*(curl|wget)\b`),
+	lazyre.New(`(?i)\b(invoke-webrequest|iwr|invoke-restmethod|irm|curl|wget)\b[^|;\n]*\|\s*(iex|invoke-expression)\b`),
+	lazyre.New(`(?i)\b(iex|invoke-expression)\b\s*\(?\s*(\(?\s*new-object\s+(system\.)?net\.webclient\s*\)?\s*\.\s*download(string|data)|\(?\s*(invoke-webrequest|iwr|invoke-restmethod|irm)\b)`),
+	lazyre.New(`(?i)\bnew-object\s+(system\.)?net\.webclient\s*\)?\s*\.\s*downloadstring\b[^;\n]*\|\s*(iex|invoke-expression)\b`),
 }
 
 // downloadRun returns the first command that downloads and runs code, "" if none.

@@ -1,12 +1,12 @@
 package detect
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 // regionLaunchCalls start compute or plant access in a region: what
@@ -37,7 +37,7 @@ var regionMiningCalls = map[string][]string{
 
 // awsRegionName is the form of a region name ("us-east-1", "us-gov-west-1");
 // the region is the counted item and is named in the alert.
-var awsRegionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+var awsRegionName = lazyre.New(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
 
 func init() {
 	register(&Detection{

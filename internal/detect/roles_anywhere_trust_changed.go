@@ -7,10 +7,10 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 func init() {
@@ -63,8 +63,8 @@ func init() {
 // rolesAnywhereARN matches trust anchor and profile ARNs as the service
 // returns them; only such ARNs reach the alert's resource.
 var (
-	rolesAnywhereARN = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:rolesanywhere:[a-z0-9-]+:[0-9]{12}:(trust-anchor|profile)/[0-9a-f-]{36}$`)
-	rolesAnywhereID  = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	rolesAnywhereARN = lazyre.New(`^arn:aws(-cn|-us-gov)?:rolesanywhere:[a-z0-9-]+:[0-9]{12}:(trust-anchor|profile)/[0-9a-f-]{36}$`)
+	rolesAnywhereID  = lazyre.New(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 )
 
 func evaluateRolesAnywhere(ev *event.Event, _ *Env) (Finding, bool) {

@@ -3,10 +3,10 @@ package detect
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 // The report of a silent member (organization mode): the digest function's
@@ -38,8 +38,8 @@ type Silence struct {
 }
 
 var (
-	accountIDRe = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRe    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+	accountIDRe = lazyre.New(`^[0-9]{12}$`)
+	regionRe    = lazyre.New(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
 )
 
 func init() {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/guardduty"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 // InstanceInspector answers questions about EC2 instances
@@ -33,7 +33,7 @@ type InstanceInspector interface {
 const MaxQueryInstances = 5
 
 var (
-	queryInstanceRe = regexp.MustCompile(`\bi-[0-9a-f]{8,17}\b`)
+	queryInstanceRe = lazyre.New(`\bi-[0-9a-f]{8,17}\b`)
 )
 
 // computeAlert builds the alert for a CloudWatch alarm or a GuardDuty

@@ -6,12 +6,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/jsonerr"
 	"github.com/trailwatch/trailwatch/internal/jsonscan"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 // DetailType and Source identify GuardDuty findings on EventBridge.
@@ -247,7 +247,7 @@ func (f *Finding) InstanceID() string {
 
 // instanceSession is an instance profile session's principal: the role's
 // ID, a colon, and the instance ID EC2 names the session after.
-var instanceSession = regexp.MustCompile(`^[A-Z0-9]+:(i-[0-9a-f]{8,17})$`)
+var instanceSession = lazyre.New(`^[A-Z0-9]+:(i-[0-9a-f]{8,17})$`)
 
 // SessionInstanceID returns the instance whose instance profile
 // credentials an IAM finding is about (the session name of an

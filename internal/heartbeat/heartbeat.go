@@ -15,10 +15,10 @@
 package heartbeat
 
 import (
-	"regexp"
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 // RuleName is the member stacks' heartbeat rule. Its name starts with the
@@ -39,10 +39,10 @@ const (
 )
 
 var (
-	accountRe = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRe  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+	accountRe = lazyre.New(`^[0-9]{12}$`)
+	regionRe  = lazyre.New(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
 	// ruleARNRe is a rule on the default bus: arn:PARTITION:events:REGION:ACCOUNT:rule/NAME.
-	ruleARNRe = regexp.MustCompile(`^arn:aws[a-z-]*:events:([a-z0-9-]+):([0-9]{12}):rule/(.+)$`)
+	ruleARNRe = lazyre.New(`^arn:aws[a-z-]*:events:([a-z0-9-]+):([0-9]{12}):rule/(.+)$`)
 )
 
 // Parse reports whether the envelope is a member's heartbeat, and of which

@@ -17,7 +17,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sync"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/alert"
 	"github.com/trailwatch/trailwatch/internal/awslookup"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 // Defaults for the zero values of Directory's settings.
@@ -105,10 +105,10 @@ type entry struct {
 }
 
 var (
-	accountRe = regexp.MustCompile(`^[0-9]{12}$`)
+	accountRe = lazyre.New(`^[0-9]{12}$`)
 	// Organizations' own patterns for parent IDs.
-	rootRe = regexp.MustCompile(`^r-[0-9a-z]{4,32}$`)
-	ouRe   = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
+	rootRe = lazyre.New(`^r-[0-9a-z]{4,32}$`)
+	ouRe   = lazyre.New(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
 )
 
 // Error says which part of an account's placement could not be read.

@@ -16,11 +16,11 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 // Route sends the alerts of some accounts to some channels.
@@ -111,12 +111,12 @@ func (r Route) rank(account string, path []string) (int, string) {
 }
 
 var (
-	nameRe    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}$`)
-	accountRe = regexp.MustCompile(`^\d{12}$`)
-	ouRe      = regexp.MustCompile(`^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$`)
+	nameRe    = lazyre.New(`^[a-z0-9][a-z0-9-]{0,30}$`)
+	accountRe = lazyre.New(`^\d{12}$`)
+	ouRe      = lazyre.New(`^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$`)
 	// Secret names are bounded by length (512) below, not by a counted
 	// repetition, which would compile to 512 copies of the class.
-	secretRe = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]+$`)
+	secretRe = lazyre.New(`^[A-Za-z0-9/_+=.@-]+$`)
 )
 
 // Validate explains every problem of the table at once.

@@ -12,12 +12,12 @@ package s3access
 import (
 	"net/netip"
 	"path"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/iampolicy"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 // Access says how much a public grant gives away, from least to most.
@@ -221,7 +221,7 @@ func fixedValues(op, key string, values []string) bool {
 // which S3 still counts as a fixed value. The role ID's length (4 to 128
 // after AROA) is checked apart: a counted repetition of 128 compiles to
 // 128 copies of its class, paid at every cold start.
-var roleSessions = regexp.MustCompile(`^AROA([A-Z0-9]+):\*$`)
+var roleSessions = lazyre.New(`^AROA([A-Z0-9]+):\*$`)
 
 func isRoleSessions(v string) bool {
 	m := roleSessions.FindStringSubmatch(v)

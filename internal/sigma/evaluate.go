@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 // ruleEvaluator is a rule's decision: the rule evaluated by sigma-go on the
@@ -148,7 +148,7 @@ const numericSuffix = "\x00number"
 
 func numericCheck(field string) string { return field + numericSuffix }
 
-var decimal = regexp.MustCompile(`^-?[0-9]{1,30}(\.[0-9]{1,30})?([eE][-+]?[0-9]{1,3})?$`)
+var decimal = lazyre.New(`^-?[0-9]{1,30}(\.[0-9]{1,30})?([eE][-+]?[0-9]{1,3})?$`)
 
 func numbersOnly(v any) any {
 	switch v := v.(type) {

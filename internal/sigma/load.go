@@ -17,7 +17,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/bradleyjkemp/sigma-go/evaluator/modifiers"
 
 	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 // maxRuleBytes bounds one rule file: Sigma rules are a few kilobytes, and
@@ -155,9 +155,9 @@ func readBounded(path string) ([]byte, error) {
 	return b, nil
 }
 
-var timeframe = regexp.MustCompile(`(?m)^\s+timeframe\s*:`)
+var timeframe = lazyre.New(`(?m)^\s+timeframe\s*:`)
 
-var ruleID = regexp.MustCompile(`^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$`)
+var ruleID = lazyre.New(`^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$`)
 
 // Parse turns one rule file into a detection, or says why it cannot.
 // It never panics on bad input: a panic inside the YAML or condition
@@ -382,7 +382,7 @@ func severity(level string) (detect.Severity, error) {
 	return 0, fmt.Errorf("level %q is not informational, low, medium, high or critical", level)
 }
 
-var attackTag = regexp.MustCompile(`^attack\.(t[0-9]{4}(\.[0-9]{3})?)$`)
+var attackTag = lazyre.New(`^attack\.(t[0-9]{4}(\.[0-9]{3})?)$`)
 
 // techniques picks the ATT&CK technique tags (attack.t1562.008); tactic
 // tags (attack.defense-evasion) are not techniques.

@@ -9,11 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strings"
 
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/lazyre"
 )
 
 // Rule silences the findings it matches.
@@ -35,7 +35,7 @@ type Rule struct {
 	Force bool `json:"force,omitempty"`
 }
 
-var accountRe = regexp.MustCompile(`^\d{12}$`)
+var accountRe = lazyre.New(`^\d{12}$`)
 
 // Validate checks a rule. known lists the catalog's detection IDs; nil
 // skips that check.
