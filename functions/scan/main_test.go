@@ -93,7 +93,7 @@ type env struct {
 
 // setUpEnv starts gofakes3 with the archive's objects and builds the
 // function with setUp, as Lambda starts it, behind aws-lambda-go's handler.
-func setUpEnv(t *testing.T, objects map[string][]byte, results bool) env {
+func setUpEnv(t *testing.T, objects map[string][]byte, results bool, settings ...string) env {
 	t.Helper()
 	rec := &recorder{next: gofakes3.New(s3mem.New()).Server(), gets: map[string]int{}, sse: map[string]string{}}
 	srv := httptest.NewServer(rec)
@@ -116,6 +116,9 @@ func setUpEnv(t *testing.T, objects map[string][]byte, results bool) env {
 		}
 	}
 	vars := map[string]string{"TRAILWATCH_SCAN_ARCHIVE_BUCKET": "archive", "TRAILWATCH_SCAN_RESULTS_BUCKET": "results"}
+	if len(settings) > 0 {
+		vars["TRAILWATCH_SETTINGS"] = settings[0]
+	}
 	h, err := setUp(ctx, func(k string) string { return vars[k] }, func(context.Context) (aws.Config, error) { return cfg, nil }, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -303,6 +306,38 @@ func TestErrors(t *testing.T) {
 				t.Errorf("error %v, want one with %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestSettingsSuppress: the allow-lists of TRAILWATCH_SETTINGS apply, as
+// the CLI's --settings does.
+func TestSettingsSuppress(t *testing.T) {
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	objects := map[string][]byte{key(account, "a"): logFile(t, at, policy, policy)}
+	for _, tc := range []struct {
+		name     string
+		settings string
+		flagged  int64
+	}{
+		{"none", `{"env":{},"suppressions":[]}`, 2},
+		{"all suppressed", `{"env":{},"suppressions":[{"detections":["*"],"accounts":["111122223333"],"reason":"all"}]}`, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := setUpEnv(t, objects, true, tc.settings)
+			out, err := e.invoke(batchEvent("exec-s", noFilters, key(account, "a")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got scanjob.BatchResult
+			if err := json.Unmarshal(out, &got); err != nil || got.Flagged != tc.flagged {
+				t.Errorf("result %s (%v), want %d flagged", out, err, tc.flagged)
+			}
+		})
+	}
+	if _, err := setUp(context.Background(), func(k string) string {
+		return map[string]string{"TRAILWATCH_SCAN_ARCHIVE_BUCKET": "a", "TRAILWATCH_SCAN_RESULTS_BUCKET": "r", "TRAILWATCH_SETTINGS": `{"nope":1}`}[k]
+	}, func(context.Context) (aws.Config, error) { return aws.Config{Region: "eu-west-1"}, nil }, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "TRAILWATCH_SETTINGS") {
+		t.Errorf("setUp() with bad settings: %v, want an error naming TRAILWATCH_SETTINGS", err)
 	}
 }
 
