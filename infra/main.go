@@ -37,7 +37,7 @@ const stackName = "Trailwatch"
 var functionsDir = filepath.Join("build", "functions")
 
 // requiredFunctions must each have a bootstrap in functionsDir.
-var requiredFunctions = []string{"cloudtrail", "digest", "instance"}
+var requiredFunctions = []string{"cloudtrail", "digest", "instance", "scan"}
 
 func main() {
 	code := run(os.Stderr)

@@ -3,14 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime/pprof"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,7 +17,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/trailwatch/trailwatch/internal/config"
-	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/render"
 	"github.com/trailwatch/trailwatch/internal/replay"
@@ -79,55 +77,21 @@ func scanCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loadA
 	if err := oneOf(*format, []string{"json", "table"}); err != nil {
 		return usageErr("%v", err)
 	}
-	now := time.Now()
-	var o scan.Options
-	if o.Since, err = parseWhen(*since, now); err != nil {
-		return usageErr("--since: %v", err)
-	}
-	if o.Until, err = parseWhen(*until, now); err != nil {
-		return usageErr("--until: %v", err)
-	}
-	if !o.Since.IsZero() && !o.Until.IsZero() && !o.Since.Before(o.Until) {
-		return usageErr("--since must come before --until")
-	}
-	if *principal != "" {
-		re, err := globRegexp(*principal)
-		if err != nil {
-			return usageErr("--principal: %v", err)
-		}
-		o.Principal = re.MatchString
-	}
-	if *minSeverity != "" {
-		if o.MinSeverity, err = detect.ParseSeverity(*minSeverity); err != nil {
-			return usageErr("--min-severity: %v", err)
-		}
+	filters := scan.Filters{Since: *since, Until: *until, Principal: *principal, MinSeverity: *minSeverity,
+		Detections: splitList(*detections), Accounts: splitList(*accounts), Regions: splitList(*regions)}
+	o, prune, err := filters.Options(time.Now())
+	if err != nil {
+		return usageErr("%s", filterText(err))
 	}
 	if *reportFile != "" && !slices.Contains([]string{".md", ".html", ".json"}, strings.ToLower(filepath.Ext(*reportFile))) {
 		return usageErr("--report: %q: name a .md, .html or .json file", *reportFile)
-	}
-	prune := scan.Prune{Since: o.Since, Until: o.Until, Accounts: splitList(*accounts), Regions: splitList(*regions)}
-	for _, a := range prune.Accounts {
-		if !regexp.MustCompile(`^[0-9]{12}$`).MatchString(a) {
-			return usageErr("--accounts: %q is not an AWS account ID", a)
-		}
-	}
-	for _, r := range prune.Regions {
-		if !config.RegionRe.MatchString(r) {
-			return usageErr("--regions: %q is not a region name", r)
-		}
 	}
 	catalog, _, sigmaRefused, err := catalogWith(*sigmaDir, "scan", stderr)
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if *detections != "" {
-		o.Detections = map[string]bool{}
-		for _, id := range splitList(*detections) {
-			if _, ok := catalog.Get(id); !ok {
-				return usageErr("--detections: %q is not a detection (trailwatch rules lists them)", id)
-			}
-			o.Detections[id] = true
-		}
+	if o.Detections, err = filters.DetectionSet(catalog); err != nil {
+		return usageErr("%s", filterText(err))
 	}
 	var settings config.Settings
 	if *settingsFile != "" {
@@ -147,16 +111,6 @@ func scanCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loadA
 	list, code := scanInputs(ctx, inputs, prune, loadAWS, stderr)
 	if code != exitOK {
 		return code
-	}
-	if len(prune.Accounts) > 0 || len(prune.Regions) > 0 {
-		// Local files are not laid out by account and region: the
-		// records themselves are filtered.
-		keep := o.Principal
-		o.Principal = nil
-		o.Filter = func(account, region, arn string) bool {
-			return (len(prune.Accounts) == 0 || slices.Contains(prune.Accounts, account)) &&
-				(len(prune.Regions) == 0 || slices.Contains(prune.Regions, region)) && (keep == nil || keep(arn))
-		}
 	}
 	if *progress || isTerminal(stderr) {
 		bar := newScanBar(stderr)
@@ -271,36 +225,12 @@ func writeReport(path string, r scan.Report) error {
 	return err
 }
 
-// parseWhen reads RFC 3339, a date, or an age before now ("90d", "36h").
-func parseWhen(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, nil
+// filterText is a refused filter in the CLI's terms (--since, not since).
+func filterText(err error) string {
+	if fe, ok := errors.AsType[*scan.FilterError](err); ok {
+		return fe.FlagText()
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
-			return now.AddDate(0, 0, -days).UTC(), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d).UTC(), nil
-	}
-	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2026-09-01T00:00:00Z), a date (2026-09-01) nor an age (90d, 36h)", s)
-}
-
-// globRegexp compiles a pattern where * matches any run of characters.
-func globRegexp(p string) (*regexp.Regexp, error) {
-	parts := strings.Split(p, "*")
-	for i := range parts {
-		parts[i] = regexp.QuoteMeta(parts[i])
-	}
-	return regexp.Compile("^" + strings.Join(parts, ".*") + "$")
+	return err.Error()
 }
 
 func splitList(s string) []string {

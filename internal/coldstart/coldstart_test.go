@@ -20,6 +20,7 @@ var functions = []struct{ name, dir string }{
 	{"cloudtrail", "functions/cloudtrail"},
 	{"instance", "functions/instance"},
 	{"digest", "functions/digest"},
+	{"scan", "functions/scan"},
 }
 
 // env is what Lambda gives a function and what the stack sets
@@ -40,6 +41,8 @@ func env(t testing.TB) []string {
 		"AWS_LAMBDA_FUNCTION_NAME=trailwatch", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
 		"GOMAXPROCS=1", "GOGC=400", "GOMEMLIMIT=96MiB",
 		"PATH=" + os.Getenv("PATH"),
+		// The scan function's buckets (it reads no other variable).
+		config.EnvScanArchiveBucket + "=trailwatch-archive", config.EnvScanResultsBucket + "=trailwatch-scan-results",
 	}
 	for k, v := range fn {
 		e = append(e, k+"="+v)

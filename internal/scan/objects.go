@@ -161,7 +161,7 @@ func (w *s3Walker) walk(ctx context.Context, prefix string, yield func(Object) e
 		}
 		for _, cp := range page.CommonPrefixes {
 			sub := aws.ToString(cp.Prefix)
-			if seen[sub] || !w.keep(sub) {
+			if seen[sub] || !w.prune.Keep(sub) {
 				continue
 			}
 			seen[sub] = true
@@ -173,9 +173,16 @@ func (w *s3Walker) walk(ctx context.Context, prefix string, yield func(Object) e
 	return nil
 }
 
-func (w *s3Walker) object(key string, size int64) Object {
-	return Object{Name: "s3://" + w.bucket + "/" + key, Size: size, Open: func(ctx context.Context) (io.ReadCloser, error) {
-		out, err := w.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(w.bucket), Key: aws.String(key)})
+// GetObjectAPI is the part of the S3 client an S3 object is read with.
+type GetObjectAPI interface {
+	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+// S3Object is the object bucket/key (of size bytes, 0 when unknown), named
+// s3://bucket/key and streamed with GetObject when it is read.
+func S3Object(client GetObjectAPI, bucket, key string, size int64) Object {
+	return Object{Name: "s3://" + bucket + "/" + key, Size: size, Open: func(ctx context.Context) (io.ReadCloser, error) {
+		out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 		if err != nil {
 			return nil, fmt.Errorf("get: %w", err)
 		}
@@ -183,9 +190,25 @@ func (w *s3Walker) object(key string, size int64) Object {
 	}}
 }
 
-// keep decides whether a folder (a key prefix ending in "/") may hold
+func (w *s3Walker) object(key string, size int64) Object {
+	return S3Object(w.client, w.bucket, key, size)
+}
+
+// KeepKey decides whether the object key may hold records the scan wants,
+// from the folder it sits in (Keep): a key listed whole, as a distributed
+// scan's batches are, is skipped unread when its account, region or day
+// is pruned, or when it is one of CloudTrail's digest files.
+func (p Prune) KeepKey(key string) bool {
+	i := strings.LastIndex(key, "/")
+	if i < 0 {
+		return true
+	}
+	return p.Keep(key[:i+1])
+}
+
+// Keep decides whether a folder (a key prefix ending in "/") may hold
 // records the scan wants, from where it sits in CloudTrail's layout.
-func (w *s3Walker) keep(folder string) bool {
+func (p Prune) Keep(folder string) bool {
 	parts := strings.Split(strings.TrimSuffix(folder, "/"), "/")
 	i := slices.Index(parts, "AWSLogs")
 	if i < 0 {
@@ -201,7 +224,7 @@ func (w *s3Walker) keep(folder string) bool {
 	if !accountSegment.MatchString(rest[0]) {
 		return true // not the layout: list it whole
 	}
-	if len(w.prune.Accounts) > 0 && !slices.Contains(w.prune.Accounts, rest[0]) {
+	if len(p.Accounts) > 0 && !slices.Contains(p.Accounts, rest[0]) {
 		return false
 	}
 	if len(rest) < 2 {
@@ -217,15 +240,15 @@ func (w *s3Walker) keep(folder string) bool {
 	if len(rest) < 3 {
 		return true
 	}
-	if regionSegment.MatchString(rest[2]) && len(w.prune.Regions) > 0 && !slices.Contains(w.prune.Regions, rest[2]) {
+	if regionSegment.MatchString(rest[2]) && len(p.Regions) > 0 && !slices.Contains(p.Regions, rest[2]) {
 		return false
 	}
-	return w.keepDays(rest[3:])
+	return p.keepDays(rest[3:])
 }
 
 // keepDays decides a YYYY[/MM[/DD]] folder against Since and Until.
-func (w *s3Walker) keepDays(date []string) bool {
-	if len(date) == 0 || (w.prune.Since.IsZero() && w.prune.Until.IsZero()) {
+func (p Prune) keepDays(date []string) bool {
+	if len(date) == 0 || (p.Since.IsZero() && p.Until.IsZero()) {
 		return true
 	}
 	if !yearSegment.MatchString(date[0]) {
@@ -252,10 +275,10 @@ func (w *s3Walker) keepDays(date []string) bool {
 		to = from.AddDate(0, 0, 1)
 	}
 	const margin = 24 * time.Hour
-	if !w.prune.Since.IsZero() && !to.After(w.prune.Since.Add(-margin)) {
+	if !p.Since.IsZero() && !to.After(p.Since.Add(-margin)) {
 		return false
 	}
-	if !w.prune.Until.IsZero() && from.After(w.prune.Until.Add(margin)) {
+	if !p.Until.IsZero() && from.After(p.Until.Add(margin)) {
 		return false
 	}
 	return true

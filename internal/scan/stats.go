@@ -76,6 +76,52 @@ func (s *Stats) Add(rec Record) {
 	}
 }
 
+// Merge adds another scan's statistics to s: a distributed scan's
+// summary merges its batches' this way. Counts add up, first and last seen
+// widen.
+func (s *Stats) Merge(o *Stats) {
+	if o == nil {
+		return
+	}
+	if s.Detections == nil {
+		s.Detections, s.Days = map[string]*DetectionStats{}, map[string]map[string]int{}
+	}
+	for id, od := range o.Detections {
+		if od == nil {
+			continue
+		}
+		d := s.Detections[id]
+		if d == nil {
+			d = &DetectionStats{ID: id, Title: od.Title, Severities: map[string]int{}, Principals: map[string]int{}}
+			s.Detections[id] = d
+		}
+		if d.Title == "" {
+			d.Title = od.Title
+		}
+		d.Count += od.Count
+		addCounts(d.Severities, od.Severities)
+		addCounts(d.Principals, od.Principals)
+		if !od.First.IsZero() && (d.First.IsZero() || od.First.Before(d.First)) {
+			d.First = od.First
+		}
+		if od.Last.After(d.Last) {
+			d.Last = od.Last
+		}
+	}
+	for day, m := range o.Days {
+		if s.Days[day] == nil {
+			s.Days[day] = map[string]int{}
+		}
+		addCounts(s.Days[day], m)
+	}
+}
+
+func addCounts(to, from map[string]int) {
+	for k, n := range from {
+		to[k] += n
+	}
+}
+
 // sorted lists the detections most severe first, then by count.
 func (s *Stats) sorted() []*DetectionStats {
 	out := slices.Collect(maps.Values(s.Detections))
@@ -285,4 +331,21 @@ func (r Report) WriteHTML(w io.Writer) error {
 		"Summary": r.Summary.String(), "Inputs": r.Inputs, "Bars": bars, "Rows": rows, "Legend": legend,
 		"Width": max(200, float64(len(days))*(barWidth+gap)), "BarWidth": barWidth,
 	})
+}
+
+// Add adds another scan's counts to s: a distributed scan's summary adds
+// up its batches'. Duration becomes the time the batches took together,
+// not the wall time; Interrupted is set when any batch was.
+func (s *Summary) Add(o Summary) {
+	s.Objects += o.Objects
+	s.Records += o.Records
+	s.Bytes += o.Bytes
+	s.Flagged += o.Flagged
+	s.Unreadable += o.Unreadable
+	s.OutOfRange += o.OutOfRange
+	s.Filtered += o.Filtered
+	s.Duplicates += o.Duplicates
+	s.Counted += o.Counted
+	s.Duration += o.Duration
+	s.Interrupted = s.Interrupted || o.Interrupted
 }
