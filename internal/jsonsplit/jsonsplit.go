@@ -97,10 +97,6 @@ func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("invalid JSON at offset %d: %s", e.Offset, e.Msg)
 }
 
-// ErrUnexpectedEOF is returned, wrapped with the offset, when the input
-// ends inside the array.
-var ErrUnexpectedEOF = io.ErrUnexpectedEOF
-
 func (s *Splitter) syntax(msg string) error { return &SyntaxError{Offset: s.off, Msg: msg} }
 
 func (s *Splitter) discard(n int) {
@@ -235,14 +231,13 @@ func (s *Splitter) scalar() ([]byte, int64, error) {
 	var elem []byte
 	var size int64
 	for {
-		b, err := s.r.Peek(1)
-		if err != nil {
+		if _, err := s.r.Peek(1); err != nil {
 			if err == io.EOF {
 				return nil, 0, fmt.Errorf("offset %d: %w", s.off, io.ErrUnexpectedEOF)
 			}
 			return nil, 0, err
 		}
-		b, _ = s.r.Peek(s.r.Buffered())
+		b, _ := s.r.Peek(s.r.Buffered())
 		i := 0
 		for i < len(b) && !isSpace(b[i]) && b[i] != ',' && b[i] != ']' && b[i] != '}' && b[i] != '{' && b[i] != '[' && b[i] != '"' && b[i] != ':' {
 			i++
