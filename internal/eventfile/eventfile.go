@@ -25,6 +25,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/cloudtrail"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/jsonscan"
+	"github.com/trailwatch/trailwatch/internal/jsonsplit"
 )
 
 // MaxFileBytes bounds how much one file may expand to once decompressed, so
@@ -151,6 +152,9 @@ type stream struct {
 	name  string
 	fn    func(Item) error
 	count int
+	// shift is added to the decoder's offsets when it reads after a
+	// Records array jsonsplit consumed.
+	shift int64
 }
 
 func (s *stream) where() string { return fmt.Sprintf("%s#%d", s.name, s.count) }
@@ -185,8 +189,19 @@ func (s *stream) fail(err error) error {
 
 // values reads a stream of top-level JSON values: objects, arrays of
 // objects, and CloudTrail log files whose Records array is streamed.
-func (s *stream) values(r io.Reader) error {
-	dec := json.NewDecoder(r)
+func (s *stream) values(r *bufio.Reader) error {
+	var src io.Reader = r
+	if n, ok := recordsPrefix(r); ok {
+		// The usual CloudTrail log file: split its Records array with
+		// jsonsplit, then let the decoder read the rest of the object as
+		// if it had seen an empty Records array.
+		_, _ = r.Discard(n)
+		if err := s.splitRecords(r, int64(n)); err != nil {
+			return err
+		}
+		src = io.MultiReader(strings.NewReader(emptyRecords), r)
+	}
+	dec := json.NewDecoder(src)
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
@@ -196,7 +211,7 @@ func (s *stream) values(r io.Reader) error {
 			return nil
 		}
 		if err != nil {
-			return s.fail(syntaxError(err, dec))
+			return s.fail(s.syntaxError(err, dec))
 		}
 		switch tok {
 		case json.Delim('['):
@@ -219,14 +234,14 @@ func (s *stream) array(dec *json.Decoder) error {
 	for dec.More() {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return s.fail(syntaxError(err, dec))
+			return s.fail(s.syntaxError(err, dec))
 		}
 		if err := s.emit(raw, true); err != nil {
 			return err
 		}
 	}
 	if _, err := dec.Token(); err != nil {
-		return s.fail(syntaxError(err, dec))
+		return s.fail(s.syntaxError(err, dec))
 	}
 	return nil
 }
@@ -240,13 +255,13 @@ func (s *stream) object(dec *json.Decoder) error {
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return s.fail(syntaxError(err, dec))
+			return s.fail(s.syntaxError(err, dec))
 		}
 		key, _ := tok.(string)
 		if key == "Records" && !streamed && buf.Len() == 1 {
 			next, err := dec.Token()
 			if err != nil {
-				return s.fail(syntaxError(err, dec))
+				return s.fail(s.syntaxError(err, dec))
 			}
 			if next != json.Delim('[') {
 				return s.fail(errors.New("field Records is not an array"))
@@ -259,7 +274,7 @@ func (s *stream) object(dec *json.Decoder) error {
 		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return s.fail(syntaxError(err, dec))
+			return s.fail(s.syntaxError(err, dec))
 		}
 		if streamed {
 			continue // other members of a log file carry no events
@@ -273,7 +288,7 @@ func (s *stream) object(dec *json.Decoder) error {
 		buf.Write(raw)
 	}
 	if _, err := dec.Token(); err != nil {
-		return s.fail(syntaxError(err, dec))
+		return s.fail(s.syntaxError(err, dec))
 	}
 	if streamed {
 		return nil
@@ -555,15 +570,76 @@ func (g gzipErrors) Read(p []byte) (int, error) {
 }
 
 // syntaxError adds the byte offset to a JSON error so the user can find it.
-func syntaxError(err error, dec *json.Decoder) error {
+func (s *stream) syntaxError(err error, dec *json.Decoder) error {
+	return syntaxErrorAt(err, dec.InputOffset()+s.shift)
+}
+
+func syntaxErrorAt(err error, off int64) error {
 	var gz gzipError
 	if errors.Is(err, errTooBig) || errors.As(err, &gz) {
 		return err
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF {
-		return fmt.Errorf("invalid JSON: file ends in the middle of a value (offset %d)", dec.InputOffset())
+		return fmt.Errorf("invalid JSON: file ends in the middle of a value (offset %d)", off)
 	}
-	return fmt.Errorf("invalid JSON at offset %d: %w", dec.InputOffset(), err)
+	var se *jsonsplit.SyntaxError
+	if errors.As(err, &se) {
+		return err
+	}
+	return fmt.Errorf("invalid JSON at offset %d: %w", off, err)
+}
+
+// emptyRecords stands in for the Records array jsonsplit consumed.
+const emptyRecords = `{"Records":[]`
+
+// recordsPrefix reports whether r starts with {"Records":[ (spaces
+// allowed), and its length.
+func recordsPrefix(r *bufio.Reader) (int, bool) {
+	b, _ := r.Peek(64)
+	i := 0
+	expect := func(lit string) bool {
+		for i < len(b) && isSpace(b[i]) {
+			i++
+		}
+		if !bytes.HasPrefix(b[i:], []byte(lit)) {
+			return false
+		}
+		i += len(lit)
+		return true
+	}
+	if expect("{") && expect(`"Records"`) && expect(":") && expect("[") {
+		return i, true
+	}
+	return 0, false
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
+
+// splitRecords emits the elements of a Records array whose '[' ended at
+// offset off. An element over event.MaxSize is refused after reading at
+// most that much of it (the rest is skipped, not kept), and the array
+// goes on.
+func (s *stream) splitRecords(r *bufio.Reader, off int64) error {
+	sp := jsonsplit.New(r, event.MaxSize, off)
+	for {
+		elem, size, err := sp.Next()
+		switch {
+		case err == io.EOF:
+			s.shift = sp.Offset() - int64(len(emptyRecords))
+			return nil
+		case errors.Is(err, jsonsplit.ErrTooLarge):
+			s.count++
+			if ferr := s.fn(Item{Where: s.where(), Err: fmt.Errorf("%w: %d bytes, EventBridge's limit is %d", event.ErrTooLarge, size, event.MaxSize)}); ferr != nil {
+				return ferr
+			}
+			continue
+		case err != nil:
+			return s.fail(syntaxErrorAt(err, sp.Offset()))
+		}
+		if err := s.emit(elem, true); err != nil {
+			return err
+		}
+	}
 }
 
 func unwrapPathError(err error) error {

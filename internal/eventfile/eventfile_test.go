@@ -261,3 +261,47 @@ func BenchmarkReadLogFile(b *testing.B) {
 		}
 	}
 }
+
+// TestSplitRecordsCorruption covers what the Records splitter meets: the
+// file-level failures end the file once, a record over 256 KB is refused
+// by position and the records after it still decode.
+func TestSplitRecordsCorruption(t *testing.T) {
+	_, record, _, recID := inputs(t)
+	rec := compact(t, record)
+	huge := `{"eventName":"x","pad":"` + strings.Repeat("a", 10<<20) + `"}`
+	full := gz(t, []byte(`{"Records":[`+rec+`,`+rec+`]}`))
+	for _, tc := range []struct {
+		name, file string
+		data       []byte
+		ids        []string
+		errs       []string
+	}{
+		{"truncated gzip", "t.json.gz", full[:len(full)/2], nil, []string{"gzip"}},
+		{"truncated JSON", "t.json", []byte(`{"Records":[` + rec + `,{"eventName":"a`), []string{recID}, []string{"ends in the middle"}},
+		{"mismatched bracket", "t.json", []byte(`{"Records":[{"eventName":"a"]]}`), nil, []string{"invalid json at offset"}},
+		{"Records not an array", "t.json", []byte(`{"Records": {"eventName":"a"}}`), nil, []string{"field records is not an array"}},
+		{"escaped quotes and braces", "t.json", []byte(`{"Records":[{"eventName":"a\"}]","eventSource":"s","eventTime":"2026-01-01T00:00:00Z"},` + rec + `]}`), nil, nil},
+		{"huge record", "t.json", []byte(`{"Records":[` + rec + `,` + huge + `,` + rec + `]}`), []string{recID, recID}, []string{"too large"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := read(t, tc.file, tc.data)
+			if tc.ids != nil && !slices.Equal(g.ids, tc.ids) {
+				t.Errorf("ids = %v, want %v", g.ids, tc.ids)
+			}
+			if tc.errs == nil {
+				if len(g.errs) != 0 || len(g.ids) != 2 {
+					t.Errorf("ids %v errs %v, want two events", g.ids, g.errs)
+				}
+				return
+			}
+			if len(g.errs) != len(tc.errs) {
+				t.Fatalf("errors = %q, want %q", g.errs, tc.errs)
+			}
+			for i, e := range tc.errs {
+				if !strings.Contains(strings.ToLower(g.errs[i]), e) {
+					t.Errorf("error %q lacks %q", g.errs[i], e)
+				}
+			}
+		})
+	}
+}
