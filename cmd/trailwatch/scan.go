@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -14,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/schollz/progressbar/v3"
 
@@ -25,7 +28,8 @@ import (
 	"github.com/trailwatch/trailwatch/internal/state"
 )
 
-const scanUsage = "trailwatch scan [--format json|table] [--all] [--since T] [--until T] [--principal PATTERN] [--detections IDS] [--min-severity S] [--accounts IDS] [--regions NAMES] [--settings FILE] [--sigma DIR] [--report FILE.md|.html|.json] [--workers N] [--progress] PATH... | s3://BUCKET/PREFIX..."
+const scanUsage = "trailwatch scan [--format json|table] [--all] [--since T] [--until T] [--principal PATTERN] [--detections IDS] [--min-severity S] [--accounts IDS] [--regions NAMES] [--settings FILE] [--sigma DIR] [--report FILE.md|.html|.json] [--workers N] [--progress] PATH... | s3://BUCKET/PREFIX...\n" +
+	"  trailwatch scan --remote [--state-machine ARN] [--since T] [--until T] [--principal PATTERN] [--detections IDS] [--min-severity S] [--accounts IDS] [--regions NAMES] [--format json|table] [--report FILE] [--progress] s3://BUCKET/PREFIX"
 
 func scanCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loadAWS awsLoader) int {
 	fs := newFlagSet("scan", stderr)
@@ -45,11 +49,28 @@ func scanCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loadA
 	progress := fs.Bool("progress", false, "show progress on stderr even when it is not a terminal")
 	verbose := fs.Bool("verbose", false, "log to stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the scan to this file (go tool pprof reads it)")
+	remote := fs.Bool("remote", false, "run the scan in the account, on the deployed state machine (docs/scan.md#the-distributed-scan): one s3:// URL of the deployed archive")
+	stateMachine := fs.String("state-machine", "", "with --remote: the scan's state machine ARN, the stack's ScanStateMachineArn output (default: $"+envScanStateMachine+")")
+	pollInterval := fs.Duration("poll-interval", 5*time.Second, "with --remote: how often to ask Step Functions for progress")
 	inputs, err := parse(fs, args)
 	if err != nil {
 		return exitUsage
 	}
 	setScanMemoryLimit()
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, name := range slices.Sorted(maps.Keys(localOnlyFlags)) {
+		if *remote && set[name] {
+			fmt.Fprintf(stderr, "trailwatch scan: --%s does not apply with --remote: %s\n", name, localOnlyFlags[name])
+			return exitUsage
+		}
+	}
+	for _, name := range remoteOnlyFlags {
+		if !*remote && set[name] {
+			fmt.Fprintf(stderr, "trailwatch scan: --%s applies only with --remote\n", name)
+			return exitUsage
+		}
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -87,6 +108,26 @@ func scanCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loadA
 	}
 	if *reportFile != "" && !slices.Contains([]string{".md", ".html", ".json"}, strings.ToLower(filepath.Ext(*reportFile))) {
 		return usageErr("--report: %q: name a .md, .html or .json file", *reportFile)
+	}
+	if *remote {
+		r := &remoteScan{stateMachine: *stateMachine, format: *format, report: *reportFile, poll: *pollInterval,
+			progress: *progress || isTerminal(stderr)}
+		if r.stateMachine == "" {
+			r.stateMachine = os.Getenv(envScanStateMachine)
+		}
+		switch {
+		case len(inputs) != 1 || !strings.HasPrefix(inputs[0], "s3://"):
+			return usageErr("--remote scans one s3:// URL of the deployed archive, not %q", inputs)
+		case r.stateMachine == "":
+			return usageErr("--remote needs --state-machine ARN or $%s (the stack's ScanStateMachineArn output)", envScanStateMachine)
+		case r.poll <= 0:
+			return usageErr("--poll-interval %s: want more than 0", r.poll)
+		}
+		r.url = inputs[0]
+		if r.filters, err = remoteFiltersOf(o, *principal, *detections, prune); err != nil {
+			return usageErr("%v", err)
+		}
+		return r.run(ctx, stdout, stderr, loadAWS)
 	}
 	catalog, _, sigmaRefused, err := catalogWith(*sigmaDir, "scan", stderr)
 	if err != nil {
@@ -185,11 +226,7 @@ func scanInputs(ctx context.Context, inputs []string, prune scan.Prune, loadAWS 
 				fmt.Fprintf(stderr, "trailwatch scan: %s needs AWS credentials: %s\n", in, reason)
 				return nil, exitUsage
 			}
-			client = s3.NewFromConfig(cfg, func(o *s3.Options) {
-				// A custom endpoint (AWS_ENDPOINT_URL_S3, a local
-				// S3-compatible server) takes path-style requests.
-				o.UsePathStyle = o.BaseEndpoint != nil
-			})
+			client = newS3Client(cfg)
 		}
 		l, err := scan.S3(client, in, prune)
 		if err != nil {
@@ -206,6 +243,13 @@ func scanInputs(ctx context.Context, inputs []string, prune scan.Prune, loadAWS 
 		}
 		return nil
 	}, exitOK
+}
+
+// newS3Client is the S3 client of both scans. A custom endpoint
+// (AWS_ENDPOINT_URL_S3, a local S3-compatible server) takes path-style
+// requests.
+func newS3Client(cfg aws.Config) *s3.Client {
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = o.BaseEndpoint != nil })
 }
 
 func writeReport(path string, r scan.Report) error {
