@@ -283,6 +283,10 @@ func NewScan(scope constructs.Construct, id string, props *ScanProps) *Scan {
 		TracingEnabled: jsii.Bool(true),
 	})
 	sm.Node().AddDependency(role)
+	// CDK adds a policy of its own for the Distributed Map's child
+	// executions, with wildcards past the ones above; the role has those
+	// statements already (RunChildExecutions, FollowChildExecutions).
+	sm.Node().TryRemoveChild(jsii.String("DistributedMapPolicy"))
 	return &Scan{Construct: this, StateMachine: sm, Role: role, Function: fn, FunctionRole: fnRole, ResultsBucket: results, ResultsKey: key}
 }
 
