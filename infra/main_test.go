@@ -39,7 +39,8 @@ func TestReadConfig(t *testing.T) {
 				config.KeyRetentionDays:   "730",
 			},
 			want: config.Config{Emails: []string{"a@example.com", "b@example.com"}, SlackSecretName: "trailwatch/slack-webhook", RetentionDays: 730, ForwardRegions: []string{"us-east-1"}, StormWindowMinutes: 5,
-				CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh},
+				CPUThreshold: 80, CPUPeriodMinutes: 5, CPUDatapoints: 3, AlarmResolved: true, MiningMinSeverity: detect.SeverityHigh,
+				ScanMaxConcurrency: config.DefaultScanConcurrency},
 		},
 		{
 			name:    "retention below a year",

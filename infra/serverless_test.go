@@ -37,7 +37,12 @@ func TestServerlessPractices(t *testing.T) {
 			}
 			for id, fn := range resources(tmpl, "AWS::Lambda::Function") {
 				p := props(fn)
-				if dest := onFailure["${"+id+"}"]; !queues[dest] {
+				// The distributed scan's function is invoked only
+				// synchronously, by its state machine, which retries a
+				// failed child and fails the run: no asynchronous
+				// invocation for an on-failure destination to catch.
+				scanFn := strings.HasPrefix(id, "ScanFunction")
+				if dest := onFailure["${"+id+"}"]; !scanFn && !queues[dest] {
 					t.Errorf("function %s: on-failure destination %q, want a queue of the stack", id, dest)
 				}
 				if p["Runtime"] != "provided.al2023" {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -109,6 +110,13 @@ type synthesized struct {
 	assetProbeAsset awss3assets.Asset
 }
 
+// The distributed scan: the existing-trail stack scans an organization
+// archive of another bucket, the organization stack its own trail's.
+const (
+	testScanArchive     = "s3://org-archive/AWSLogs/o-a1b2c3d4e5/"
+	testScanConcurrency = "250"
+)
+
 // Organization mode of the test app.
 const (
 	testOrganizationID = "o-a1b2c3d4e5"
@@ -203,8 +211,9 @@ func buildTestApp() (*synthesized, error) {
 		return nil, err
 	}
 	tempDirs = append(tempDirs, dir)
-	// The template test needs files called bootstrap, not real binaries.
-	for _, name := range requiredFunctions {
+	// The template test needs files called bootstrap, not real binaries;
+	// the scan's stacks need the scan function's.
+	for _, name := range append(slices.Clone(requiredFunctions), "scan") {
 		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
 			return nil, err
 		}
@@ -229,6 +238,7 @@ func buildTestApp() (*synthesized, error) {
 			config.KeyExistingTrail:        "organization-trail",
 			config.KeySigmaRules:           testSigmaRules,
 			config.KeySigmaSkipUnsupported: "true",
+			config.KeyScanArchive:          testScanArchive,
 		}[key]
 	})
 	if err == nil {
@@ -271,6 +281,8 @@ func buildTestApp() (*synthesized, error) {
 		config.KeyEmails:              strings.Join(testEmails, ","),
 		config.KeyAlarmNames:          testUserAlarm,
 		config.KeyRoutes:              testRoutes,
+		config.KeyScanArchive:         config.ScanArchiveTrail,
+		config.KeyScanMaxConcurrency:  testScanConcurrency,
 	}
 	if s.orgCfg, err = config.FromContext(func(k string) any { return orgCtx[k] }); err != nil {
 		return nil, err

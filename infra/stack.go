@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -63,6 +64,9 @@ type TrailwatchStack struct {
 	// Organization is set in organization mode: the central bus, its
 	// rules and the member StackSet.
 	Organization *Organization
+	// Scan is the distributed scan over an archive, nil unless
+	// trailwatch:scanArchive is set.
+	Scan *Scan
 }
 
 // NewTrailwatchStack creates the stack: the trail (unless an existing one is
@@ -188,6 +192,10 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 		Instance:        s.Instance.Function,
 	})
 
+	if bucket, prefix, trail, ok := cfg.ScanSource(); ok {
+		s.Scan = s.newScan(cfg, bucket, prefix, trail, filepath.Join(props.FunctionsDir, "scan"))
+	}
+
 	if cfg.SlackSecretName == "" {
 		awscdk.Annotations_Of(stack).AddWarningV2(jsii.String("trailwatch:noSlack"), jsii.String(
 			"no Slack delivery: set trailwatch:slackSecretName to the name of a Secrets Manager secret holding the webhook URL"))
@@ -201,6 +209,10 @@ func NewTrailwatchStack(scope constructs.Construct, id string, props *Trailwatch
 	if s.Organization != nil {
 		output(stack, "OrganizationBusArn", s.Organization.Bus.EventBusArn(), "Central event bus the member accounts forward to")
 		output(stack, "MemberStackSetName", s.Organization.StackSet.StackSetName(), "StackSet that deploys the member stacks")
+	}
+	if s.Scan != nil {
+		output(stack, "ScanStateMachineArn", s.Scan.StateMachine.StateMachineArn(), "State machine of the distributed scan (trailwatch scan --remote --state-machine)")
+		output(stack, "ScanResultsBucketName", s.Scan.ResultsBucket.BucketName(), "Bucket of the distributed scan's findings and summaries")
 	}
 	return s
 }
@@ -248,6 +260,27 @@ func (s *TrailwatchStack) newOrganization(cfg config.Config, member *MemberTempl
 			"the deployment region is unknown at synth, so member accounts are watched in us-east-1 only: set "+config.KeyMemberRegions+" or synthesize with a region"))
 	}
 	return o
+}
+
+// newScan adds the distributed scan over the archive: the trail's bucket
+// (trail), whose log files the trail's key encrypts and whose access-log
+// bucket takes the results bucket's logs too, or the named bucket.
+func (s *TrailwatchStack) newScan(cfg config.Config, bucket, prefix string, trail bool, codeDir string) *Scan {
+	props := &ScanProps{
+		Prefix:           prefix,
+		CodeDir:          codeDir,
+		Settings:         s.Settings,
+		MaxConcurrency:   cfg.ScanMaxConcurrency,
+		StateMachineName: *s.StackName() + "-scan",
+	}
+	if trail {
+		props.Archive = s.Trail.Bucket
+		props.ArchiveKey = s.Trail.Key
+		props.AccessLogs = s.Trail.AccessLogBucket
+	} else {
+		props.Archive = awss3.Bucket_FromBucketName(s.Stack, jsii.String("ScanArchive"), jsii.String(bucket))
+	}
+	return NewScan(s.Stack, "Scan", props)
 }
 
 // ownSettings are the configuration's detection settings plus what names
