@@ -351,6 +351,7 @@ func newScanFunction(scope constructs.Construct, props *ScanProps, results awss3
 		Environment: &map[string]*string{
 			config.EnvScanArchiveBucket: props.Archive.BucketName(),
 			config.EnvScanResultsBucket: results.BucketName(),
+			config.EnvScanResultsKey:    key.KeyArn(),
 			config.EnvSettings:          jsii.String(string(settings)),
 			// scan.Run decides on every core: a full vCPU at this size.
 			"GOGC":       jsii.String(strconv.Itoa(functionGOGC)),

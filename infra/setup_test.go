@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -211,9 +210,8 @@ func buildTestApp() (*synthesized, error) {
 		return nil, err
 	}
 	tempDirs = append(tempDirs, dir)
-	// The template test needs files called bootstrap, not real binaries;
-	// the scan's stacks need the scan function's.
-	for _, name := range append(slices.Clone(requiredFunctions), "scan") {
+	// The template test needs files called bootstrap, not real binaries.
+	for _, name := range requiredFunctions {
 		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
 			return nil, err
 		}

@@ -37,8 +37,11 @@ type recorder struct {
 	next http.Handler
 	mu   sync.Mutex
 	gets map[string]int
-	sse  map[string]string
+	sse  map[string]string // SSE header and KMS key ID of each PUT, by path
 }
+
+// resultsKey is the results bucket's KMS key, as the stack sets it.
+const resultsKey = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
@@ -47,6 +50,9 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.gets[req.URL.Path]++
 	case http.MethodPut:
 		r.sse[req.URL.Path] = req.Header.Get("X-Amz-Server-Side-Encryption")
+		if id := req.Header.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id"); id != "" {
+			r.sse[req.URL.Path] += " " + id
+		}
 	}
 	r.mu.Unlock()
 	r.next.ServeHTTP(w, req)
@@ -115,7 +121,8 @@ func setUpEnv(t *testing.T, objects map[string][]byte, results bool, settings ..
 			t.Fatal(err)
 		}
 	}
-	vars := map[string]string{"TRAILWATCH_SCAN_ARCHIVE_BUCKET": "archive", "TRAILWATCH_SCAN_RESULTS_BUCKET": "results"}
+	vars := map[string]string{"TRAILWATCH_SCAN_ARCHIVE_BUCKET": "archive", "TRAILWATCH_SCAN_RESULTS_BUCKET": "results",
+		"TRAILWATCH_SCAN_RESULTS_KEY": resultsKey}
 	if len(settings) > 0 {
 		vars["TRAILWATCH_SETTINGS"] = settings[0]
 	}
@@ -217,8 +224,8 @@ func TestBatchThroughTheHandler(t *testing.T) {
 		t.Errorf("findings\n%s\nwant (the local scan's)\n%s", strings.Join(gotLines, "\n"), strings.Join(want, "\n"))
 	}
 	for _, k := range []string{findingsKey, batchKey} {
-		if sse := e.rec.sse["/results/"+k]; sse != "aws:kms" {
-			t.Errorf("%s written with encryption %q, want aws:kms", k, sse)
+		if sse := e.rec.sse["/results/"+k]; sse != "aws:kms "+resultsKey {
+			t.Errorf("%s written with encryption %q, want aws:kms under the results bucket's key", k, sse)
 		}
 	}
 	batch := get(t, e.client, "results", batchKey)
@@ -274,7 +281,7 @@ func TestBatchThroughTheHandler(t *testing.T) {
 	if want := count(b1.Stats) + count(second.Stats); report.Inputs[0] != "s3://archive/AWSLogs/o-a1b2c3d4e5/" || report.Summary.Flagged != 3 || count(report.Stats) != want {
 		t.Errorf("report inputs %q, flagged %d, findings %d; want 3 flagged, %d findings", report.Inputs, report.Summary.Flagged, count(report.Stats), want)
 	}
-	if sse := e.rec.sse["/results/scans/exec-1/summary.json"]; sse != "aws:kms" {
+	if sse := e.rec.sse["/results/scans/exec-1/summary.json"]; sse != "aws:kms "+resultsKey {
 		t.Errorf("summary written with encryption %q", sse)
 	}
 }

@@ -889,6 +889,10 @@ const (
 	// and summaries to.
 	EnvScanArchiveBucket = "TRAILWATCH_SCAN_ARCHIVE_BUCKET"
 	EnvScanResultsBucket = "TRAILWATCH_SCAN_RESULTS_BUCKET"
+	// EnvScanResultsKey is the ARN of the results bucket's KMS key: S3
+	// encrypts an object written with SSE-KMS but no key ID under the
+	// account's AWS-managed key (aws/s3), not the bucket's own.
+	EnvScanResultsKey = "TRAILWATCH_SCAN_RESULTS_KEY"
 )
 
 // Settings are what the detections and allow-lists need to decide.

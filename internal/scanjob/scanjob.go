@@ -44,19 +44,23 @@ type S3API interface {
 
 // Job holds what every invocation shares.
 type Job struct {
-	S3       S3API
-	Archive  string // the bucket the archive is read from
-	Results  string // the bucket results are written to
-	Settings config.Settings
-	Log      *slog.Logger
-	Workers  int
+	S3      S3API
+	Archive string // the bucket the archive is read from
+	Results string // the bucket results are written to
+	// ResultsKey is the KMS key results are encrypted with; empty: the
+	// account's AWS-managed key for S3.
+	ResultsKey string
+	Settings   config.Settings
+	Log        *slog.Logger
+	Workers    int
 }
 
 // FromEnv builds a job from the function's environment.
 func FromEnv(getenv func(string) string, client S3API, log *slog.Logger) (*Job, error) {
 	j := &Job{S3: client, Log: log,
-		Archive: strings.TrimSpace(getenv(config.EnvScanArchiveBucket)),
-		Results: strings.TrimSpace(getenv(config.EnvScanResultsBucket))}
+		Archive:    strings.TrimSpace(getenv(config.EnvScanArchiveBucket)),
+		Results:    strings.TrimSpace(getenv(config.EnvScanResultsBucket)),
+		ResultsKey: strings.TrimSpace(getenv(config.EnvScanResultsKey))}
 	if j.Archive == "" || j.Results == "" {
 		return nil, fmt.Errorf("configuration: %s and %s must be set", config.EnvScanArchiveBucket, config.EnvScanResultsBucket)
 	}
@@ -378,6 +382,7 @@ func (j *Job) put(ctx context.Context, key, contentType string, body io.Reader) 
 	_, err := j.S3.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(j.Results), Key: aws.String(key), Body: body, ContentType: aws.String(contentType),
 		ServerSideEncryption: types.ServerSideEncryptionAwsKms,
+		SSEKMSKeyId:          nonEmpty(j.ResultsKey),
 	})
 	if err != nil {
 		return fmt.Errorf("write s3://%s/%s: %w", j.Results, key, err)
@@ -456,4 +461,12 @@ func (j *Job) readBatch(ctx context.Context, key string) (batchFile, error) {
 		return batchFile{}, fmt.Errorf("read s3://%s/%s: %w", j.Results, key, err)
 	}
 	return b, nil
+}
+
+// nonEmpty is s as an optional SDK string: nil when empty.
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
