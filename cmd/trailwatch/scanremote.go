@@ -41,23 +41,11 @@ var localOnlyFlags = map[string]string{
 // remoteOnlyFlags are --remote's own.
 var remoteOnlyFlags = []string{"state-machine", "poll-interval"}
 
-// remoteFilters is the execution input's "filters": every field always,
-// empty for none (docs/scan.md, the scan function validates them).
-type remoteFilters struct {
-	Since       string   `json:"since"`
-	Until       string   `json:"until"`
-	Principal   string   `json:"principal"`
-	MinSeverity string   `json:"minSeverity"`
-	Detections  []string `json:"detections"`
-	Accounts    []string `json:"accounts"`
-	Regions     []string `json:"regions"`
-}
-
 // remoteInput is what StartExecution sends: the key prefix within the
 // deployed archive bucket and the filters.
 type remoteInput struct {
-	Prefix  string        `json:"prefix"`
-	Filters remoteFilters `json:"filters"`
+	Prefix  string       `json:"prefix"`
+	Filters scan.Filters `json:"filters"`
 }
 
 // remoteOutput is the execution's output, the summary step's result.
@@ -70,7 +58,7 @@ type remoteOutput struct {
 type remoteScan struct {
 	url          string
 	stateMachine string
-	filters      remoteFilters
+	filters      scan.Filters
 	format       string
 	report       string
 	progress     bool
@@ -377,8 +365,8 @@ func (b *remoteBar) finish() {
 // input's. Detections are checked against the built-in catalog; sigma-*
 // IDs pass as they are, since the deployment's Sigma rules are not known
 // here (the scan function refuses an unknown one).
-func remoteFiltersOf(o scan.Options, principal, detections string, prune scan.Prune) (remoteFilters, error) {
-	f := remoteFilters{Principal: principal, Detections: []string{}, Accounts: []string{}, Regions: []string{}}
+func remoteFiltersOf(o scan.Options, principal, detections string, prune scan.Prune) (scan.Filters, error) {
+	f := scan.Filters{Principal: principal, Detections: []string{}, Accounts: []string{}, Regions: []string{}}
 	if !o.Since.IsZero() {
 		f.Since = o.Since.UTC().Format(time.RFC3339)
 	}

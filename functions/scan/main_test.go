@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,10 +22,10 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/trailwatch/trailwatch/internal/detect"
-	"github.com/trailwatch/trailwatch/internal/fixture"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/replay"
 	"github.com/trailwatch/trailwatch/internal/scan"
+	"github.com/trailwatch/trailwatch/internal/scan/scantest"
 	"github.com/trailwatch/trailwatch/internal/scanjob"
 	"github.com/trailwatch/trailwatch/internal/state"
 )
@@ -56,29 +55,6 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Unlock()
 	r.next.ServeHTTP(w, req)
-}
-
-func logFile(t *testing.T, at time.Time, names ...string) []byte {
-	t.Helper()
-	var records []json.RawMessage
-	for i, n := range names {
-		var env struct {
-			Detail map[string]any `json:"detail"`
-		}
-		if err := json.Unmarshal(fixture.Read(t, n), &env); err != nil {
-			t.Fatal(err)
-		}
-		env.Detail["eventID"] = fmt.Sprintf("%s-%d", at.Format("20060102T1504"), i)
-		env.Detail["eventTime"] = at.Add(time.Duration(i) * time.Second).Format(time.RFC3339)
-		b, _ := json.Marshal(env.Detail)
-		records = append(records, b)
-	}
-	body, _ := json.Marshal(map[string]any{"Records": records})
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	_, _ = zw.Write(body)
-	_ = zw.Close()
-	return buf.Bytes()
 }
 
 const (
@@ -194,10 +170,10 @@ func localLines(t *testing.T, objects map[string][]byte, keys []string) []string
 func TestBatchThroughTheHandler(t *testing.T) {
 	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 	objects := map[string][]byte{
-		key(account, "a"):        logFile(t, at, policy, quiet),
-		key(account, "b"):        logFile(t, at.Add(time.Minute), quiet, policy),
-		key(account, "corrupt"):  logFile(t, at, policy)[:40],
-		key("444455556666", "c"): logFile(t, at, policy),
+		key(account, "a"):        scantest.LogFile(t, at, policy, quiet),
+		key(account, "b"):        scantest.LogFile(t, at.Add(time.Minute), quiet, policy),
+		key(account, "corrupt"):  scantest.LogFile(t, at, policy)[:40],
+		key("444455556666", "c"): scantest.LogFile(t, at, policy),
 	}
 	keys := []string{key(account, "a"), key(account, "corrupt"), key(account, "b"), key("444455556666", "c")}
 	e := setUpEnv(t, objects, true)
@@ -288,7 +264,7 @@ func TestBatchThroughTheHandler(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
-	objects := map[string][]byte{key(account, "a"): logFile(t, at, policy)}
+	objects := map[string][]byte{key(account, "a"): scantest.LogFile(t, at, policy)}
 	ok := setUpEnv(t, objects, true)
 	noResults := setUpEnv(t, objects, false)
 	for _, tc := range []struct {
@@ -320,7 +296,7 @@ func TestErrors(t *testing.T) {
 // the CLI's --settings does.
 func TestSettingsSuppress(t *testing.T) {
 	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
-	objects := map[string][]byte{key(account, "a"): logFile(t, at, policy, policy)}
+	objects := map[string][]byte{key(account, "a"): scantest.LogFile(t, at, policy, policy)}
 	for _, tc := range []struct {
 		name     string
 		settings string

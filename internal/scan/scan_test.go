@@ -2,9 +2,7 @@ package scan_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -21,36 +19,14 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/trailwatch/trailwatch/internal/detect"
-	"github.com/trailwatch/trailwatch/internal/fixture"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/scan"
+	"github.com/trailwatch/trailwatch/internal/scan/scantest"
 	"github.com/trailwatch/trailwatch/internal/state"
 )
 
 // logFile is a CloudTrail log file of the fixtures' records, gzipped as a
 // trail writes it, each record given eventID id-N and the time at.
-func logFile(t *testing.T, at time.Time, names ...string) []byte {
-	t.Helper()
-	var records []json.RawMessage
-	for i, n := range names {
-		var env struct {
-			Detail map[string]any `json:"detail"`
-		}
-		if err := json.Unmarshal(fixture.Read(t, n), &env); err != nil {
-			t.Fatal(err)
-		}
-		env.Detail["eventID"] = fmt.Sprintf("%s-%d", at.Format("20060102T1504"), i)
-		env.Detail["eventTime"] = at.Add(time.Duration(i) * time.Second).Format(time.RFC3339)
-		b, _ := json.Marshal(env.Detail)
-		records = append(records, b)
-	}
-	body, _ := json.Marshal(map[string]any{"Records": records})
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	_, _ = zw.Write(body)
-	_ = zw.Close()
-	return buf.Bytes()
-}
 
 const (
 	policy  = "s3/put-bucket-policy-public-read.json"
@@ -101,13 +77,13 @@ func TestS3ArchiveWithPruning(t *testing.T) {
 		at := day.AddDate(0, 0, d)
 		for f := range 3 {
 			name := fmt.Sprintf("%s_%d", at.Format("20060102"), f)
-			objects[key("o-a1b2c3d4e5/", account, "eu-west-1", at, name)] = logFile(t, at.Add(time.Duration(f)*time.Minute), policy, quiet)
-			objects[key("o-a1b2c3d4e5/", account, "us-east-1", at, name)] = logFile(t, at.Add(time.Duration(f)*time.Minute+time.Hour), quiet)
-			objects[key("o-a1b2c3d4e5/", "444455556666", "eu-west-1", at, name)] = logFile(t, at.Add(time.Duration(f)*time.Minute+2*time.Hour), policy)
+			objects[key("o-a1b2c3d4e5/", account, "eu-west-1", at, name)] = scantest.LogFile(t, at.Add(time.Duration(f)*time.Minute), policy, quiet)
+			objects[key("o-a1b2c3d4e5/", account, "us-east-1", at, name)] = scantest.LogFile(t, at.Add(time.Duration(f)*time.Minute+time.Hour), quiet)
+			objects[key("o-a1b2c3d4e5/", "444455556666", "eu-west-1", at, name)] = scantest.LogFile(t, at.Add(time.Duration(f)*time.Minute+2*time.Hour), policy)
 		}
 	}
 	objects["AWSLogs/o-a1b2c3d4e5/"+account+"/CloudTrail-Digest/eu-west-1/2026/11/20/digest.json.gz"] = []byte("not events")
-	objects[key("o-a1b2c3d4e5/", account, "eu-west-1", day, "truncated")] = logFile(t, day, policy)[:40]
+	objects[key("o-a1b2c3d4e5/", account, "eu-west-1", day, "truncated")] = scantest.LogFile(t, day, policy)[:40]
 	client := s3Archive(t, objects)
 
 	for _, tc := range []struct {
@@ -163,7 +139,7 @@ func TestOrderAndDecisionsDoNotDependOnWorkers(t *testing.T) {
 		if i%3 == 0 {
 			names = []string{quiet}
 		}
-		b := logFile(t, at.Add(time.Duration(i)*time.Minute), names...)
+		b := scantest.LogFile(t, at.Add(time.Duration(i)*time.Minute), names...)
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d.json.gz", i)), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +183,7 @@ func TestTimeAndPrincipalFilters(t *testing.T) {
 	dir := t.TempDir()
 	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 	for i := range 10 {
-		_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d.json.gz", i)), logFile(t, at.Add(time.Duration(i)*time.Hour), policy), 0o644)
+		_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d.json.gz", i)), scantest.LogFile(t, at.Add(time.Duration(i)*time.Hour), policy), 0o644)
 	}
 	for _, tc := range []struct {
 		name string
@@ -236,7 +212,7 @@ func TestInterruptedScanReportsWhatItRead(t *testing.T) {
 	dir := t.TempDir()
 	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 	for i := range 50 {
-		_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d.json.gz", i)), logFile(t, at.Add(time.Duration(i)*time.Minute), policy), 0o644)
+		_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d.json.gz", i)), scantest.LogFile(t, at.Add(time.Duration(i)*time.Minute), policy), 0o644)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
