@@ -331,11 +331,16 @@ func (b *scanBar) update(p scan.Progress) {
 
 func (b *scanBar) finish() { _ = b.bar.Finish() }
 
-// scanMemoryLimit is the soft heap limit of a scan: the live heap is a few
-// MB (the batches in flight), and without a limit GOGC's headroom lets
-// the process grow past 64 MB of RSS on a large archive. GOGC still
+// scanMemoryLimit is the soft memory limit of a scan. The live heap is
+// 13 to 21 MB (the compiled patterns, the batches in flight, the
+// threshold windows, which a scan keeps for the whole archive so that a
+// principal's regions still count together however the archive is
+// walked); an empty scan is already 36 MB of RSS (the binary and its
+// initialization), and GOGC's headroom alone takes a 3M-record scan to
+// 69 MB. At 40 MiB it stays under 60 MB for about 8% more CPU than 48 MiB
+// (measured at 300k and 3M records, docs/performance.md). GOGC still
 // applies below the limit, so small scans pay nothing.
-const scanMemoryLimit = 48 << 20
+const scanMemoryLimit = 40 << 20
 
 // setScanMemoryLimit sets scanMemoryLimit unless the user chose one with
 // GOMEMLIMIT.

@@ -148,18 +148,25 @@ var ErrNotRecord = errors.New("not a cloudtrail record")
 // when a known field has the wrong type, or when the fields every record
 // carries (eventSource, eventName, eventTime) are missing.
 func Decode(data []byte) (*Record, error) {
-	return DecodeShared(append(json.RawMessage(nil), data...))
+	return decode(append(json.RawMessage(nil), data...), true)
 }
 
 // DecodeShared is Decode for data the caller hands over: the record keeps
 // slices of it (Raw and the raw fields) instead of a copy, so data must not
 // change afterwards. event.Decode uses it: its Event keeps the same bytes.
-func DecodeShared(own []byte) (*Record, error) {
+func DecodeShared(own []byte) (*Record, error) { return decode(own, false) }
+
+// DecodeOwned is DecodeShared for data handed over for good, that nothing
+// will ever write again (a scan's split record): the record's strings are
+// cut from data itself rather than from a copy (jsonscan.NewOwned).
+func DecodeOwned(own []byte) (*Record, error) { return decode(own, true) }
+
+func decode(own []byte, owned bool) (*Record, error) {
 	// One pass: eventTime is read as raw JSON beside the other fields and
 	// parsed here, so its error names the field. scanRecord reads the
 	// usual record without reflection; anything else, errors included, is
 	// encoding/json's.
-	r, eventTime, ok := scanRecord(own)
+	r, eventTime, ok := scanRecord(own, owned)
 	if !ok {
 		var err error
 		if r, eventTime, err = unmarshalRecord(own); err != nil {

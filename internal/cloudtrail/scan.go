@@ -11,8 +11,11 @@ import (
 // the input leaves what jsonscan reads exactly (wrong types, odd keys,
 // syntax errors): Decode then uses encoding/json, which also produces the
 // error. data must be the record's own copy: raw fields alias it.
-func scanRecord(data []byte) (r Record, eventTime json.RawMessage, ok bool) {
+func scanRecord(data []byte, owned bool) (r Record, eventTime json.RawMessage, ok bool) {
 	d := jsonscan.New(data)
+	if owned {
+		d = jsonscan.NewOwned(data)
+	}
 	r, eventTime = readRecord(d)
 	return r, eventTime, d.End()
 }

@@ -46,7 +46,7 @@ var scanCases = []struct {
 func TestScanRecordAgreesWithEncodingJSON(t *testing.T) {
 	for _, tc := range scanCases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, ok := scanRecord([]byte(tc.in))
+			_, _, ok := scanRecord([]byte(tc.in), false)
 			if ok != tc.ok {
 				t.Errorf("ok = %v, want %v", ok, tc.ok)
 			}
@@ -59,7 +59,7 @@ func TestScanRecordAgreesWithEncodingJSON(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			if _, _, ok := scanRecord(detail); !ok {
+			if _, _, ok := scanRecord(detail, false); !ok {
 				t.Errorf("a recorded event's detail is not read without reflection")
 			}
 			agree(t, detail)
@@ -80,7 +80,7 @@ func FuzzScanRecord(f *testing.F) {
 
 func agree(t *testing.T, in []byte) {
 	t.Helper()
-	got, gotTime, ok := scanRecord(bytes.Clone(in))
+	got, gotTime, ok := scanRecord(bytes.Clone(in), false)
 	if !ok {
 		return
 	}

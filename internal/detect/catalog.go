@@ -36,8 +36,11 @@ type matcher struct {
 	once  sync.Once
 	build func() (*quamina.Quamina, error)
 	err   error
-	mu    sync.Mutex // quamina instances are not safe for concurrent matching
 	q     *quamina.Quamina
+	// copies are instances for matching: one quamina instance must not
+	// match on two goroutines at once (its flattener keeps state), while
+	// copies share the compiled automaton and match side by side.
+	copies sync.Pool
 }
 
 // quamina returns the compiled patterns, compiling them the first time.
@@ -45,6 +48,10 @@ func (m *matcher) quamina() (*quamina.Quamina, error) {
 	m.once.Do(func() {
 		m.q, m.err = m.build()
 		m.build = nil
+		if m.err == nil {
+			q := m.q
+			m.copies.New = func() any { return q.Copy() }
+		}
 	})
 	return m.q, m.err
 }
@@ -186,11 +193,11 @@ func (c *Catalog) Get(id string) (*Detection, bool) {
 // Match returns the detections whose EventBridge pattern matches the event,
 // sorted by ID: exactly the rules EventBridge would fire.
 func (c *Catalog) Match(ev *event.Event) ([]*Detection, error) {
-	q, err := c.m.quamina()
-	if err != nil {
+	if _, err := c.m.quamina(); err != nil {
 		return nil, fmt.Errorf("compile event patterns: %w", err)
 	}
-	c.m.mu.Lock()
+	q := c.m.copies.Get().(*quamina.Quamina)
+	defer c.m.copies.Put(q)
 	ids, err := q.MatchesForEvent(ev.JSON)
 	if err != nil {
 		// The matcher cannot read some valid JSON (see matchable): read it
@@ -200,7 +207,6 @@ func (c *Catalog) Match(ev *event.Event) ([]*Detection, error) {
 			ids, err = q.MatchesForEvent(b)
 		}
 	}
-	c.m.mu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("match event patterns: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/trailwatch/trailwatch/internal/detect"
@@ -364,4 +365,56 @@ func TestBuiltinDetectionsValidate(t *testing.T) {
 	if _, err := detect.BuiltinWith(&broken); err == nil || !strings.Contains(err.Error(), "not lower-case kebab case") {
 		t.Errorf("BuiltinWith(a broken detection) = %v, want the validation error", err)
 	}
+}
+
+// TestMatchSideBySide: one catalog matched on several goroutines at once
+// (a scan's workers) finds what it finds one event at a time; go test
+// -race checks that the matcher copies share nothing they write.
+func TestMatchSideBySide(t *testing.T) {
+	c := builtin(t)
+	names := fixture.All(t)
+	events := make([]*event.Event, len(names))
+	want := make([][]string, len(names))
+	for i, name := range names {
+		events[i] = decodeFixture(t, name)
+		want[i] = matchedIDs(t, c, events[i])
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 4*len(events))
+	for range 4 {
+		wg.Go(func() {
+			for i, ev := range events {
+				m, err := c.Match(ev)
+				if err != nil {
+					errs <- fmt.Sprintf("%s: %v", names[i], err)
+					continue
+				}
+				got := make([]string, 0, len(m))
+				for _, d := range m {
+					got = append(got, d.ID)
+				}
+				if !slices.Equal(got, want[i]) {
+					errs <- fmt.Sprintf("%s: matched %v side by side, %v alone", names[i], got, want[i])
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+func matchedIDs(t *testing.T, c *detect.Catalog, ev *event.Event) []string {
+	t.Helper()
+	m, err := c.Match(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(m))
+	for i, d := range m {
+		ids[i] = d.ID
+	}
+	return ids
 }

@@ -277,16 +277,7 @@ func scanEnvelope(data []byte, withRecord bool) (env Envelope, rawTime json.RawM
 // builds for it, so the same patterns apply. The envelope ID stays empty:
 // only EventBridge assigns one.
 func FromRecord(rec *cloudtrail.Record) (*Event, error) {
-	env := Envelope{
-		Version:    "0",
-		DetailType: DetailTypeFor(rec.EventType),
-		Source:     SourceFor(rec.EventSource),
-		Account:    rec.Account(),
-		Time:       rec.EventTime,
-		Region:     rec.AWSRegion,
-		Resources:  []string{},
-		Detail:     rec.Raw,
-	}
+	env := recordEnvelope(rec)
 	if len(env.Detail) == 0 {
 		raw, err := json.Marshal(rec)
 		if err != nil {
@@ -298,6 +289,46 @@ func FromRecord(rec *cloudtrail.Record) (*Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode envelope: %w", err)
 	}
+	return withEnvelope(env, data, rec)
+}
+
+// DetailFirst is how the buffer FromRecordIn writes an envelope in begins.
+const DetailFirst = `{"detail":`
+
+// FromRecordIn is FromRecord for a record read into a buffer of its own
+// that begins with DetailFirst, the record right after it (buf is
+// DetailFirst + rec.Raw): the envelope's other members are appended to
+// buf, in its spare capacity, rather than the record copied into a new
+// envelope. Members come detail first, which a pattern does not mind;
+// the envelope was a quarter of a scan's allocations (measured on 300k
+// records).
+func FromRecordIn(rec *cloudtrail.Record, buf []byte) (*Event, error) {
+	if !bytes.HasPrefix(buf, []byte(DetailFirst)) || len(buf) != len(DetailFirst)+len(rec.Raw) {
+		return nil, fmt.Errorf("encode envelope: the buffer does not hold the record after %q", DetailFirst)
+	}
+	env := recordEnvelope(rec)
+	data, err := appendMembers(append(buf, ','), &env)
+	if err != nil {
+		return nil, fmt.Errorf("encode envelope: %w", err)
+	}
+	return withEnvelope(env, append(data, '}'), rec)
+}
+
+// recordEnvelope is the envelope EventBridge builds for a record.
+func recordEnvelope(rec *cloudtrail.Record) Envelope {
+	return Envelope{
+		Version:    "0",
+		DetailType: DetailTypeFor(rec.EventType),
+		Source:     SourceFor(rec.EventSource),
+		Account:    rec.Account(),
+		Time:       rec.EventTime,
+		Region:     rec.AWSRegion,
+		Resources:  []string{},
+		Detail:     rec.Raw,
+	}
+}
+
+func withEnvelope(env Envelope, data []byte, rec *cloudtrail.Record) (*Event, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes once wrapped, EventBridge's limit is %d", ErrTooLarge, len(data), MaxSize)
 	}
@@ -311,7 +342,19 @@ func FromRecord(rec *cloudtrail.Record) (*Event, error) {
 // second time (most of a scan's time, measured). Strings are
 // encoding/json's (HTML escaping included).
 func appendEnvelope(b []byte, env *Envelope) ([]byte, error) {
-	b = append(b, `{"version":`...)
+	b, err := appendMembers(append(b, '{'), env)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `,"detail":`...)
+	b = append(b, bytes.TrimSpace(env.Detail)...)
+	return append(b, '}'), nil
+}
+
+// appendMembers appends the envelope's members but the detail, without
+// the braces.
+func appendMembers(b []byte, env *Envelope) ([]byte, error) {
+	b = append(b, `"version":`...)
 	b = appendString(b, env.Version)
 	b = append(b, `,"id":`...)
 	b = appendString(b, env.ID)
@@ -334,10 +377,7 @@ func appendEnvelope(b []byte, env *Envelope) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b = append(b, r...)
-	b = append(b, `,"detail":`...)
-	b = append(b, bytes.TrimSpace(env.Detail)...)
-	return append(b, '}'), nil
+	return append(b, r...), nil
 }
 
 // appendString appends s as json.Marshal writes a string: plain printable

@@ -98,6 +98,44 @@ func TestFromRecord(t *testing.T) {
 	}
 }
 
+// TestFromRecordIn: the envelope written in the record's own buffer holds
+// the same members as FromRecord's, detail first, in that buffer, and a
+// buffer that does not hold the record after the prefix is refused.
+func TestFromRecordIn(t *testing.T) {
+	raw := `{"eventTime":"2026-01-02T03:04:05Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketPolicy","awsRegion":"eu-west-1","recipientAccountId":"111122223333","eventID":"e-2","requestParameters":{"bucketName":"<b>&"}}`
+	buf := append(make([]byte, 0, 1024), event.DetailFirst+raw...)
+	rec, err := cloudtrail.DecodeOwned(buf[len(event.DetailFirst):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := event.FromRecordIn(rec, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := event.FromRecord(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, wantMembers map[string]any
+	if err := json.Unmarshal(ev.JSON, &got); err != nil {
+		t.Fatalf("envelope %s: %v", ev.JSON, err)
+	}
+	if err := json.Unmarshal(want.JSON, &wantMembers); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, wantMembers) || !reflect.DeepEqual(ev.Envelope, want.Envelope) {
+		t.Errorf("envelope in place = %s\nFromRecord = %s", ev.JSON, want.JSON)
+	}
+	if &ev.JSON[0] != &buf[0] {
+		t.Error("the envelope was not written in the record's buffer")
+	}
+	for _, bad := range [][]byte{[]byte(raw), []byte(event.DetailFirst + raw + " ")} {
+		if _, err := event.FromRecordIn(rec, bad); err == nil {
+			t.Errorf("FromRecordIn(%.20q...) = nil error, want a refusal", bad)
+		}
+	}
+}
+
 func TestSourceFor(t *testing.T) {
 	for in, want := range map[string]string{"s3.amazonaws.com": "aws.s3", "monitoring.amazonaws.com": "aws.monitoring", "iam.amazonaws.com": "aws.iam"} {
 		if got := event.SourceFor(in); got != want {

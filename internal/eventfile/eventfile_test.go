@@ -221,18 +221,37 @@ func FuzzRead(f *testing.F) {
 	f.Add([]byte(`{"Records":[{"eventName":"A","eventSource":"s3.amazonaws.com","eventTime":"2026-01-01T00:00:00Z"}]}`), false)
 	f.Add([]byte(`[{"detail-type":"x","source":"y"}]`), true)
 	f.Add([]byte("{\"a\":1}\n[1,2]\n"), true)
+	f.Add([]byte(`{"Records":[{"detail-type":"x","source":"y","eventName":"A"},{"Records":[]},{"eventName":1},7]}`), false)
 	f.Fuzz(func(t *testing.T, data []byte, lines bool) {
 		name := "fuzz.json"
 		if lines {
 			name = "fuzz.jsonl"
 		}
+		var read, lazy []string
 		_ = eventfile.Read(name, bytes.NewReader(data), func(it eventfile.Item) error {
 			if it.Err == nil && it.Event == nil {
 				t.Fatal("item with neither event nor error")
 			}
+			read = append(read, itemText(it))
 			return nil
 		})
+		_ = eventfile.ReadLazy(name, bytes.NewReader(data), func(it eventfile.Item) error {
+			it.Decode()
+			lazy = append(lazy, itemText(it))
+			return nil
+		})
+		if !slices.Equal(read, lazy) {
+			t.Fatalf("Read %q\nReadLazy then Decode %q", read, lazy)
+		}
 	})
+}
+
+// itemText is what an item says: where, then its event's ID or its error.
+func itemText(it eventfile.Item) string {
+	if it.Err != nil {
+		return it.Where + " error " + it.Err.Error()
+	}
+	return it.Where + " event " + it.Event.ID() + " " + it.Event.Envelope.DetailType
 }
 
 func BenchmarkReadLogFile(b *testing.B) {

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/trailwatch/trailwatch/internal/jsonscan"
 	"github.com/trailwatch/trailwatch/internal/jsonscan/jsonscantest"
@@ -61,6 +62,38 @@ func TestStringReadsAsEncodingJSON(t *testing.T) {
 		d := jsonscan.New([]byte(in))
 		if !d.String(&got) || !d.End() || got != want {
 			t.Errorf("String(%q) = %q (ok %v), encoding/json %q", in, got, d.OK(), want)
+		}
+	}
+}
+
+// TestNewOwnedCutsStringsFromData: an owned decoder reads the same strings
+// as New, and a plain one is cut from the document's own bytes (no copy);
+// an escaped one is still decoded into a string of its own.
+func TestNewOwnedCutsStringsFromData(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		aliases bool
+	}{
+		{`"plain"`, true},
+		{`"tab\tand \"quotes\""`, false},
+		{`"caf\u00e9"`, false},
+		{`"café"`, true},
+		{`null`, false},
+	} {
+		data := []byte(tc.in)
+		want, got := "unchanged", "unchanged"
+		if d := jsonscan.New(bytes.Clone(data)); !d.String(&want) || !d.End() {
+			t.Fatalf("New: String(%q) not read", tc.in)
+		}
+		d := jsonscan.NewOwned(data)
+		if !d.String(&got) || !d.End() || got != want {
+			t.Errorf("NewOwned: String(%q) = %q (ok %v), New %q", tc.in, got, d.OK(), want)
+		}
+		p := uintptr(unsafe.Pointer(unsafe.StringData(got)))
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+		inside := len(got) > 0 && p >= start && p < start+uintptr(len(data))
+		if inside != tc.aliases {
+			t.Errorf("NewOwned: String(%q) cut from the data = %v, want %v", tc.in, inside, tc.aliases)
 		}
 	}
 }

@@ -33,6 +33,9 @@ type Splitter struct {
 	first bool
 	done  bool
 	stack []byte
+	// prefix and spare shape the buffers elements are kept in (Prefix).
+	prefix []byte
+	spare  int
 }
 
 // New splits the array read from r; elements longer than max bytes are
@@ -42,10 +45,21 @@ func New(r *bufio.Reader, max int, off int64) *Splitter {
 	return &Splitter{r: r, max: max, off: off, first: true}
 }
 
+// Prefix makes every element Next returns begin with prefix, the element
+// itself after it, in a buffer with at least spare bytes of capacity
+// after the element: a caller that wraps each element (trailwatch puts a
+// record in its EventBridge envelope) writes around it in place instead
+// of copying it. It returns s.
+func (s *Splitter) Prefix(prefix []byte, spare int) *Splitter {
+	s.prefix, s.spare = prefix, spare
+	return s
+}
+
 // Offset is the input offset of the next unread byte.
 func (s *Splitter) Offset() int64 { return s.off }
 
-// Next returns the next element, a copy the caller owns, and its length.
+// Next returns the next element, a copy the caller owns (after the prefix,
+// when one is set), and its length.
 // It returns io.EOF after the array's ']' (consumed). An element over the
 // limit comes back as (nil, size, ErrTooLarge) and Next may be called
 // again; any other error ends the array.
@@ -141,6 +155,9 @@ func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\
 func (s *Splitter) keep(elem []byte, size int64, chunk []byte) []byte {
 	if size > int64(s.max) {
 		return nil
+	}
+	if elem == nil && s.prefix != nil {
+		elem = append(make([]byte, 0, len(s.prefix)+len(chunk)+s.spare), s.prefix...)
 	}
 	return append(elem, chunk...)
 }

@@ -152,3 +152,44 @@ func FuzzBoundaries(f *testing.F) {
 		}
 	})
 }
+
+// TestPrefix: with a prefix, every element comes after it in a buffer of
+// its own, with the spare capacity asked for when the element was read in
+// one piece, across buffer refills too; an element over the limit is
+// still refused.
+func TestPrefix(t *testing.T) {
+	long := `{"long":"` + strings.Repeat("x", 100) + `"}`
+	in := `[{"a":1}, ` + long + `, 7, ` + `{"huge":"` + strings.Repeat("h", 300) + `"}, "s"]`
+	const prefix, spare = `{"detail":`, 40
+	for _, bufSize := range []int{16, 4096} {
+		br := bufio.NewReaderSize(strings.NewReader(in), bufSize)
+		_, _ = br.ReadByte()
+		sp := jsonsplit.New(br, 200, 1).Prefix([]byte(prefix), spare)
+		var got []string
+		var tooLarge int
+		for {
+			e, size, err := sp.Next()
+			if err == io.EOF {
+				break
+			}
+			if errors.Is(err, jsonsplit.ErrTooLarge) {
+				tooLarge++
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			elem, ok := strings.CutPrefix(string(e), prefix)
+			if !ok || int64(len(elem)) != size {
+				t.Fatalf("buffer %d: element %q (size %d) does not come after the prefix", bufSize, e, size)
+			}
+			if bufSize > len(in) && cap(e)-len(e) < spare {
+				t.Errorf("element %q: %d bytes spare, want at least %d", elem, cap(e)-len(e), spare)
+			}
+			got = append(got, elem)
+		}
+		if want := []string{`{"a":1}`, long, "7", `"s"`}; strings.Join(got, "|") != strings.Join(want, "|") || tooLarge != 1 {
+			t.Errorf("buffer %d: elements = %q (%d too large), want %q and 1", bufSize, got, tooLarge, want)
+		}
+	}
+}

@@ -101,7 +101,7 @@ type Summary struct {
 // batches of an object wait for the output before its reader stops.
 const (
 	batchSize    = 128
-	batchesAhead = 4
+	batchesAhead = 2
 )
 
 // batch is a run of an object's items and, once a worker decided them,
@@ -258,7 +258,7 @@ func Run(ctx context.Context, list Lister, o Options, out func(Record) error) (S
 // trail's bucket): a duplicate farther than this many flagged records from
 // its first copy is reported again. It keeps a scan's memory flat however
 // long the archive; 64-bit hashes keep it a few MB.
-const maxRecentIDs = 1 << 17
+const maxRecentIDs = 1 << 16
 
 // recent is a set of the last IDs added, by a 64-bit hash of each: a
 // collision (odds about n²/2⁶⁵) would drop one flagged record as a
