@@ -8,23 +8,12 @@
 #
 #   sh bench/s3check.sh 300000      # builds /tmp/tw-bench-300000 first if missing
 #
-# CORPUS, ARCHIVE and BIN as in bench/run.sh; PORT (default 9400) is the
+# CORPUS, ARCHIVE and BIN: see bench/lib.sh; PORT (default 9400) is the
 # server's.
 set -eu
-n=${1:-300000}
-root=$(cd "$(dirname "$0")/.." && pwd)
-corpus=${CORPUS:-$root/../shared/corpus/invictus-aws-dataset/CloudTrail}
-archive=${ARCHIVE:-/tmp/tw-bench-$n}
-bin=${BIN:-/tmp/tw-bench-bin}
+. "$(dirname "$0")/lib.sh"
 port=${PORT:-9400}
-mkdir -p "$bin"
-cd "$root"
-go build -o "$bin/gen" ./bench/gen
-go build -o "$bin/s3serve" ./bench/s3serve
-go build -o "$bin/trailwatch" ./cmd/trailwatch
-if [ ! -d "$archive" ]; then
-	"$bin/gen" -n "$n" -out "$archive" "$corpus"
-fi
+bench_setup "${1:-300000}" bench/s3serve cmd/trailwatch
 work=$(mktemp -d)
 "$bin/s3serve" -addr "127.0.0.1:$port" -bucket archive "$archive" >"$work/url" 2>"$work/server.log" &
 server=$!
@@ -41,16 +30,6 @@ while [ ! -s "$work/url" ]; do
 done
 url=$(cat "$work/url")
 cat "$work/server.log"
-
-measure() { # name output command...
-	name=$1 out=$2
-	shift 2
-	/usr/bin/time -v "$@" >"$out" 2>"$work/log" || { cat "$work/log" >&2; return 1; }
-	wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$work/log")
-	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/log")
-	cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$work/log")
-	printf '%-10s wall %8s  cpu %7ss  peak RSS %6.1f MB  %s\n' "$name" "$wall" "$cpu" "$(echo "$rss / 1024" | bc -l)" "$(grep 'trailwatch scan:' "$work/log" | sed 's/^trailwatch scan: //')"
-}
 
 measure local "$work/local.jsonl" "$bin/trailwatch" scan --format json "$archive"
 measure s3 "$work/s3.jsonl" env AWS_ENDPOINT_URL_S3="$url" AWS_REGION=us-east-1 \
