@@ -1,8 +1,10 @@
 package coldstart_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,51 +55,56 @@ func env(t testing.TB) []string {
 // BenchmarkColdStart: process start to the first GET .../invocation/next,
 // for each function's real bootstrap built as scripts/build-functions
 // builds it (for this machine), beside the smallest Go Lambda function
-// built the same way. Each iteration is one start; "median-ms" is the
-// median over the iterations (run with -benchtime 20x for the README's 20
-// starts), "x-floor" the median over the floor's median from the same run
-// (the floor runs first), "x-sdkfloor" over sdkfloor's.
+// built the same way (hello, the floor) and that function linking the
+// SDK clients (sdkfloor). Each iteration starts every bootstrap once, in
+// an order that rotates from one iteration to the next, so that all of
+// them meet the same machine (a shared machine's speed drifts within a
+// run, and a floor measured before the others would carry that drift into
+// every ratio). Run with -benchtime 20x for 20 starts each; the metrics
+// are each bootstrap's median ("NAME-ms") and its median over the floor's
+// ("NAME-x-floor"), also logged as a table.
 func BenchmarkColdStart(b *testing.B) {
 	root := fixture.Root(b)
 	dir := b.TempDir()
 	s := coldstart.NewStarter()
 	defer s.Close()
 	e := env(b)
-	var floor, sdkFloor time.Duration
-	for _, f := range functions {
-		bin := filepath.Join(dir, f.name)
-		if err := coldstart.Build(root, f.dir, bin); err != nil {
+	bins := make([]string, len(functions))
+	for i, f := range functions {
+		bins[i] = filepath.Join(dir, f.name)
+		if err := coldstart.Build(root, f.dir, bins[i]); err != nil {
 			b.Fatal(err)
 		}
 		// One start before measuring, so the binary is in the page cache.
-		if _, err := s.Start(bin, e, 10*time.Second); err != nil {
+		if _, err := s.Start(bins[i], e, 10*time.Second); err != nil {
 			b.Fatal(err)
 		}
-		b.Run(f.name, func(b *testing.B) {
-			var starts []time.Duration
-			for b.Loop() {
-				d, err := s.Start(bin, e, 10*time.Second)
-				if err != nil {
-					b.Fatal(err)
-				}
-				starts = append(starts, d)
-			}
-			m := coldstart.Median(starts)
-			b.ReportMetric(float64(m.Microseconds())/1000, "median-ms")
-			switch {
-			case f.name == "hello":
-				floor = m
-			case floor > 0:
-				b.ReportMetric(float64(m)/float64(floor), "x-floor")
-			}
-			switch {
-			case f.name == "sdkfloor":
-				sdkFloor = m
-			case sdkFloor > 0:
-				b.ReportMetric(float64(m)/float64(sdkFloor), "x-sdkfloor")
-			}
-		})
 	}
+	starts := make([][]time.Duration, len(functions))
+	round := 0
+	for b.Loop() {
+		for k := range functions {
+			i := (round + k) % len(functions)
+			d, err := s.Start(bins[i], e, 10*time.Second)
+			if err != nil {
+				b.Fatal(err)
+			}
+			starts[i] = append(starts[i], d)
+		}
+		round++
+	}
+	floor, sdkFloor := coldstart.Median(starts[0]), coldstart.Median(starts[1])
+	var table strings.Builder
+	fmt.Fprintf(&table, "medians of %d starts each, interleaved:\n%-12s %9s %8s %11s\n", round, "bootstrap", "median", "x floor", "x sdkfloor")
+	for i, f := range functions {
+		m := coldstart.Median(starts[i])
+		b.ReportMetric(float64(m.Microseconds())/1000, f.name+"-ms")
+		if i > 0 {
+			b.ReportMetric(float64(m)/float64(floor), f.name+"-x-floor")
+		}
+		fmt.Fprintf(&table, "%-12s %6.2f ms %8.2f %11.2f\n", f.name, float64(m.Microseconds())/1000, float64(m)/float64(floor), float64(m)/float64(sdkFloor))
+	}
+	b.Log("\n" + table.String())
 }
 
 // TestEveryFunctionAsksForAnInvocation: each bootstrap, started as Lambda

@@ -3,9 +3,9 @@
 // function links (every client a function makes), and nothing else. Go
 // runs every linked package's initialization before main, and the SDK's
 // is not deferrable by the code that links it (each client's endpoint
-// tables compile their regular expressions, and DynamoDB, Organizations
-// and Secrets Manager build their schemas, at package initialization), so
-// this is the least a function that makes these clients can take.
+// tables compile their regular expressions at package initialization; the
+// releases go.mod pins build no schemas there), so this is the least a
+// function that makes these clients can take.
 package main
 
 import (
