@@ -92,6 +92,10 @@ type AlertFunctionProps struct {
 	SigmaRules awslambda.ILayerVersion
 }
 
+// sigmaBuildSuffix names the folder of a function's build with the Sigma
+// evaluator beside its default one (scripts/build-functions).
+const sigmaBuildSuffix = "-sigma"
+
 // sigmaRulesPath is where Lambda puts a layer's files: the function reads
 // the Sigma rules from there.
 const sigmaRulesPath = "/opt"
@@ -201,9 +205,14 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 		rt.Routes = runtimeRoutes
 	}
 	var layers *[]awslambda.ILayerVersion
+	codeDir := props.CodeDir
 	if props.SigmaRules != nil {
 		rt.SigmaRules = sigmaRulesPath
 		layers = &[]awslambda.ILayerVersion{props.SigmaRules}
+		// The build with the Sigma evaluator; the default one leaves it
+		// out, and its package initialization with it, from every cold
+		// start (internal/usercatalog, scripts/build-functions).
+		codeDir += sigmaBuildSuffix
 	}
 	if props.StateTable != nil {
 		rt.StateTable = *props.StateTable.TableName()
@@ -222,7 +231,7 @@ func NewAlertFunction(scope constructs.Construct, id string, props *AlertFunctio
 
 	fn := awslambda.NewFunction(this, jsii.String("Function"), &awslambda.FunctionProps{
 		Description:   jsii.String(props.Description),
-		Code:          awslambda.Code_FromAsset(jsii.String(props.CodeDir), nil),
+		Code:          awslambda.Code_FromAsset(jsii.String(codeDir), nil),
 		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:  awslambda.Architecture_ARM_64(),
 		Handler:       jsii.String("bootstrap"),

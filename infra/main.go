@@ -36,8 +36,9 @@ const stackName = "Trailwatch"
 // relative to the repository root.
 var functionsDir = filepath.Join("build", "functions")
 
-// requiredFunctions must each have a bootstrap in functionsDir.
-var requiredFunctions = []string{"cloudtrail", "digest", "instance", "scan"}
+// requiredFunctions must each have a bootstrap in functionsDir: cloudtrail
+// and digest also in their builds with the Sigma evaluator.
+var requiredFunctions = []string{"cloudtrail", "cloudtrail" + sigmaBuildSuffix, "digest", "digest" + sigmaBuildSuffix, "instance", "scan"}
 
 func main() {
 	code := run(os.Stderr)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/route"
 )
@@ -110,5 +112,42 @@ func TestSigmaRulesLayer(t *testing.T) {
 	}
 	if s.stack.SigmaRules != nil {
 		t.Error("a stack without trailwatch:sigmaRules has a Sigma rules layer")
+	}
+}
+
+// TestSigmaBuilds: the cloudtrail and digest functions run their build
+// with the Sigma evaluator (<name>-sigma, scripts/build-functions) when
+// trailwatch:sigmaRules is set and their default build, without it,
+// otherwise; the instance function has one build. Each placeholder
+// bootstrap has its own content, so each folder is its own asset key.
+func TestSigmaBuilds(t *testing.T) {
+	s := synth(t)
+	key := func(tmpl map[string]any, stack awscdk.Stack, fn *AlertFunction) string {
+		res := resources(tmpl, "AWS::Lambda::Function")[logicalID(t, stack, fn.Function)]
+		code, _ := props(res)["Code"].(map[string]any)
+		k, _ := code["S3Key"].(string)
+		if k == "" {
+			t.Fatalf("%s: no asset key in %v", *fn.Node().Path(), code)
+		}
+		return k
+	}
+	plain := map[string]string{
+		"cloudtrail": key(s.json, s.stack.Stack, s.stack.Function),
+		"digest":     key(s.json, s.stack.Stack, s.stack.Digest),
+		"instance":   key(s.json, s.stack.Stack, s.stack.Instance),
+	}
+	sigma := map[string]string{
+		"cloudtrail": key(s.existingJSON, s.existing.Stack, s.existing.Function),
+		"digest":     key(s.existingJSON, s.existing.Stack, s.existing.Digest),
+		"instance":   key(s.existingJSON, s.existing.Stack, s.existing.Instance),
+	}
+	if plain["cloudtrail"] == sigma["cloudtrail"] || plain["digest"] == sigma["digest"] {
+		t.Errorf("with Sigma rules the functions keep their default builds: %v, without %v", sigma, plain)
+	}
+	if sigma["cloudtrail"] == sigma["digest"] || sigma["cloudtrail"] == plain["digest"] || sigma["digest"] == plain["cloudtrail"] {
+		t.Errorf("the Sigma builds are not each function's own: %v, without %v", sigma, plain)
+	}
+	if plain["instance"] != sigma["instance"] {
+		t.Errorf("the instance function changed build with Sigma rules: %s, without %s", sigma["instance"], plain["instance"])
 	}
 }

@@ -215,7 +215,9 @@ func buildTestApp() (*synthesized, error) {
 		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(filepath.Join(dir, name, "bootstrap"), []byte("placeholder for tests\n"), 0o755); err != nil {
+		// Each its own content, so each folder is its own asset
+		// (TestSigmaBuilds tells them apart by hash).
+		if err := os.WriteFile(filepath.Join(dir, name, "bootstrap"), []byte("placeholder for tests: "+name+"\n"), 0o755); err != nil {
 			return nil, err
 		}
 	}

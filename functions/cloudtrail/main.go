@@ -19,11 +19,10 @@ import (
 	"github.com/trailwatch/trailwatch/internal/awslookup"
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/crossaccount"
-	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/enrich"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/s3lookup"
-	"github.com/trailwatch/trailwatch/internal/sigma"
+	"github.com/trailwatch/trailwatch/internal/usercatalog"
 	"github.com/trailwatch/trailwatch/internal/wire"
 )
 
@@ -31,13 +30,10 @@ func main() { wire.Start(setUp) }
 
 // setUp builds the handler from the environment.
 func setUp(ctx context.Context, getenv func(string) string, load wire.LoadAWS, log *slog.Logger) (*pipeline.Handler, error) {
-	return wire.Handler(ctx, getenv, load, log, lookups, wire.WithCatalog(sigmaCatalog))
-}
-
-// sigmaCatalog adds the user's Sigma rules (the stack's layer) to the
-// catalog: only this function and digest decide them.
-func sigmaCatalog(rt config.Runtime, log *slog.Logger) (*detect.Catalog, error) {
-	return sigma.Catalog(rt.SigmaRules, log)
+	// The user's Sigma rules (the stack's layer) beside the built-in
+	// detections: only this function and digest decide them, and only
+	// their build with the evaluator does (internal/usercatalog).
+	return wire.Handler(ctx, getenv, load, log, lookups, wire.WithCatalog(usercatalog.Load))
 }
 
 // lookups are the CloudTrail alerts' look-ups, in the function's account

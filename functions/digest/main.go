@@ -16,11 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/trailwatch/trailwatch/internal/config"
-	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/heartbeat"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
-	"github.com/trailwatch/trailwatch/internal/sigma"
 	"github.com/trailwatch/trailwatch/internal/state"
+	"github.com/trailwatch/trailwatch/internal/usercatalog"
 	"github.com/trailwatch/trailwatch/internal/wire"
 )
 
@@ -50,10 +49,8 @@ func setUp(ctx context.Context, getenv func(string) string, load wire.LoadAWS, l
 		return nil, fmt.Errorf("aws configuration: %w", err)
 	}
 	// The digests of Sigma detections name their rules: the catalog holds
-	// them as the cloudtrail function's does.
-	d, err := wire.Digests(rt, cfg, log, wire.WithCatalog(func(rt config.Runtime, log *slog.Logger) (*detect.Catalog, error) {
-		return sigma.Catalog(rt.SigmaRules, log)
-	}))
+	// them as the cloudtrail function's does (internal/usercatalog).
+	d, err := wire.Digests(rt, cfg, log, wire.WithCatalog(usercatalog.Load))
 	if err != nil || !organization {
 		return d, err
 	}

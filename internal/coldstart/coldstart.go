@@ -24,9 +24,11 @@ import (
 var BuildTags = "lambda.norpc,nethttpomithttp2"
 
 // Build compiles the main package in dir (relative to the module root) for
-// this machine, as scripts/build-functions does for Lambda, into out.
-func Build(root, dir, out string) error {
-	cmd := exec.Command("go", "build", "-tags", BuildTags, "-trimpath", "-ldflags=-s -w", "-o", out, "./"+dir)
+// this machine, as scripts/build-functions does for Lambda, into out, with
+// BuildTags and any extra tags (nosigma for a function's default build).
+func Build(root, dir, out string, extraTags ...string) error {
+	tags := strings.Join(append([]string{BuildTags}, extraTags...), ",")
+	cmd := exec.Command("go", "build", "-tags", tags, "-trimpath", "-ldflags=-s -w", "-o", out, "./"+dir)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {

@@ -15,14 +15,22 @@ import (
 
 // functions are the bootstraps measured, the two references first: the
 // floor (hello) and the floor linking the SDK clients the functions make
-// (sdkfloor), whose package initialization no function can defer.
-var functions = []struct{ name, dir string }{
-	{"hello", "internal/coldstart/testdata/hello"},
-	{"sdkfloor", "internal/coldstart/testdata/sdkfloor"},
-	{"cloudtrail", "functions/cloudtrail"},
-	{"instance", "functions/instance"},
-	{"digest", "functions/digest"},
-	{"scan", "functions/scan"},
+// (sdkfloor), whose package initialization no function can defer. The
+// functions come as the stack deploys them: cloudtrail and digest in
+// their default builds (-tags nosigma) and, as "+sigma", in the builds
+// the stack deploys with trailwatch:sigmaRules.
+var functions = []struct {
+	name, dir string
+	tags      []string
+}{
+	{"hello", "internal/coldstart/testdata/hello", nil},
+	{"sdkfloor", "internal/coldstart/testdata/sdkfloor", nil},
+	{"cloudtrail", "functions/cloudtrail", []string{"nosigma"}},
+	{"cloudtrail+sigma", "functions/cloudtrail", nil},
+	{"instance", "functions/instance", nil},
+	{"digest", "functions/digest", []string{"nosigma"}},
+	{"digest+sigma", "functions/digest", nil},
+	{"scan", "functions/scan", nil},
 }
 
 // env is what Lambda gives a function and what the stack sets
@@ -72,7 +80,7 @@ func BenchmarkColdStart(b *testing.B) {
 	bins := make([]string, len(functions))
 	for i, f := range functions {
 		bins[i] = filepath.Join(dir, f.name)
-		if err := coldstart.Build(root, f.dir, bins[i]); err != nil {
+		if err := coldstart.Build(root, f.dir, bins[i], f.tags...); err != nil {
 			b.Fatal(err)
 		}
 		// One start before measuring, so the binary is in the page cache.
@@ -95,16 +103,17 @@ func BenchmarkColdStart(b *testing.B) {
 	}
 	floor, sdkFloor := coldstart.Median(starts[0]), coldstart.Median(starts[1])
 	var table strings.Builder
-	fmt.Fprintf(&table, "medians of %d starts each, interleaved:\n%-12s %9s %8s %11s\n", round, "bootstrap", "median", "x floor", "x sdkfloor")
+	fmt.Fprintf(&table, "%-17s %9s %8s %11s  (medians of %d interleaved starts each)\n", "bootstrap", "median", "x floor", "x sdkfloor", round)
 	for i, f := range functions {
 		m := coldstart.Median(starts[i])
 		b.ReportMetric(float64(m.Microseconds())/1000, f.name+"-ms")
 		if i > 0 {
 			b.ReportMetric(float64(m)/float64(floor), f.name+"-x-floor")
 		}
-		fmt.Fprintf(&table, "%-12s %6.2f ms %8.2f %11.2f\n", f.name, float64(m.Microseconds())/1000, float64(m)/float64(floor), float64(m)/float64(sdkFloor))
+		fmt.Fprintf(&table, "%-17s %6.2f ms %8.2f %11.2f\n", f.name, float64(m.Microseconds())/1000, float64(m)/float64(floor), float64(m)/float64(sdkFloor))
 	}
-	b.Log("\n" + table.String())
+	// Ten lines at most: go test cuts a benchmark's log after ten.
+	b.Log(strings.TrimSuffix(table.String(), "\n"))
 }
 
 // TestEveryFunctionAsksForAnInvocation: each bootstrap, started as Lambda
@@ -121,7 +130,7 @@ func TestEveryFunctionAsksForAnInvocation(t *testing.T) {
 	defer s.Close()
 	for _, f := range functions {
 		bin := filepath.Join(dir, f.name)
-		if err := coldstart.Build(root, f.dir, bin); err != nil {
+		if err := coldstart.Build(root, f.dir, bin, f.tags...); err != nil {
 			t.Fatal(err)
 		}
 		d, err := s.Start(bin, env(t), 30*time.Second)
