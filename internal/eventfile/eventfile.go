@@ -437,9 +437,9 @@ func classify(raw []byte, owned bool) (*event.Event, error) {
 // decodeRecord decodes a raw CloudTrail record the event keeps: own is
 // the record's own buffer, which nothing writes again.
 func decodeRecord(own []byte) (*event.Event, error) {
-	rec, err := cloudtrail.DecodeOwned(own)
+	rec, err := ownedRecord(own)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", event.ErrMalformed, err)
+		return nil, err
 	}
 	return event.FromRecord(rec)
 }
@@ -447,11 +447,19 @@ func decodeRecord(own []byte) (*event.Event, error) {
 // decodeRecordIn is decodeRecord for a record split into a buffer that
 // begins with event.DetailFirst: its envelope is written in that buffer.
 func decodeRecordIn(buf []byte) (*event.Event, error) {
-	rec, err := cloudtrail.DecodeOwned(buf[len(event.DetailFirst):])
+	rec, err := ownedRecord(buf[len(event.DetailFirst):])
+	if err != nil {
+		return nil, err
+	}
+	return event.FromRecordIn(rec, buf)
+}
+
+func ownedRecord(own []byte) (*cloudtrail.Record, error) {
+	rec, err := cloudtrail.DecodeOwned(own)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", event.ErrMalformed, err)
 	}
-	return event.FromRecordIn(rec, buf)
+	return rec, nil
 }
 
 // envelopeSpare is the room left after each split record for the rest of
