@@ -20,7 +20,12 @@ import (
 func assumeRole(t *testing.T, account, keyID string, expiresIn time.Duration) awstest.Response {
 	t.Helper()
 	body := awstest.File(t, "sts-assume-role.xml")
-	body = strings.NewReplacer("ACCOUNT", account, "ACCESSKEY", keyID, "EXPIRATION", time.Now().Add(expiresIn).UTC().Format(time.RFC3339)).Replace(body)
+	// RFC 3339 without fractions: rounded up to the second, so the
+	// credentials are valid at least expiresIn from now (rounded down, a
+	// case one second from the SDK's expiry window flaked on a busy
+	// machine: the first call already found them inside the window).
+	expires := time.Now().Add(expiresIn).Truncate(time.Second).Add(time.Second)
+	body = strings.NewReplacer("ACCOUNT", account, "ACCESSKEY", keyID, "EXPIRATION", expires.UTC().Format(time.RFC3339)).Replace(body)
 	return awstest.Response{Body: body, Header: map[string]string{"Content-Type": "text/xml"}}
 }
 
@@ -69,10 +74,12 @@ func TestFor(t *testing.T) {
 		{
 			name: "credentials inside the expiry window are refreshed",
 			responses: func(t *testing.T) []awstest.Response {
-				// Valid 5 min 1 s: fresh for one second under the 5 min window.
+				// Valid 5 min 1 s (up to 2 s, rounded up to the second): fresh
+				// for at least one second under the 5 min window, inside it
+				// 2.1 s later.
 				return []awstest.Response{assumeRole(t, member, "ASIAFIRST", crossaccount.DefaultExpiryWindow+time.Second), assumeRole(t, member, "ASIASECOND", time.Hour)}
 			},
-			calls:       []call{{account: member, wantKey: "ASIAFIRST"}, {account: member, sleep: 1100 * time.Millisecond, wantKey: "ASIASECOND"}, {account: member, wantKey: "ASIASECOND"}},
+			calls:       []call{{account: member, wantKey: "ASIAFIRST"}, {account: member, sleep: 2100 * time.Millisecond, wantKey: "ASIASECOND"}, {account: member, wantKey: "ASIASECOND"}},
 			wantAssumes: 2,
 		},
 		{
