@@ -12,9 +12,11 @@ import (
 // syntax errors): Decode then uses encoding/json, which also produces the
 // error. data must be the record's own copy: raw fields alias it.
 func scanRecord(data []byte, owned bool) (r Record, eventTime json.RawMessage, ok bool) {
-	d := jsonscan.New(data)
+	var d *jsonscan.Decoder
 	if owned {
 		d = jsonscan.NewOwned(data)
+	} else {
+		d = jsonscan.New(data)
 	}
 	r, eventTime = readRecord(d)
 	return r, eventTime, d.End()

@@ -33,27 +33,41 @@ type Catalog struct {
 // built-in catalog), and a function builds a catalog, then the same one
 // under its settings (WithEnv), of which only the second ever matches.
 type matcher struct {
-	once  sync.Once
-	build func() (*quamina.Quamina, error)
-	err   error
-	q     *quamina.Quamina
+	guarded bool
+	once    sync.Once
+	build   func() (*matchers, error)
+	err     error
+	c       *matchers
 	// copies are instances for matching: one quamina instance must not
 	// match on two goroutines at once (its flattener keeps state), while
 	// copies share the compiled automaton and match side by side.
 	copies sync.Pool
 }
 
-// quamina returns the compiled patterns, compiling them the first time.
-func (m *matcher) quamina() (*quamina.Quamina, error) {
+// matchers are the two matchers of a catalog (see guard.go): first holds
+// every pattern, costly ones by their guard; second, nil when no pattern
+// is guarded, the guarded patterns whole.
+type matchers struct {
+	first, second *quamina.Quamina
+}
+
+// compiled returns the compiled patterns, compiling them the first time.
+func (m *matcher) compiled() (*matchers, error) {
 	m.once.Do(func() {
-		m.q, m.err = m.build()
+		m.c, m.err = m.build()
 		m.build = nil
 		if m.err == nil {
-			q := m.q
-			m.copies.New = func() any { return q.Copy() }
+			c := m.c
+			m.copies.New = func() any {
+				cp := &matchers{first: c.first.Copy()}
+				if c.second != nil {
+					cp.second = c.second.Copy()
+				}
+				return cp
+			}
 		}
 	})
-	return m.q, m.err
+	return m.c, m.err
 }
 
 // WithEnv returns the catalog deciding with the given settings. When some
@@ -68,7 +82,7 @@ func (c *Catalog) WithEnv(env Env) (*Catalog, error) {
 	if !slices.ContainsFunc(c.detections, func(d *Detection) bool { return d.Narrow != nil }) {
 		return &cp, nil
 	}
-	cp.m = compile(c.detections, func(d *Detection) Pattern { return cp.PatternOf(d) })
+	cp.m = compile(c.detections, func(d *Detection) Pattern { return cp.PatternOf(d) }, c.m.guarded)
 	return &cp, nil
 }
 
@@ -83,14 +97,23 @@ func (c *Catalog) PatternOf(d *Detection) Pattern {
 
 // compile returns the matcher of the detections' patterns, compiled when
 // first used; its error names every detection whose pattern the matcher
-// does not understand.
-func compile(detections []*Detection, pattern func(*Detection) Pattern) *matcher {
-	return &matcher{build: func() (*quamina.Quamina, error) {
-		q, err := quamina.New()
+// does not understand. With guarded, costly patterns are matched in two
+// steps (guard.go); without, by one matcher (what the tests compare).
+func compile(detections []*Detection, pattern func(*Detection) Pattern, guarded bool) *matcher {
+	return &matcher{guarded: guarded, build: func() (*matchers, error) {
+		first, err := quamina.New()
 		if err != nil {
 			return nil, fmt.Errorf("new matcher: %w", err)
 		}
+		c := &matchers{first: first}
 		var errs []error
+		add := func(d *Detection, q *quamina.Quamina, x quamina.X, p string) bool {
+			if err := q.AddPattern(x, p); err != nil {
+				errs = append(errs, fmt.Errorf("detection %q: pattern not understood by the matcher: %w", d.ID, err))
+				return false
+			}
+			return true
+		}
 		for _, d := range detections {
 			p, err := pattern(d).JSON()
 			if err != nil {
@@ -103,8 +126,23 @@ func compile(detections []*Detection, pattern func(*Detection) Pattern) *matcher
 				continue
 			}
 			for _, p := range plain {
-				if err := q.AddPattern(d.ID, p); err != nil {
-					errs = append(errs, fmt.Errorf("detection %q: pattern not understood by the matcher: %w", d.ID, err))
+				guard, ok, err := guardOf(p)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("detection %q: %w", d.ID, err))
+					break
+				}
+				if !guarded || !ok {
+					if !add(d, first, d.ID, p) {
+						break
+					}
+					continue
+				}
+				if c.second == nil {
+					if c.second, err = quamina.New(); err != nil {
+						return nil, fmt.Errorf("new matcher: %w", err)
+					}
+				}
+				if !add(d, first, guardID(d.ID), guard) || !add(d, c.second, d.ID, p) {
 					break
 				}
 			}
@@ -112,7 +150,7 @@ func compile(detections []*Detection, pattern func(*Detection) Pattern) *matcher
 		if err := errors.Join(errs...); err != nil {
 			return nil, err
 		}
-		return q, nil
+		return c, nil
 	}}
 }
 
@@ -121,7 +159,7 @@ func compile(detections []*Detection, pattern func(*Detection) Pattern) *matcher
 // that deploys or replays calls first, so such an error stops it at once
 // rather than at the first event.
 func (c *Catalog) Compile() error {
-	_, err := c.m.quamina()
+	_, err := c.m.compiled()
 	return err
 }
 
@@ -172,7 +210,7 @@ func newCatalog(valid, detections []*Detection, now bool) (*Catalog, error) {
 		return nil, err
 	}
 	slices.SortFunc(c.detections, func(a, b *Detection) int { return cmp.Compare(a.ID, b.ID) })
-	c.m = compile(c.detections, func(d *Detection) Pattern { return d.Pattern })
+	c.m = compile(c.detections, func(d *Detection) Pattern { return d.Pattern }, true)
 	if now {
 		if err := c.Compile(); err != nil {
 			return nil, err
@@ -193,31 +231,59 @@ func (c *Catalog) Get(id string) (*Detection, bool) {
 // Match returns the detections whose EventBridge pattern matches the event,
 // sorted by ID: exactly the rules EventBridge would fire.
 func (c *Catalog) Match(ev *event.Event) ([]*Detection, error) {
-	if _, err := c.m.quamina(); err != nil {
+	if _, err := c.m.compiled(); err != nil {
 		return nil, fmt.Errorf("compile event patterns: %w", err)
 	}
-	q := c.m.copies.Get().(*quamina.Quamina)
+	q := c.m.copies.Get().(*matchers)
 	defer c.m.copies.Put(q)
-	ids, err := q.MatchesForEvent(ev.JSON)
+	ids, err := matchEvent(q.first, ev.JSON)
+	if err != nil {
+		return nil, err
+	}
+	var guards []quamina.X // the detections whose guard matched
+	for _, id := range ids {
+		if g, ok := id.(guardID); ok {
+			guards = append(guards, string(g))
+		}
+	}
+	if guards != nil {
+		whole, err := matchEvent(q.second, ev.JSON)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range whole {
+			if slices.Contains(guards, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	out := make([]*Detection, 0, len(ids))
+	for _, id := range ids {
+		if id, ok := id.(string); ok {
+			if d, ok := c.byID[id]; ok {
+				out = append(out, d)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b *Detection) int { return cmp.Compare(a.ID, b.ID) })
+	return slices.CompactFunc(out, func(a, b *Detection) bool { return a == b }), nil
+}
+
+// matchEvent returns what q matches in the event.
+func matchEvent(q *quamina.Quamina, event []byte) ([]quamina.X, error) {
+	ids, err := q.MatchesForEvent(event)
 	if err != nil {
 		// The matcher cannot read some valid JSON (see matchable): read it
 		// again in a form it can, so odd bytes in one field cannot keep
 		// every detection from running.
-		if b, rewritten := matchable(ev.JSON); rewritten {
+		if b, rewritten := matchable(event); rewritten {
 			ids, err = q.MatchesForEvent(b)
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("match event patterns: %w", err)
 	}
-	out := make([]*Detection, 0, len(ids))
-	for _, id := range ids {
-		if d, ok := c.byID[id.(string)]; ok {
-			out = append(out, d)
-		}
-	}
-	slices.SortFunc(out, func(a, b *Detection) int { return cmp.Compare(a.ID, b.ID) })
-	return slices.CompactFunc(out, func(a, b *Detection) bool { return a == b }), nil
+	return ids, nil
 }
 
 // Evaluate runs the patterns and then each matching detection's decision.

@@ -20,7 +20,7 @@ func TestBuiltinCompilesWhenFirstMatched(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.m.q != nil || deployed.m.q != nil {
+	if c.m.c != nil || deployed.m.c != nil {
 		t.Fatal("a catalog compiled its patterns before matching")
 	}
 	ev, err := event.Decode([]byte(`{"version":"0","id":"e","detail-type":"AWS API Call via CloudTrail","source":"aws.s3","account":"111122223333","time":"2026-11-20T09:00:00Z","region":"eu-west-1","resources":[],"detail":{"eventSource":"s3.amazonaws.com","eventName":"DeleteBucketPolicy","eventTime":"2026-11-20T09:00:00Z","requestParameters":{"bucketName":"b"}}}`))
@@ -30,7 +30,7 @@ func TestBuiltinCompilesWhenFirstMatched(t *testing.T) {
 	if _, err := deployed.Match(ev); err != nil {
 		t.Fatal(err)
 	}
-	if deployed.m.q == nil {
+	if deployed.m.c == nil {
 		t.Error("matching did not compile the patterns")
 	}
 	if err := c.Compile(); err != nil {

@@ -99,25 +99,33 @@ func (p *Pipeline) countWindows(ctx context.Context, ev *event.Event, f detect.F
 	starts := []time.Time{at.Truncate(window), at.Add(-half).Truncate(window).Add(half)}
 	results := make([]state.Crossing, len(starts))
 	errs := make([]error, len(starts))
-	cctx, cancel := context.WithTimeout(ctx, countTimeout)
-	defer cancel()
-	var wg sync.WaitGroup
+	counts := make([]state.Count, len(starts))
 	for i, start := range starts {
-		c := state.Count{Detection: f.Detection.ID, Principal: principalKey(rec), Start: start, End: start.Add(window),
+		counts[i] = state.Count{Detection: f.Detection.ID, Principal: principalKey(rec), Start: start, End: start.Add(window),
 			EventID: deliveryKey(ev), Time: at, Items: items, Threshold: count}
-		wg.Go(func() {
-			var counter Counter = p.fallbackCounter()
-			if p.Counter != nil {
-				counter = p.Counter
-			}
-			results[i], errs[i] = counter.CountTowards(cctx, c)
-			if errs[i] != nil && counter != p.fallbackCounter() {
-				// Fail open: this environment still counts what it sees.
-				results[i], _ = p.fallbackCounter().CountTowards(ctx, c)
-			}
-		})
 	}
-	wg.Wait()
+	if mem, local := p.counter().(*state.Memory); local {
+		// In process (a scan, replay, the fallback): counting takes a
+		// lock, not a round trip, so one after the other.
+		for i, c := range counts {
+			results[i], errs[i] = mem.CountTowards(ctx, c)
+		}
+	} else {
+		cctx, cancel := context.WithTimeout(ctx, countTimeout)
+		defer cancel()
+		var wg sync.WaitGroup
+		for i, c := range counts {
+			wg.Go(func() {
+				counter := p.counter()
+				results[i], errs[i] = counter.CountTowards(cctx, c)
+				if errs[i] != nil {
+					// Fail open: this environment still counts what it sees.
+					results[i], _ = p.fallbackCounter().CountTowards(ctx, c)
+				}
+			})
+		}
+		wg.Wait()
+	}
 	var o windowsOutcome
 	for _, r := range results {
 		if r.Already {
@@ -148,6 +156,15 @@ func joinErrs(errs []error) error {
 		return nil
 	}
 	return fmt.Errorf("%s", strings.Join(parts, "; "))
+}
+
+// counter is the table's counter, or the environment's own memory when
+// there is none.
+func (p *Pipeline) counter() Counter {
+	if p.Counter != nil {
+		return p.Counter
+	}
+	return p.fallbackCounter()
 }
 
 // fallbackCounter is the environment's own memory, for a table that fails.

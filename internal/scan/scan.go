@@ -330,13 +330,13 @@ func (o *Options) read(ctx context.Context, obj Object, run *objectRun, decode c
 	}
 	defer body.Close()
 	cr := &countingReader{r: body}
-	cur := &batch{}
+	cur := &batch{items: make([]eventfile.Item, 0, batchSize)}
 	flush := func() error {
 		if len(cur.items) == 0 {
 			return nil
 		}
 		b := cur
-		cur = &batch{}
+		cur = &batch{items: make([]eventfile.Item, 0, batchSize)}
 		b.done = make(chan struct{})
 		// The output's slot first: the deciders never wait for it.
 		select {

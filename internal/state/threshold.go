@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +36,16 @@ type Count struct {
 
 // Key is the window's item key.
 func (c Count) Key() string {
-	return fmt.Sprintf("threshold#%s#%s#%d#%d", c.Detection, c.Principal, c.Start.Unix(), c.End.Sub(c.Start)/time.Second)
+	b := make([]byte, 0, len("threshold###")+len(c.Detection)+len(c.Principal)+32)
+	b = append(b, "threshold#"...)
+	b = append(b, c.Detection...)
+	b = append(b, '#')
+	b = append(b, c.Principal...)
+	b = append(b, '#')
+	b = strconv.AppendInt(b, c.Start.Unix(), 10)
+	b = append(b, '#')
+	b = strconv.AppendInt(b, int64(c.End.Sub(c.Start)/time.Second), 10)
+	return string(b)
 }
 
 // Crossing is what counting one event learned about its window.
@@ -141,10 +151,31 @@ func firstItems(items []string) []string {
 }
 
 type memCount struct {
-	items      map[string]bool
+	items map[string]struct{}
+	// first are the window's MaxCrossingItems smallest items, sorted:
+	// what a crossing reports, kept as items come so that counting does
+	// not sort the whole window each time.
+	first      []string
 	firstEvent string
 	firstTime  time.Time
 	crossedBy  string
+}
+
+// add adds an item (already cloned) the window does not hold yet.
+func (mc *memCount) add(it string) {
+	mc.items[it] = struct{}{}
+	if len(mc.first) == MaxCrossingItems && it >= mc.first[MaxCrossingItems-1] {
+		return
+	}
+	i, _ := slices.BinarySearch(mc.first, it)
+	if len(mc.first) == MaxCrossingItems {
+		mc.first = mc.first[:MaxCrossingItems-1]
+	}
+	mc.first = slices.Insert(mc.first, i, it)
+}
+
+func (mc *memCount) crossing() Crossing {
+	return Crossing{N: len(mc.items), Items: slices.Clone(mc.first), FirstEvent: mc.firstEvent, FirstTime: mc.firstTime}
 }
 
 // CountTowards is Dynamo's CountTowards in process.
@@ -154,22 +185,16 @@ func (m *Memory) CountTowards(_ context.Context, c Count) (Crossing, error) {
 	if m.counts == nil {
 		m.counts = map[string]*memCount{}
 	}
-	mc := m.counts[c.Key()]
+	key := c.Key()
+	mc := m.counts[key]
 	if mc == nil {
 		// Cloned: the event's strings are slices of its whole record (see
 		// Record).
-		mc = &memCount{items: map[string]bool{}, firstEvent: strings.Clone(c.EventID), firstTime: c.Time}
-		m.counts[c.Key()] = mc
-	}
-	cr := func() Crossing {
-		keys := make([]string, 0, len(mc.items))
-		for k := range mc.items {
-			keys = append(keys, k)
-		}
-		return Crossing{N: len(mc.items), Items: firstItems(keys), FirstEvent: mc.firstEvent, FirstTime: mc.firstTime}
+		mc = &memCount{items: map[string]struct{}{}, firstEvent: strings.Clone(c.EventID), firstTime: c.Time}
+		m.counts[key] = mc
 	}
 	if mc.crossedBy != "" && mc.crossedBy != c.EventID {
-		out := cr()
+		out := mc.crossing()
 		out.Already = true
 		return out, nil
 	}
@@ -178,15 +203,15 @@ func (m *Memory) CountTowards(_ context.Context, c Count) (Crossing, error) {
 		if it == "" {
 			continue
 		}
-		if !mc.items[it] {
-			mc.items[strings.Clone(it)] = true
+		if _, ok := mc.items[it]; !ok {
+			mc.add(strings.Clone(it))
 		}
 		added = true
 	}
 	if !added {
-		return Crossing{}, errors.New("count " + c.Key() + ": no items")
+		return Crossing{}, errors.New("count " + key + ": no items")
 	}
-	out := cr()
+	out := mc.crossing()
 	if out.N >= c.Threshold {
 		mc.crossedBy = strings.Clone(c.EventID)
 		out.Crossed = true

@@ -3,6 +3,7 @@ package state_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -132,4 +133,39 @@ func TestCountTowardsRefusesNoItems(t *testing.T) {
 			t.Error("an event with no items was counted")
 		}
 	})
+}
+
+// TestCrossingItemsAreTheSmallest: a window of more items than a crossing
+// reports names its MaxCrossingItems smallest, sorted, whatever the order
+// they came in, in process as in DynamoDB.
+func TestCrossingItemsAreTheSmallest(t *testing.T) {
+	counters(t, func(t *testing.T, c counter) {
+		var items []string
+		for i := range 40 {
+			items = append(items, fmt.Sprintf("item-%02d", (i*17)%40)) // 00..39, shuffled
+		}
+		var cr state.Crossing
+		for i := 0; i < len(items); i += 3 {
+			n := countOf(1, items[i:min(i+3, len(items))]...)
+			n.Threshold = 100
+			var err error
+			if cr, err = c.CountTowards(context.Background(), n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var want []string
+		for i := range state.MaxCrossingItems {
+			want = append(want, fmt.Sprintf("item-%02d", i))
+		}
+		if cr.N != 40 || !slices.Equal(cr.Items, want) {
+			t.Errorf("N = %d, items %v; want 40, %v", cr.N, cr.Items, want)
+		}
+	})
+}
+
+// TestCountKey: the window's key is what deployed tables already hold.
+func TestCountKey(t *testing.T) {
+	if got, want := countOf(1, "a").Key(), "threshold#secrets-harvested#arn:aws:iam::111122223333:role/build-runner#1795230600#600"; got != want {
+		t.Errorf("Key() = %q, want %q", got, want)
+	}
 }
