@@ -36,6 +36,8 @@ require (
 	quamina.net/go/quamina v1.5.1
 )
 
+require github.com/klauspost/compress v1.18.2
+
 require (
 	github.com/BobuSumisu/aho-corasick v1.0.3 // indirect
 	github.com/Masterminds/semver/v3 v3.5.0 // indirect

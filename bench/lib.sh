@@ -37,6 +37,6 @@ measure() {
 	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$log")
 	cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$log")
 	printf '%-12s wall %8s  cpu %7ss  peak RSS %6.1f MB  %s\n' "$name" "$wall" "$cpu" "$(echo "$rss / 1024" | bc -l)" \
-		"$(grep -v '^	\|^Command' "$log" | grep -v '^\s' | tail -1 | sed 's/^trailwatch scan: //')"
+		"$(grep -v '^\s' "$log" | tail -1 | sed 's/^trailwatch scan: //')"
 	rm -f "$log"
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs the scan benchmark side by side on one archive: the 2-core gunzip +
-# struct-decode floor (bench/floor), the stdlib Python per-record peer
+# struct-decode floor (bench/floor; floor-kgzip is the same with the gzip
+# reader trailwatch uses, klauspost/compress), the stdlib Python per-record peer
 # (bench/peer.py) and `trailwatch scan --format json`, each RUNS times,
 # and prints wall time, CPU seconds and peak RSS of each run (GNU time's
 # -v).
@@ -20,6 +21,7 @@ while [ "$i" -lt "$runs" ]; do
 	i=$((i + 1))
 	echo "run $i"
 	measure floor /dev/null "$bin/floor" "$archive"
+	measure floor-kgzip /dev/null "$bin/floor" -gzip klauspost "$archive"
 	if [ -z "${SKIP_PEER:-}" ]; then
 		measure python-peer /dev/null python3 bench/peer.py "$archive"
 	fi

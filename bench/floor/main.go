@@ -4,9 +4,12 @@
 // small struct (encoding/json, a streaming decoder over the Records
 // array), on one goroutine per core, doing nothing with the records but
 // count them. A scan cannot be faster than this without a faster
-// decompressor or decoder.
+// decompressor or decoder: trailwatch reads gzip with
+// github.com/klauspost/compress, which -gzip klauspost uses here too, so
+// bench/run.sh shows both floors side by side.
 //
 //	go run ./bench/floor /tmp/tw-bench-300k
+//	go run ./bench/floor -gzip klauspost /tmp/tw-bench-300k
 package main
 
 import (
@@ -25,6 +28,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	kgzip "github.com/klauspost/compress/gzip"
 )
 
 // record is the little a detection reads first.
@@ -43,9 +48,20 @@ type record struct {
 
 func main() {
 	workers := flag.Int("workers", runtime.GOMAXPROCS(0), "goroutines decoding files side by side")
+	gz := flag.String("gzip", "stdlib", "decompressor: stdlib (compress/gzip) or klauspost (github.com/klauspost/compress/gzip, trailwatch's)")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: floor [-workers N] FOLDER")
+		fmt.Fprintln(os.Stderr, "usage: floor [-workers N] [-gzip stdlib|klauspost] FOLDER")
+		os.Exit(2)
+	}
+	var gunzip func(io.Reader) (io.Reader, error)
+	switch *gz {
+	case "stdlib":
+		gunzip = func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }
+	case "klauspost":
+		gunzip = func(r io.Reader) (io.Reader, error) { return kgzip.NewReader(r) }
+	default:
+		fmt.Fprintf(os.Stderr, "floor: -gzip %q: want stdlib or klauspost\n", *gz)
 		os.Exit(2)
 	}
 	started := time.Now()
@@ -66,7 +82,7 @@ func main() {
 	for range *workers {
 		wg.Go(func() {
 			for f := range jobs {
-				n, err := decodeFile(f)
+				n, err := decodeFile(f, gunzip)
 				records.Add(n)
 				if err != nil {
 					errs.Add(1)
@@ -85,13 +101,13 @@ func main() {
 		len(files), records.Load(), errs.Load(), d.Round(time.Millisecond), float64(records.Load())/d.Seconds())
 }
 
-func decodeFile(path string) (int64, error) {
+func decodeFile(path string, gunzip func(io.Reader) (io.Reader, error)) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 64*1024))
+	zr, err := gunzip(bufio.NewReaderSize(f, 64*1024))
 	if err != nil {
 		return 0, err
 	}

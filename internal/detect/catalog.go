@@ -10,6 +10,7 @@ import (
 	"quamina.net/go/quamina"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/jsonflat"
 )
 
 // builtin holds the detections declared in this package. Each detection's
@@ -33,11 +34,11 @@ type Catalog struct {
 // built-in catalog), and a function builds a catalog, then the same one
 // under its settings (WithEnv), of which only the second ever matches.
 type matcher struct {
-	guarded bool
-	once    sync.Once
-	build   func() (*matchers, error)
-	err     error
-	c       *matchers
+	fast  bool
+	once  sync.Once
+	build func() (*matchers, error)
+	err   error
+	c     *matchers
 	// copies are instances for matching: one quamina instance must not
 	// match on two goroutines at once (its flattener keeps state), while
 	// copies share the compiled automaton and match side by side.
@@ -82,7 +83,7 @@ func (c *Catalog) WithEnv(env Env) (*Catalog, error) {
 	if !slices.ContainsFunc(c.detections, func(d *Detection) bool { return d.Narrow != nil }) {
 		return &cp, nil
 	}
-	cp.m = compile(c.detections, func(d *Detection) Pattern { return cp.PatternOf(d) }, c.m.guarded)
+	cp.m = compile(c.detections, func(d *Detection) Pattern { return cp.PatternOf(d) }, c.m.fast)
 	return &cp, nil
 }
 
@@ -97,11 +98,18 @@ func (c *Catalog) PatternOf(d *Detection) Pattern {
 
 // compile returns the matcher of the detections' patterns, compiled when
 // first used; its error names every detection whose pattern the matcher
-// does not understand. With guarded, costly patterns are matched in two
-// steps (guard.go); without, by one matcher (what the tests compare).
-func compile(detections []*Detection, pattern func(*Detection) Pattern, guarded bool) *matcher {
-	return &matcher{guarded: guarded, build: func() (*matchers, error) {
-		first, err := quamina.New()
+// does not understand. With fast, costly patterns are matched in two
+// steps (guard.go) and events read by jsonflat; without, by one matcher
+// with quamina's own flattener (what the tests compare with).
+func compile(detections []*Detection, pattern func(*Detection) Pattern, fast bool) *matcher {
+	newQuamina := func() (*quamina.Quamina, error) {
+		if fast {
+			return quamina.New(quamina.WithFlattener(jsonflat.New()))
+		}
+		return quamina.New()
+	}
+	return &matcher{fast: fast, build: func() (*matchers, error) {
+		first, err := newQuamina()
 		if err != nil {
 			return nil, fmt.Errorf("new matcher: %w", err)
 		}
@@ -131,14 +139,14 @@ func compile(detections []*Detection, pattern func(*Detection) Pattern, guarded 
 					errs = append(errs, fmt.Errorf("detection %q: %w", d.ID, err))
 					break
 				}
-				if !guarded || !ok {
+				if !fast || !ok {
 					if !add(d, first, d.ID, p) {
 						break
 					}
 					continue
 				}
 				if c.second == nil {
-					if c.second, err = quamina.New(); err != nil {
+					if c.second, err = newQuamina(); err != nil {
 						return nil, fmt.Errorf("new matcher: %w", err)
 					}
 				}

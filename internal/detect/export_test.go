@@ -1,7 +1,8 @@
 package detect
 
-// Unguarded returns the catalog matching every pattern with one matcher,
-// as it did before guards (guard.go): what the tests compare Match with.
+// Unguarded returns the catalog matching every pattern with one matcher
+// and quamina's own flattener, as it did before guards (guard.go) and
+// jsonflat: what the tests compare Match with.
 func Unguarded(c *Catalog) *Catalog {
 	cp := *c
 	cp.m = compile(c.detections, c.PatternOf, false)
