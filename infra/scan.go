@@ -51,7 +51,8 @@ type ScanProps struct {
 	Archive awss3.IBucket
 	Prefix  string
 	// ArchiveKey, when set, encrypts the archive's objects (the trail's
-	// key): the function may decrypt with it.
+	// key, or trailwatch:scanArchiveKey's): the function may decrypt with
+	// it.
 	ArchiveKey awskms.IKey
 	// AccessLogs receives the results bucket's server access logs; nil
 	// leaves them off (see NewScan).
@@ -324,7 +325,8 @@ func newScanFunction(scope constructs.Construct, props *ScanProps, results awss3
 		Resources: &[]*string{key.KeyArn()},
 	}}
 	if props.ArchiveKey != nil {
-		// The trail encrypts every log file with its key.
+		// The archive's key (the trail's, or trailwatch:scanArchiveKey's)
+		// encrypts its log files.
 		statements = append(statements, &awsiam.PolicyStatementProps{
 			Sid:       jsii.String("DecryptArchive"),
 			Actions:   jsii.Strings("kms:Decrypt"),

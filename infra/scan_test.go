@@ -22,7 +22,8 @@ type scanCase struct {
 	concurrency              int
 	// arn starts the stack's own regional ARNs of a service.
 	arn string
-	// archiveKey is the trail key's flattened ARN, "" for another bucket.
+	// archiveKey is the flattened ARN of the key of the archive's objects
+	// (the trail's, or trailwatch:scanArchiveKey's).
 	archiveKey string
 }
 
@@ -33,6 +34,7 @@ func scanCases(t *testing.T) []scanCase {
 		name: "existing trail", stack: s.existing, tmpl: s.existingJSON,
 		archive: "arn:${AWS::Partition}:s3:::org-archive", objects: "arn:${AWS::Partition}:s3:::org-archive/AWSLogs/o-a1b2c3d4e5/*",
 		prefix: "AWSLogs/o-a1b2c3d4e5/", concurrency: config.DefaultScanConcurrency, arn: "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:",
+		archiveKey: testScanArchiveKey,
 	}, {
 		name: "organization", stack: s.org, tmpl: s.orgJSON,
 		archive: trailBucket, objects: trailBucket + "/*", concurrency: 250, arn: "arn:aws:states:eu-west-1:111122223333:",
@@ -91,7 +93,7 @@ func TestScanStateMachine(t *testing.T) {
 					"Parameters": obj{"Bucket": "${" + resultsID + "}", "Prefix": scanMapRunsPrefix},
 				},
 			}
-			if c.archiveKey != "" {
+			if c.stack.Trail != nil { // the trail bucket trailwatch creates
 				want["ItemReader"].(obj)["Parameters"].(obj)["Bucket"] = "${" + logicalID(t, c.stack.Stack, c.stack.Trail.Bucket) + "}"
 			}
 			for k, v := range want {
@@ -160,7 +162,7 @@ func TestScanIsLeastPrivilege(t *testing.T) {
 			key := "${" + logicalID(t, st, sc.ResultsKey) + ".Arn}"
 			fn := "${" + logicalID(t, st, sc.Function) + ".Arn}"
 			logs := "${" + logicalID(t, st, sc.Node().FindChild(jsii.String("FunctionLogGroup"))) + ".Arn}"
-			smName := *st.StackName() + "-scan"
+			smName := scanStateMachineName(*st.StackName())
 			wantSM := map[string][]string{
 				"s3:ListBucket":            {c.archive},
 				"lambda:InvokeFunction":    {fn},
@@ -200,9 +202,6 @@ func TestScanIsLeastPrivilege(t *testing.T) {
 				"logs:PutLogEvents":        {logs},
 				"xray:PutTraceSegments":    {"*"},
 				"xray:PutTelemetryRecords": {"*"},
-			}
-			if c.archiveKey == "" {
-				wantFn["kms:Decrypt"] = []string{key}
 			}
 			fnStatements := roleStatements(t, c.tmpl, logicalID(t, st, sc.FunctionRole))
 			checkActions(t, "function", actionsOf(fnStatements), wantFn)
@@ -284,5 +283,29 @@ func TestScanOutputsAndFunction(t *testing.T) {
 		if outs, _ := s.json["Outputs"].(map[string]any); outs[o] != nil {
 			t.Errorf("the main stack outputs %s", o)
 		}
+	}
+}
+
+// TestScanStateMachineName: STACK-scan while it fits Step Functions' 80
+// characters; longer stack names keep their beginning and a hash of the
+// whole, so two that share their first 66 characters still differ.
+func TestScanStateMachineName(t *testing.T) {
+	long := strings.Repeat("Trailwatch-Production-", 5) // 110 characters
+	for _, tc := range []struct{ stack, want string }{
+		{"Trailwatch", "Trailwatch-scan"},
+		{strings.Repeat("a", 75), strings.Repeat("a", 75) + "-scan"},
+	} {
+		if got := scanStateMachineName(tc.stack); got != tc.want {
+			t.Errorf("scanStateMachineName(%q) = %q, want %q", tc.stack, got, tc.want)
+		}
+	}
+	a, b := scanStateMachineName(long+"A"), scanStateMachineName(long+"B")
+	for _, n := range []string{a, b} {
+		if len(n) != maxStateMachineName || !strings.HasPrefix(n, long[:66]+"-") || !strings.HasSuffix(n, "-scan") {
+			t.Errorf("scanStateMachineName of a long name = %q (%d characters)", n, len(n))
+		}
+	}
+	if a == b {
+		t.Errorf("two long stack names share the state machine name %q", a)
 	}
 }

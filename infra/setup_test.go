@@ -113,6 +113,7 @@ type synthesized struct {
 // archive of another bucket, the organization stack its own trail's.
 const (
 	testScanArchive     = "s3://org-archive/AWSLogs/o-a1b2c3d4e5/"
+	testScanArchiveKey  = "arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 	testScanConcurrency = "250"
 )
 
@@ -239,6 +240,7 @@ func buildTestApp() (*synthesized, error) {
 			config.KeySigmaRules:           testSigmaRules,
 			config.KeySigmaSkipUnsupported: "true",
 			config.KeyScanArchive:          testScanArchive,
+			config.KeyScanArchiveKey:       testScanArchiveKey,
 		}[key]
 	})
 	if err == nil {

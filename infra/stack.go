@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -271,7 +274,7 @@ func (s *TrailwatchStack) newScan(cfg config.Config, bucket, prefix string, trai
 		CodeDir:          codeDir,
 		Settings:         s.Settings,
 		MaxConcurrency:   cfg.ScanMaxConcurrency,
-		StateMachineName: *s.StackName() + "-scan",
+		StateMachineName: scanStateMachineName(*s.StackName()),
 	}
 	if trail {
 		props.Archive = s.Trail.Bucket
@@ -279,8 +282,28 @@ func (s *TrailwatchStack) newScan(cfg config.Config, bucket, prefix string, trai
 		props.AccessLogs = s.Trail.AccessLogBucket
 	} else {
 		props.Archive = awss3.Bucket_FromBucketName(s.Stack, jsii.String("ScanArchive"), jsii.String(bucket))
+		if cfg.ScanArchiveKey != "" {
+			props.ArchiveKey = awskms.Key_FromKeyArn(s.Stack, jsii.String("ScanArchiveKey"), jsii.String(cfg.ScanArchiveKey))
+		}
 	}
 	return NewScan(s.Stack, "Scan", props)
+}
+
+// maxStateMachineName is Step Functions' limit on a state machine's name.
+const maxStateMachineName = 80
+
+// scanStateMachineName is the distributed scan's state machine name:
+// STACK-scan, or for a stack name too long for that (CloudFormation allows
+// 128 characters), its first characters and a hash of the whole name, so
+// that two long stack names sharing a beginning still differ.
+func scanStateMachineName(stack string) string {
+	const suffix = "-scan"
+	if len(stack)+len(suffix) <= maxStateMachineName {
+		return stack + suffix
+	}
+	sum := sha256.Sum256([]byte(stack))
+	hash := hex.EncodeToString(sum[:4])
+	return stack[:maxStateMachineName-len(suffix)-len(hash)-1] + "-" + hash + suffix
 }
 
 // ownSettings are the configuration's detection settings plus what names

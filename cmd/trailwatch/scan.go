@@ -306,15 +306,19 @@ type scanBar struct {
 }
 
 func newScanBar(w io.Writer) *scanBar {
-	return &scanBar{bar: progressbar.NewOptions64(-1,
+	return &scanBar{bar: objectsBar(w, "scanning", progressbar.OptionShowIts(), progressbar.OptionThrottle(200*time.Millisecond))}
+}
+
+// objectsBar is a progress bar counting objects, of a total set once it
+// is known, cleared when done: the local scan's and the remote one's.
+func objectsBar(w io.Writer, description string, more ...progressbar.Option) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(-1, append([]progressbar.Option{
 		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("scanning"),
+		progressbar.OptionSetDescription(description),
 		progressbar.OptionShowCount(),
 		progressbar.OptionSetItsString("objects"),
-		progressbar.OptionShowIts(),
-		progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
-	)}
+	}, more...)...)
 }
 
 func (b *scanBar) update(p scan.Progress) {

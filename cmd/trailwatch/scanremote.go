@@ -330,13 +330,7 @@ type remoteBar struct {
 }
 
 func newRemoteBar(w io.Writer) *remoteBar {
-	return &remoteBar{bar: progressbar.NewOptions64(-1,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("starting"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetItsString("objects"),
-		progressbar.OptionClearOnFinish(),
-	)}
+	return &remoteBar{bar: objectsBar(w, "starting")}
 }
 
 func (b *remoteBar) update(status sfntypes.ExecutionStatus, c *sfntypes.MapRunItemCounts) {

@@ -109,6 +109,11 @@ const (
 	// KeyScanMaxConcurrency is how many children of the distributed scan
 	// run at once (the Distributed Map's MaxConcurrency).
 	KeyScanMaxConcurrency = "trailwatch:scanMaxConcurrency"
+	// KeyScanArchiveKey is the ARN of the KMS key that encrypts an
+	// s3://bucket/prefix archive's objects (SSE-KMS with a customer
+	// managed key, as an organization trail often writes them): the scan
+	// function may decrypt with it.
+	KeyScanArchiveKey = "trailwatch:scanArchiveKey"
 )
 
 // Keys returns every CDK context key FromContext reads, in the order
@@ -123,7 +128,7 @@ func Keys() []string {
 		KeyAlarmNames, KeyAlarmResolved, KeyAlarmInsufficientData, KeyMiningMinSeverity, KeySigmaRules,
 		KeySigmaSkipUnsupported, KeyStormWindowMinutes, KeyObjectLockMode, KeyOrganizationID,
 		KeyOrganizationTargets, KeyMemberRegions, KeyStackSetCallAs, KeyRoutes, KeyScanArchive,
-		KeyScanMaxConcurrency,
+		KeyScanMaxConcurrency, KeyScanArchiveKey,
 	}
 }
 
@@ -258,6 +263,9 @@ type Config struct {
 	// ScanMaxConcurrency bounds the distributed scan's children running
 	// at once.
 	ScanMaxConcurrency int
+	// ScanArchiveKey is the ARN of the KMS key of an s3:// archive's
+	// objects, "" when S3 manages their encryption.
+	ScanArchiveKey string
 }
 
 // ScanArchiveTrail as KeyScanArchive scans the bucket of the trail
@@ -355,6 +363,7 @@ func FromContext(get func(key string) any) (Config, error) {
 		{KeyObjectLockMode, &c.ObjectLockMode},
 		{KeySigmaRules, &c.SigmaRules},
 		{KeyScanArchive, &c.ScanArchive},
+		{KeyScanArchiveKey, &c.ScanArchiveKey},
 	} {
 		if v := get(k.key); v != nil {
 			s, err := asString(v)
@@ -475,6 +484,9 @@ func FromContext(get func(key string) any) (Config, error) {
 	if get(KeyScanMaxConcurrency) != nil && c.ScanArchive == "" {
 		return c, fmt.Errorf("%s is set without %s: give the archive to scan (s3://bucket/prefix, or %s), or remove %s", KeyScanMaxConcurrency, KeyScanArchive, ScanArchiveTrail, KeyScanMaxConcurrency)
 	}
+	if c.ScanArchiveKey != "" && c.ScanArchive == "" {
+		return c, fmt.Errorf("%s is set without %s: give the archive to scan (s3://bucket/prefix), or remove %s", KeyScanArchiveKey, KeyScanArchive, KeyScanArchiveKey)
+	}
 	if c.SigmaRules == "" && c.SigmaSkipUnsupported {
 		return c, fmt.Errorf("%s is set but %s names no folder: set %s to the folder of your Sigma rules, or remove %s", KeySigmaSkipUnsupported, KeySigmaRules, KeySigmaRules, KeySigmaSkipUnsupported)
 	}
@@ -521,6 +533,7 @@ var (
 	alarmNameRe  = bounded{lazyre.New(`^[^\x00-\x1f]+$`), 1, 255}
 	secretNameRe = bounded{lazyre.New(`^[A-Za-z0-9/_+=.@-]+$`), 1, 512}
 	trailNameRe  = bounded{lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._-]+$`), 3, 128}
+	kmsKeyARNRe  = lazyre.New(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$`)
 	trailARNRe   = lazyre.New(`^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:trail/([A-Za-z0-9._-]+)$`)
 )
 
@@ -694,6 +707,13 @@ func (c Config) validateScan() []error {
 		errs = append(errs, fmt.Errorf("%s: %q is not an S3 bucket name; give s3://bucket/prefix with the bucket's name (3 to 63 lower-case letters, digits, dots and hyphens)", KeyScanArchive, bucket))
 	case strings.ContainsAny(prefix, "*?\x00") || strings.HasPrefix(prefix, "/"):
 		errs = append(errs, fmt.Errorf("%s: the prefix %q is not a key prefix; give the folder the logs are under, without wildcards or a leading /", KeyScanArchive, prefix))
+	}
+	switch k := c.ScanArchiveKey; {
+	case k == "":
+	case trail:
+		errs = append(errs, fmt.Errorf("%s is set, but %s is %q, whose key trailwatch knows: remove %s", KeyScanArchiveKey, KeyScanArchive, ScanArchiveTrail, KeyScanArchiveKey))
+	case !kmsKeyARNRe.MatchString(k):
+		errs = append(errs, fmt.Errorf("%s %q is not a KMS key ARN; give the key's ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID), not an alias: IAM grants decryption by key", KeyScanArchiveKey, k))
 	}
 	if c.ScanMaxConcurrency < 1 || c.ScanMaxConcurrency > MaxScanConcurrency {
 		errs = append(errs, fmt.Errorf("%s is %d; want 1 to %d children at once (Step Functions' limit), within the account's Lambda concurrency", KeyScanMaxConcurrency, c.ScanMaxConcurrency, MaxScanConcurrency))
