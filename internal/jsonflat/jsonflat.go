@@ -158,19 +158,27 @@ func (f *Flattener) object(i int, node quamina.SegmentsTreeTracker) (int, error)
 		if fieldsLeft == 0 && nodesLeft == 0 {
 			continue // done before reading on, as quamina is
 		}
-		i = f.space(i)
-		if i == len(f.ev) {
-			return 0, f.errorAt(i, "truncated object")
+		next, closed, err := f.separator(i, '}')
+		if err != nil || closed {
+			return next, err
 		}
-		switch f.ev[i] {
-		case ',':
-			i++
-		case '}':
-			return i + 1, nil
-		default:
-			return 0, f.errorAt(i, "want a comma or a closing brace")
-		}
+		i = next
 	}
+}
+
+// separator reads what follows a member or an element at ev[i]: a comma
+// (next is after it) or the closing byte (closed, next after it).
+func (f *Flattener) separator(i int, closing byte) (next int, closed bool, err error) {
+	i = f.space(i)
+	switch {
+	case i == len(f.ev):
+		return 0, false, f.errorAt(i, "truncated object or array")
+	case f.ev[i] == ',':
+		return i + 1, false, nil
+	case f.ev[i] == closing:
+		return i + 1, true, nil
+	}
+	return 0, false, f.errorAt(i, "want a comma or "+string(closing))
 }
 
 // array reads the array at ev[i] ('['), each element a field of path
@@ -207,18 +215,11 @@ func (f *Flattener) array(i int, path []byte, node quamina.SegmentsTreeTracker) 
 		if err != nil {
 			return 0, err
 		}
-		i = f.space(i)
-		if i == len(f.ev) {
-			return 0, f.errorAt(i, "truncated array")
+		next, closed, err := f.separator(i, ']')
+		if err != nil || closed {
+			return next, err
 		}
-		switch f.ev[i] {
-		case ',':
-			i++
-		case ']':
-			return i + 1, nil
-		default:
-			return 0, f.errorAt(i, "want a comma or a closing bracket")
-		}
+		i = next
 	}
 }
 
@@ -373,8 +374,15 @@ func (f *Flattener) skipString(i int) (int, error) {
 }
 
 // skipBlock returns the index after the object or array at ev[i].
-func (f *Flattener) skipBlock(i int) (int, error) {
-	depth := 0
+func (f *Flattener) skipBlock(i int) (int, error) { return f.skipNested(i, 0) }
+
+// skipRest returns the index after the object whose members ev[i] is
+// among (or after).
+func (f *Flattener) skipRest(i int) (int, error) { return f.skipNested(i, 1) }
+
+// skipNested returns the index after the bracket that closes depth levels
+// of nesting from ev[i] on.
+func (f *Flattener) skipNested(i, depth int) (int, error) {
 	for j := i; j < len(f.ev); {
 		switch f.ev[j] {
 		case '"':
@@ -392,30 +400,5 @@ func (f *Flattener) skipBlock(i int) (int, error) {
 		}
 		j++
 	}
-	return 0, f.errorAt(i, "truncated block")
-}
-
-// skipRest returns the index after the object whose members ev[i] is
-// among (or after).
-func (f *Flattener) skipRest(i int) (int, error) {
-	for i < len(f.ev) {
-		switch f.ev[i] {
-		case '"':
-			var err error
-			if i, err = f.skipString(i); err != nil {
-				return 0, err
-			}
-			continue
-		case '{', '[':
-			var err error
-			if i, err = f.skipBlock(i); err != nil {
-				return 0, err
-			}
-			continue
-		case '}':
-			return i + 1, nil
-		}
-		i++
-	}
-	return 0, f.errorAt(i, "truncated object")
+	return 0, f.errorAt(i, "truncated object or array")
 }
