@@ -134,12 +134,15 @@ func compile(detections []*Detection, pattern func(*Detection) Pattern, fast boo
 				continue
 			}
 			for _, p := range plain {
-				guard, ok, err := guardOf(p)
-				if err != nil {
-					errs = append(errs, fmt.Errorf("detection %q: %w", d.ID, err))
-					break
+				var guard string
+				var ok bool
+				if fast {
+					if guard, ok, err = guardOf(p); err != nil {
+						errs = append(errs, fmt.Errorf("detection %q: %w", d.ID, err))
+						break
+					}
 				}
-				if !fast || !ok {
+				if !ok {
 					if !add(d, first, d.ID, p) {
 						break
 					}

@@ -34,6 +34,11 @@ type guardID string
 // leaf inside detail, which rare events have (the envelope's source and
 // detail-type alone match nearly every call).
 func guardOf(pattern string) (guard string, ok bool, err error) {
+	if !strings.Contains(pattern, "[{") {
+		// No leaf has an operator, so none is costly: most patterns, not
+		// decoded again at every cold start.
+		return "", false, nil
+	}
 	var v map[string]any
 	d := json.NewDecoder(strings.NewReader(pattern))
 	d.UseNumber()

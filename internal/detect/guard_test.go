@@ -50,7 +50,7 @@ func TestGuardOf(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := detect.GuardOf(`{"detail":`); err == nil {
+	if _, _, err := detect.GuardOf(`{"detail":{"a":[{"exists":false}]`); err == nil {
 		t.Error("guardOf of a broken pattern: no error")
 	}
 }
