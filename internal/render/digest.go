@@ -35,10 +35,11 @@ func digestTitle(d alert.Digest) string {
 
 // DigestSlackJSON renders a storm digest's webhook payload. As in alerts,
 // attacker text (the principal, resources, headlines) is plain_text or a
-// code span, and the notification text goes through notifyText.
+// code span, and the notification text goes through notifyText and, whole,
+// defang (as slackSummary).
 func DigestSlackJSON(d alert.Digest) ([]byte, error) {
-	text := "[" + severityLabel(d.Severity) + " digest] " + notifyText(d.Detection.ID, maxName) + " " + repeatsText(d.Repeats) +
-		" by " + notifyText(d.Principal, maxName) + " in account " + notifyText(d.AccountID, maxName) + ", " + notifyText(d.Region, maxName) + "."
+	text := defang("[" + severityLabel(d.Severity) + " digest] " + notifyText(d.Detection.ID, maxName) + " " + repeatsText(d.Repeats) +
+		" by " + notifyText(d.Principal, maxName) + " in account " + notifyText(d.AccountID, maxName) + ", " + notifyText(d.Region, maxName) + ".")
 	w := newSlackWriter(1500+2*len(text)+min(len(d.Occurrences), maxDigestLines)*300, text)
 	w.header(severityLabel(d.Severity)+" digest: "+digestTitle(d), 149)
 	w.plainSection()

@@ -522,24 +522,28 @@ func TestDigestTextIsInert(t *testing.T) {
 func FuzzDigest(f *testing.F) {
 	f.Add("<!channel> <https://evil|x>\n`x``` *y*")
 	f.Add("\r\nBcc: x@evil.example \u202e\u200b \xff")
-	f.Fuzz(func(t *testing.T, s string) {
-		dg := digestFor(t, s)
-		dg.Principal, dg.Region = s, s
-		for i := range dg.Occurrences {
-			o := &dg.Occurrences[i]
-			o.EventID, o.Time, o.Resource = s, s, s
-		}
-		payload, err := render.DigestSlackJSON(dg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		problems := rendertest.SlackProblems(payload)
-		m := render.DigestEmail(dg)
-		problems = append(problems, rendertest.EmailProblems(m.Subject, m.Body)...)
-		if len(problems) > 0 {
-			t.Fatal(strings.Join(problems, "\n"))
-		}
-	})
+	f.Fuzz(checkDigest)
+}
+
+// checkDigest renders a digest with s in every attacker-controlled field in
+// both media and fails on what rendertest finds.
+func checkDigest(t *testing.T, s string) {
+	dg := digestFor(t, s)
+	dg.Principal, dg.Region = s, s
+	for i := range dg.Occurrences {
+		o := &dg.Occurrences[i]
+		o.EventID, o.Time, o.Resource = s, s, s
+	}
+	payload, err := render.DigestSlackJSON(dg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems := rendertest.SlackProblems(payload)
+	m := render.DigestEmail(dg)
+	problems = append(problems, rendertest.EmailProblems(m.Subject, m.Body)...)
+	if len(problems) > 0 {
+		t.Fatal(strings.Join(problems, "\n"))
+	}
 }
 
 // The size hint covers the rendered message, so rendering does not grow
@@ -706,4 +710,16 @@ func TestBackticksReadAsThemselves(t *testing.T) {
 type textObject struct {
 	Type string `json:"type"`
 	Text string `json:"text"`
+}
+
+// TestValueAndTemplateMakeNoLink puts values that are inert alone but could
+// make a link with the text around them ("WWW" before a sentence's full
+// stop reads "WWW.", "https" before a colon) in every field.
+func TestValueAndTemplateMakeNoLink(t *testing.T) {
+	for _, v := range []string{"WWW", "www", "wWw", "https", "mailto", "evil", "x@evil", "a.www", "WWW ", "ｗｗｗ"} {
+		t.Run(v, func(t *testing.T) {
+			checkRendered(t, huge(t, v))
+			checkDigest(t, v)
+		})
+	}
 }

@@ -151,7 +151,9 @@ func headline(a alert.Alert) string {
 // slackSummary is the top-level text: what Slack shows in notifications and
 // where blocks cannot be displayed. It names severity, action, resource,
 // principal, account and region. That text is not verbatim and phones show
-// it raw, so every value in it goes through notifyText.
+// it raw, so every value in it goes through notifyText, and the whole
+// through defang: a value inert alone can make "www." with the full stop
+// after it (a region "WWW").
 func slackSummary(a alert.Alert) string {
 	var b strings.Builder
 	b.Grow(200)
@@ -180,7 +182,7 @@ func slackSummary(a alert.Alert) string {
 	if a.Exposure != nil && a.Exposure.Public == "yes" {
 		b.WriteString(" The bucket is public right now.")
 	}
-	return b.String()
+	return defang(b.String())
 }
 
 func hasUnknownBefore(a alert.Alert) bool {
