@@ -11,3 +11,13 @@ func Unguarded(c *Catalog) *Catalog {
 
 // GuardOf is guardOf for the tests.
 var GuardOf = guardOf
+
+// SplitTop is splitTop for the tests.
+var SplitTop = splitTop
+
+// CompileAgain compiles the catalog's patterns afresh, in two steps
+// (guard.go) with fast or in one matcher without.
+func CompileAgain(c *Catalog, fast bool) error {
+	_, err := compile(c.detections, c.PatternOf, fast).compiled()
+	return err
+}

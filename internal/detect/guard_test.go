@@ -1,6 +1,8 @@
 package detect_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -70,6 +72,11 @@ func TestGuardedMatchIsPlain(t *testing.T) {
 	}
 	for _, name := range fixture.All(t) {
 		check(name, decodeFixture(t, name))
+		// The same call from other services: a pattern split at its
+		// top-level leaves (splitTop) must still need both.
+		for _, source := range []string{"aws.ecs", "aws.iam", "aws.s3"} {
+			check(name+" from "+source, withSource(t, fixture.Read(t, name), source))
+		}
 	}
 	events, where := corpusEvents(t)
 	if events == nil {
@@ -78,6 +85,25 @@ func TestGuardedMatchIsPlain(t *testing.T) {
 	for i, ev := range events {
 		check(where[i], ev)
 	}
+}
+
+// withSource returns the event with its source replaced.
+func withSource(t *testing.T, b []byte, source string) *event.Event {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["source"], _ = json.Marshal(source)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := event.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
 }
 
 // corpusEvents returns the records of the recorded corpus beside the
@@ -149,6 +175,89 @@ func BenchmarkMatchCostly(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
+		})
+	}
+}
+
+// BenchmarkCompile compiles the built-in catalog's patterns as a cold
+// function does at its first event: in two steps, and in one matcher.
+func BenchmarkCompile(b *testing.B) {
+	c := builtin(b)
+	for _, m := range []struct {
+		name string
+		fast bool
+	}{{"two-steps", true}, {"one-matcher", false}} {
+		b.Run(m.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := detect.CompileAgain(c, m.fast); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func TestSplitTop(t *testing.T) {
+	names := func(n int) []string {
+		s := make([]string, n)
+		for i := range s {
+			s[i] = fmt.Sprintf("Call%d", i)
+		}
+		return s
+	}
+	sources := func(n int) []any {
+		s := make([]any, n)
+		for i := range s {
+			s[i] = fmt.Sprintf("aws.s%d", i)
+		}
+		return s
+	}
+	apiCall := []string{event.DetailTypeAPICall}
+	tests := []struct {
+		name      string
+		p         detect.Pattern
+		rest, top string
+		ok        bool
+	}{
+		{"many names of many services: sources second",
+			detect.Pattern{Source: sources(8), DetailType: apiCall, Detail: map[string]any{"eventName": names(6)}},
+			`{"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventName":["Call0","Call1","Call2","Call3","Call4","Call5"]}}`,
+			`{"source":["aws.s0","aws.s1","aws.s2","aws.s3","aws.s4","aws.s5","aws.s6","aws.s7"]}`, true},
+		{"few branches: one step",
+			detect.Pattern{Source: sources(5), DetailType: apiCall, Detail: map[string]any{"eventName": names(9)}}, "", "", false},
+		{"one service: one step",
+			detect.Pattern{Source: sources(1), DetailType: apiCall, Detail: map[string]any{"eventName": names(200)}}, "", "", false},
+		{"nothing in detail to make the first step selective",
+			detect.Pattern{Source: sources(50), DetailType: []string{"A", "B"}}, "", "", false},
+		{"one value in detail: one step",
+			detect.Pattern{Source: sources(60), Detail: map[string]any{"eventName": names(1)}}, "", "", false},
+		{"detail-types and resources, alternatives counted by the largest",
+			detect.Pattern{DetailType: []string{"A", "B"}, Resources: []any{"arn:1", "arn:2", "arn:3"}, Detail: map[string]any{
+				"$or": []any{map[string]any{"a": []string{"x"}}, map[string]any{"b": names(8)}}}},
+			`{"detail":{"$or":[{"a":["x"]},{"b":["Call0","Call1","Call2","Call3","Call4","Call5","Call6","Call7"]}]}}`,
+			`{"detail-type":["A","B"],"resources":["arn:1","arn:2","arn:3"]}`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rest, top, ok := detect.SplitTop(tt.p)
+			if ok != tt.ok {
+				t.Fatalf("ok = %v, want %v", ok, tt.ok)
+			}
+			if !ok {
+				return
+			}
+			r, err := rest.JSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tp, err := top.JSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r != tt.rest || tp != tt.top {
+				t.Errorf("split into\n%s\n%s\nwant\n%s\n%s", r, tp, tt.rest, tt.top)
+			}
 		})
 	}
 }
