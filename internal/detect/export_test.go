@@ -1,5 +1,30 @@
 package detect
 
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/trailwatch/trailwatch/internal/event"
+)
+
+// eventOf encodes v (an event's envelope, as maps) and decodes it as an
+// event, failing the test on either.
+func eventOf(t testing.TB, v any) *event.Event {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := event.Decode(b)
+	if err != nil {
+		t.Fatalf("decode test event: %v\n%s", err, b)
+	}
+	return ev
+}
+
+// EventOf is eventOf for the tests outside the package.
+var EventOf = eventOf
+
 // Unguarded returns the catalog matching every pattern with one matcher
 // and quamina's own flattener, as it did before guards (guard.go) and
 // jsonflat: what the tests compare Match with.

@@ -95,15 +95,7 @@ func withSource(t *testing.T, b []byte, source string) *event.Event {
 		t.Fatal(err)
 	}
 	m["source"], _ = json.Marshal(source)
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := event.Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ev
+	return detect.EventOf(t, m)
 }
 
 // corpusEvents returns the records of the recorded corpus beside the

@@ -53,15 +53,7 @@ func ctEvent(t *testing.T, fields map[string]any) *event.Event {
 		"source": event.SourceFor(source), "account": "111122223333", "time": "2026-11-23T10:00:00Z",
 		"region": "us-east-1", "resources": []any{}, "detail": detail,
 	}
-	b, err := json.Marshal(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := event.Decode(b)
-	if err != nil {
-		t.Fatalf("decode test event: %v\n%s", err, b)
-	}
-	return ev
+	return eventOf(t, env)
 }
 
 var (

@@ -77,15 +77,7 @@ func withDetail(t *testing.T, name string, set map[string]any) *event.Event {
 			m[keys[len(keys)-1]] = val
 		}
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := event.Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ev
+	return eventOf(t, v)
 }
 
 // narrowEnvs are deployments the narrowing tests decide under: the one the

@@ -406,15 +406,7 @@ func oddEvent(t testing.TB, name, request, response, errorCode string) *event.Ev
 	}
 	env := map[string]any{"version": "0", "id": "odd", "detail-type": event.DetailTypeAPICall, "source": "aws.x",
 		"account": "111122223333", "time": "2026-11-21T10:00:00Z", "region": "eu-west-1", "resources": []string{}, "detail": detail}
-	b, err := json.Marshal(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := event.Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ev
+	return eventOf(t, env)
 }
 
 func checkSharingDecisions(t *testing.T, ev *event.Event) {
