@@ -61,6 +61,8 @@ func TestDefangAll(t *testing.T) {
 		"evil.https://x":             "evil[.]https[:]//x",
 		"mailto:x@evil.example":      "mailto[:]x[@]evil[.]example",
 		"see arn:aws:s3:::a.b.c":     "see arn:aws:s3:::a.b.c",
+		"¼.AA":                       "¼[.]AA", // every number is a name character (\p{N}), not just digits
+		"x@²":                        "x[@]²",
 	} {
 		if got := defangAll(in); got != want {
 			t.Errorf("defangAll(%q) = %q, want %q", in, got, want)

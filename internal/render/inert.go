@@ -130,7 +130,7 @@ func defangAll(s string) string {
 		case r == '@' && i > 0 && i+1 < len(s):
 			prev, _ := utf8.DecodeLastRuneInString(s[:i])
 			next, _ := utf8.DecodeRuneInString(s[i+1:])
-			if !unicode.IsSpace(prev) && prev != '[' && (unicode.IsLetter(next) || unicode.IsDigit(next)) {
+			if !unicode.IsSpace(prev) && prev != '[' && (unicode.IsLetter(next) || unicode.IsNumber(next)) {
 				emit(i, "[@]")
 				last = i + 1
 			}
@@ -224,7 +224,7 @@ func nameRune(r rune) bool {
 	if r < utf8.RuneSelf {
 		return 'a' <= r|0x20 && r|0x20 <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '_'
 	}
-	return unicode.IsLetter(r) || unicode.IsDigit(r)
+	return unicode.IsLetter(r) || unicode.IsNumber(r)
 }
 
 func dotRune(r rune) bool { return r == '.' || r == '\u3002' || r == '\uff0e' || r == '\uff61' }
