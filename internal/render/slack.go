@@ -461,9 +461,14 @@ func stateText(al *alert.Alarm) string {
 	return al.State
 }
 
-// heading writes a bold heading when the text is plain, else a code span.
+// maxHeading bounds a bold heading: a longer text is no heading (it is
+// shown as a code span, of at most max bytes).
+const maxHeading = 80
+
+// heading writes a bold heading when the text is plain and short, else a
+// code span.
 func (w *slackWriter) heading(s string, max int) {
-	if mrkdwnPlain(s, max) {
+	if mrkdwnPlain(s, min(max, maxHeading)) {
 		w.label(s)
 		return
 	}
